@@ -1,1 +1,31 @@
-__version__ = '0.1.0'
+"""anydiff: one interface to every Python automatic-differentiation backend, plus sparse AD.
+
+Examples
+--------
+>>> import numpy as np, anydiff as ad
+>>> ad.gradient(lambda x: np.sum(x**2), ad.AutoFiniteDiff(method="complex"), np.array([1.0, 2.0]))
+array([2., 4.])
+"""
+
+from ._contexts import Cache, Constant
+from ._errors import (
+    AnyDiffError, BackendNotInstalledError, ColoringError, InputError, MissingPrimalError,
+    MissingRuleError, OutputError, PreparationMismatchError, TracingError, UnsupportedOperationError,
+)
+from .backends import (
+    AutoAutograd, AutoFiniteDiff, AutoJax, AutoTorch, Backend, MixedMode, SecondOrder,
+    resolve_backend,
+)
+from .operators import *  # noqa: F401,F403
+from .operators import __all__ as _operators
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cache", "Constant",
+    "AnyDiffError", "BackendNotInstalledError", "ColoringError", "InputError", "MissingPrimalError",
+    "MissingRuleError", "OutputError", "PreparationMismatchError", "TracingError",
+    "UnsupportedOperationError",
+    "Backend", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
+    "resolve_backend",
+] + list(_operators)

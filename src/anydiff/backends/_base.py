@@ -1,0 +1,266 @@
+"""The backend base class: two primitives, everything else derived once.
+
+An adapter implements ``build_pushforward`` (forward mode) and/or ``build_pullback``
+(reverse mode). Each *build* method runs once, at preparation, and returns a closure on the
+backend's native arrays:
+
+* ``pushforward(x, T, ctx) -> (y, TY)`` with ``T`` of shape ``(B,) + x.shape`` (B tangents
+  stacked on a leading axis) and ``TY`` of shape ``(B,) + y.shape``;
+* ``pullback(x, DY, ctx) -> (y, TX)`` with ``DY`` of shape ``(B,) + y.shape``.
+
+``ctx`` is the tuple of context values passed to ``f`` after ``x``. The base class derives
+gradient, derivative and jacobian closures from these; adapters override a build method only
+to use a faster native routine (``jax.grad``, ``jax.jacfwd``, ``torch.func.jacrev`` ...).
+Second-order operators come from :class:`anydiff.SecondOrder` using ``raw_gradient`` and
+``raw_derivative``: plain (unprepared) derivative functions that the outer backend can
+differentiate again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import numpy as np
+
+from .._errors import BackendNotInstalledError, UnsupportedOperationError
+
+__all__ = ["Backend", "FunctionSpec"]
+
+#: Largest number of array elements a batch of basis tangents (B * size) may hold.
+MAX_BATCH_ELEMENTS = 2**24
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the build methods know about the function at preparation time."""
+
+    x_shape: tuple
+    x_dtype: object
+    y_shape: tuple
+    y_dtype: object
+    inplace: bool  # f(y, x, *ctx) writes into y
+    context_kinds: tuple  # ("constant" | "cache", ...)
+    input_library: str  # library of the user's x ("numpy", "jax", "torch")
+
+    @property
+    def n(self) -> int:
+        return math.prod(self.x_shape)
+
+    @property
+    def m(self) -> int:
+        return math.prod(self.y_shape)
+
+    def with_output(self, y_shape, y_dtype, inplace=False) -> "FunctionSpec":
+        return FunctionSpec(
+            self.x_shape, self.x_dtype, tuple(y_shape), y_dtype, inplace,
+            self.context_kinds, self.input_library,
+        )
+
+
+class Backend:
+    """Base class of every backend selector (frozen dataclasses holding settings only)."""
+
+    name: ClassVar[str] = "backend"
+    library: ClassVar[str] = "numpy"  # native array library
+    package: ClassVar[str | None] = None  # module that must be importable
+    extra: ClassVar[str] = ""  # pip extra that installs it
+    has_forward: ClassVar[bool] = False
+    has_reverse: ClassVar[bool] = False
+    supports_inplace: ClassVar[bool] = False
+    supports_cache: ClassVar[bool] = True
+    supports_out: ClassVar[bool] = True
+    exact: ClassVar[bool] = True  # False for finite differences
+    inplace_alternative: ClassVar[str] = "AutoTorch(), AutoNumPy() or AutoFiniteDiff()"
+
+    # ----------------------------------------------------------------- setup
+    def check_available(self) -> None:
+        """Raise :class:`BackendNotInstalledError` if the backend's library is missing."""
+        if self.package is not None and importlib.util.find_spec(self.package) is None:
+            raise BackendNotInstalledError(self.name, self.package, self.extra)
+
+    def check_input(self, x, library: str) -> None:
+        """Backend-specific checks of the input point (dtype support, array library)."""
+
+    def check_spec(self, spec: FunctionSpec) -> None:
+        if spec.inplace and not self.supports_inplace:
+            raise UnsupportedOperationError(
+                f"{self!r} cannot differentiate in-place functions f(y, x).\n"
+                f"Hint: use {self.inplace_alternative}, or rewrite f to return its output."
+            )
+        if "cache" in spec.context_kinds and not self.supports_cache:
+            raise UnsupportedOperationError(
+                f"{self!r} cannot differentiate through writes into a Cache (its arrays are immutable).\n"
+                f"Hint: use {self.inplace_alternative}, or allocate the scratch array inside f."
+            )
+
+    def to_native(self, x):
+        """Convert a user array to what the closures take (default: unchanged)."""
+        return x
+
+    def output_spec(self, f, x, ctx, spec: FunctionSpec, y=None) -> FunctionSpec:
+        """Evaluate ``f`` once (or its shape) and return ``spec`` completed with the output."""
+        from .._arrays import check_output
+
+        if y is not None:
+            return spec.with_output(tuple(y.shape), y.dtype, inplace=True)
+        out = check_output(f(x, *ctx))
+        shape = tuple(getattr(out, "shape", ()))
+        dtype = getattr(out, "dtype", np.asarray(out).dtype)
+        return spec.with_output(shape, dtype)
+
+    # ------------------------------------------------------------ primitives
+    def build_pushforward(self, f, spec: FunctionSpec) -> Callable:
+        if self.has_reverse:
+            return self._pushforward_from_pullback(f, spec)
+        raise UnsupportedOperationError(f"{self!r} implements no pushforward")
+
+    def build_pullback(self, f, spec: FunctionSpec) -> Callable:
+        if self.has_forward:
+            return self._pullback_from_pushforward(f, spec)
+        raise UnsupportedOperationError(f"{self!r} implements no pullback")
+
+    # ------------------------------------------------- derived (override for speed)
+    def jacobian_mode(self, spec: FunctionSpec) -> str:
+        """``"forward"`` or ``"reverse"``: the cheaper side, among what the backend has."""
+        preferred = getattr(self, "mode", None)
+        if self.has_forward and self.has_reverse:
+            if preferred in ("forward", "reverse") and spec.n == spec.m:
+                return preferred
+            return "forward" if spec.n <= spec.m else "reverse"
+        return "forward" if self.has_forward else "reverse"
+
+    def build_jacobian(self, f, spec: FunctionSpec) -> Callable:
+        """Closure ``(x, ctx) -> (y, J)`` with ``J`` of shape ``y.shape + x.shape``."""
+        xp = self.array_namespace()
+        n, m = spec.n, spec.m
+        if self.jacobian_mode(spec) == "forward":
+            prim, k, shape = self.build_pushforward(f, spec), n, spec.x_shape
+        else:
+            prim, k, shape = self.build_pullback(f, spec), m, spec.y_shape
+        chunk = max(1, min(k, MAX_BATCH_ELEMENTS // max(1, n + m)))
+        bases = [self.basis(start, min(start + chunk, k), k, shape, spec) for start in range(0, k, chunk)]
+        forward = self.jacobian_mode(spec) == "forward"
+
+        def jacobian(x, ctx):
+            parts = []
+            for seeds in bases:
+                y, block = prim(x, seeds, ctx)
+                parts.append(block)
+            block = parts[0] if len(parts) == 1 else xp.concatenate(parts)
+            rows = xp.reshape(block, (k, -1))
+            J = rows.T if forward else rows  # (m, n)
+            return y, xp.reshape(J, spec.y_shape + spec.x_shape)
+
+        return jacobian
+
+    def build_gradient(self, f, spec: FunctionSpec) -> Callable:
+        """Closure ``(x, ctx) -> (y, g)`` for scalar-valued ``f``."""
+        xp = self.array_namespace()
+        if self.has_reverse:
+            pullback = self.build_pullback(f, spec)
+            seed = self.ones((1,) + spec.y_shape, spec)
+
+            def gradient(x, ctx):
+                y, tx = pullback(x, seed, ctx)
+                return y, tx[0]
+
+            return gradient
+        jac = self.build_jacobian(f, spec)
+
+        def gradient_forward(x, ctx):
+            y, J = jac(x, ctx)
+            return y, xp.reshape(J, spec.x_shape)
+
+        return gradient_forward
+
+    def build_derivative(self, f, spec: FunctionSpec) -> Callable:
+        """Closure ``(x, ctx) -> (y, dy)`` for scalar input."""
+        if self.has_forward:
+            pushforward = self.build_pushforward(f, spec)
+            seed = self.ones((1,) + spec.x_shape, spec)
+
+            def derivative(x, ctx):
+                y, ty = pushforward(x, seed, ctx)
+                return y, ty[0]
+
+            return derivative
+        jac = self.build_jacobian(f, spec)
+        xp = self.array_namespace()
+
+        def derivative_reverse(x, ctx):
+            y, J = jac(x, ctx)
+            return y, xp.reshape(J, spec.y_shape)
+
+        return derivative_reverse
+
+    def _pushforward_from_pullback(self, f, spec):
+        jac = self.build_jacobian(f, spec)
+        xp = self.array_namespace()
+
+        def pushforward(x, T, ctx):
+            y, J = jac(x, ctx)
+            Jm = xp.reshape(J, (spec.m, spec.n))
+            TY = xp.reshape(T, (T.shape[0], spec.n)) @ Jm.T
+            return y, xp.reshape(TY, (T.shape[0],) + spec.y_shape)
+
+        return pushforward
+
+    def _pullback_from_pushforward(self, f, spec):
+        jac = self.build_jacobian(f, spec)
+        xp = self.array_namespace()
+
+        def pullback(x, DY, ctx):
+            y, J = jac(x, ctx)
+            Jm = xp.reshape(J, (spec.m, spec.n))
+            TX = xp.reshape(DY, (DY.shape[0], spec.m)) @ Jm
+            return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
+
+        return pullback
+
+    # -------------------------------------------------------- second order
+    def raw_gradient(self, f, spec: FunctionSpec) -> Callable:
+        """Unprepared ``g(x, *ctx)``, differentiable again by this library's backends."""
+        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators")
+
+    def raw_derivative(self, f, spec: FunctionSpec) -> Callable:
+        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators")
+
+    def default_outer(self) -> "Backend":
+        """Outer backend used for second order when none is given (forward-over-reverse)."""
+        return self
+
+    def can_differentiate(self, inner: "Backend") -> bool:
+        """Whether this backend can differentiate functions built by ``inner``."""
+        return inner.library == self.library
+
+    # ------------------------------------------------------------- arrays
+    def array_namespace(self):
+        return np
+
+    def basis(self, start, stop, k, shape, spec):
+        """Stacked basis vectors ``e_start .. e_{stop-1}`` of R^k, reshaped to ``shape``."""
+        E = np.zeros((stop - start, k), dtype=np.dtype(_np_dtype(spec.x_dtype)))
+        E[np.arange(stop - start), np.arange(start, stop)] = 1
+        return self.from_numpy_native(E.reshape((stop - start,) + tuple(shape)), spec)
+
+    def ones(self, shape, spec):
+        return self.from_numpy_native(np.ones(shape, dtype=_np_dtype(spec.x_dtype)), spec)
+
+    def from_numpy_native(self, a, spec):
+        return a
+
+    def __repr__(self) -> str:  # dataclass repr is replaced by the subclasses' own
+        return f"{type(self).__name__}()"
+
+
+def _np_dtype(dtype):
+    """NumPy dtype of a NumPy/JAX/torch dtype."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        import torch
+
+        return torch.empty((), dtype=dtype).numpy().dtype

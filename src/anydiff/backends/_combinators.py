@@ -1,0 +1,161 @@
+"""Backends built from other backends: ``SecondOrder`` and ``MixedMode``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .._errors import InputError
+from ._base import Backend
+
+__all__ = ["SecondOrder", "MixedMode"]
+
+
+class _Delegating(Backend):
+    """Forwards the setup hooks to ``self._primary``."""
+
+    @property
+    def _primary(self) -> Backend:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def check_available(self):
+        for b in self._members():
+            b.check_available()
+
+    def check_input(self, x, library):
+        for b in self._members():
+            b.check_input(x, library)
+
+    def check_spec(self, spec):
+        for b in self._members():
+            b.check_spec(spec)
+
+    def to_native(self, x):
+        return self._primary.to_native(x)
+
+    def output_spec(self, f, x, ctx, spec, y=None):
+        return self._primary.output_spec(f, x, ctx, spec, y)
+
+    def array_namespace(self):
+        return self._primary.array_namespace()
+
+    def from_numpy_native(self, a, spec):
+        return self._primary.from_numpy_native(a, spec)
+
+
+@dataclass(frozen=True)
+class SecondOrder(_Delegating):
+    """Combine two backends for second-order operators: ``outer`` differentiates ``inner``'s derivative.
+
+    ``hvp``/``hessian`` differentiate the gradient computed by ``inner`` with ``outer``
+    (forward-over-reverse when ``outer`` is a forward backend); ``second_derivative``
+    differentiates ``inner``'s derivative. First-order operators use ``inner``.
+    ``outer`` must be able to differentiate code run by ``inner``: the same library, or
+    ``AutoFiniteDiff`` (which only evaluates it).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> b = ad.SecondOrder(ad.AutoFiniteDiff(), ad.AutoFiniteDiff())
+    >>> H = ad.hessian(lambda x: x[0]**2 * x[1], b, np.array([1.0, 2.0]))
+    >>> np.allclose(H, [[4.0, 2.0], [2.0, 0.0]], atol=1e-5)
+    True
+    """
+
+    outer: Backend
+    inner: Backend
+    name: ClassVar[str] = "second_order"
+
+    def __post_init__(self):
+        for b in (self.outer, self.inner):
+            if not isinstance(b, Backend):
+                raise InputError(f"SecondOrder expects backends, got {b!r}.")
+
+    @property
+    def _primary(self):
+        return self.inner
+
+    def _members(self):
+        return (self.outer, self.inner)
+
+    @property
+    def library(self):  # type: ignore[override]
+        return self.inner.library
+
+    @property
+    def has_forward(self):  # type: ignore[override]
+        return self.inner.has_forward
+
+    @property
+    def has_reverse(self):  # type: ignore[override]
+        return self.inner.has_reverse
+
+    @property
+    def supports_inplace(self):  # type: ignore[override]
+        return self.inner.supports_inplace
+
+    @property
+    def exact(self):  # type: ignore[override]
+        return self.inner.exact and self.outer.exact
+
+    def build_pushforward(self, f, spec):
+        return self.inner.build_pushforward(f, spec)
+
+    def build_pullback(self, f, spec):
+        return self.inner.build_pullback(f, spec)
+
+    def build_gradient(self, f, spec):
+        return self.inner.build_gradient(f, spec)
+
+    def build_jacobian(self, f, spec):
+        return self.inner.build_jacobian(f, spec)
+
+    def build_derivative(self, f, spec):
+        return self.inner.build_derivative(f, spec)
+
+
+@dataclass(frozen=True)
+class MixedMode(_Delegating):
+    """Pushforwards from ``forward``, pullbacks from ``reverse`` (used by bidirectional sparse Jacobians).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> b = ad.MixedMode(ad.AutoFiniteDiff(), ad.AutoFiniteDiff())
+    >>> ad.jacobian(lambda x: 2 * x, b, np.ones(2)).round(6)
+    array([[2., 0.],
+           [0., 2.]])
+    """
+
+    forward: Backend
+    reverse: Backend
+    name: ClassVar[str] = "mixed_mode"
+    has_forward: ClassVar[bool] = True
+    has_reverse: ClassVar[bool] = True
+
+    @property
+    def _primary(self):
+        return self.forward
+
+    def _members(self):
+        return (self.forward, self.reverse)
+
+    @property
+    def exact(self):  # type: ignore[override]
+        return self.forward.exact and self.reverse.exact
+
+    @property
+    def supports_inplace(self):  # type: ignore[override]
+        return self.forward.supports_inplace and self.reverse.supports_inplace
+
+    def build_pushforward(self, f, spec):
+        return self.forward.build_pushforward(f, spec)
+
+    def build_pullback(self, f, spec):
+        return self.reverse.build_pullback(f, spec)
+
+    def raw_gradient(self, f, spec):
+        return self.reverse.raw_gradient(f, spec)
+
+    def raw_derivative(self, f, spec):
+        return self.forward.raw_derivative(f, spec)

@@ -1,0 +1,166 @@
+"""JAX adapter: forward and reverse mode, ``vmap`` batching, closures jitted at preparation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from .._errors import InputError, UnsupportedOperationError
+from ._base import Backend, FunctionSpec
+
+__all__ = ["AutoJax"]
+
+
+def _jax():
+    import jax
+
+    return jax
+
+
+@dataclass(frozen=True)
+class AutoJax(Backend):
+    """JAX backend (``jax.jvp``/``jax.vjp``/``jax.grad``, batched with ``jax.vmap``).
+
+    Parameters
+    ----------
+    mode : {"reverse", "forward"}
+        Preferred mode for square Jacobians; otherwise the cheaper side is used.
+    jit : bool
+        Compile the prepared closures with ``jax.jit`` (recommended).
+
+    Notes
+    -----
+    JAX arrays are immutable, so in-place functions ``f(y, x)`` and ``Cache`` contexts are
+    not supported. A float64 input needs ``jax.config.update("jax_enable_x64", True)``;
+    without it anydiff raises :class:`~anydiff.InputError` instead of silently computing in
+    float32.
+
+    Examples
+    --------
+    >>> import jax; jax.config.update("jax_enable_x64", True)
+    >>> import jax.numpy as jnp, numpy as np, anydiff as ad
+    >>> ad.gradient(lambda x: jnp.sum(x**2), ad.AutoJax(), np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+
+    mode: Literal["reverse", "forward"] = "reverse"
+    jit: bool = True
+
+    name: ClassVar[str] = "jax"
+    library: ClassVar[str] = "jax"
+    package: ClassVar[str] = "jax"
+    extra: ClassVar[str] = "jax"
+    has_forward: ClassVar[bool] = True
+    has_reverse: ClassVar[bool] = True
+    supports_inplace: ClassVar[bool] = False
+    supports_cache: ClassVar[bool] = False
+    supports_out: ClassVar[bool] = True  # NumPy/torch `out`; jax arrays cannot be written
+    inplace_alternative: ClassVar[str] = "AutoTorch(), AutoNumPy() or AutoFiniteDiff()"
+
+    def __post_init__(self):
+        if self.mode not in ("reverse", "forward"):
+            raise InputError(f"AutoJax(mode={self.mode!r}) is not a mode.\nHint: use 'reverse' or 'forward'.")
+
+    def check_input(self, x, library):
+        if library not in ("numpy", "jax"):
+            raise InputError(
+                f"AutoJax got a {library} array.\nHint: pass a NumPy array or a jax.Array."
+            )
+        jax = _jax()
+        dtype = np.dtype(x.dtype)
+        if dtype.itemsize == 8 and dtype.kind == "f" or dtype == np.complex128:
+            if not jax.config.jax_enable_x64:
+                raise InputError(
+                    f"x has dtype {dtype}, but JAX is in 32-bit mode and would silently compute in "
+                    "single precision.\nHint: call jax.config.update('jax_enable_x64', True) at "
+                    "start-up, or pass x.astype(np.float32) if single precision is what you want."
+                )
+
+    def _compile(self, fun):
+        return _jax().jit(fun) if self.jit else fun
+
+    def output_spec(self, f, x, ctx, spec, y=None):
+        from .._arrays import check_output
+
+        jax = _jax()
+        try:
+            out = jax.eval_shape(lambda x, *c: check_output(f(x, *c)), x, *ctx)
+        except TypeError as err:
+            if "immutable" in str(err) or "does not support item assignment" in str(err):
+                raise UnsupportedOperationError(
+                    f"f writes into an array, which JAX cannot trace ({err}).\n"
+                    f"Hint: use {self.inplace_alternative}, or write f with jnp and .at[...].set()."
+                ) from err
+            raise
+        return spec.with_output(tuple(out.shape), out.dtype)
+
+    # ------------------------------------------------------------ primitives
+    def build_pushforward(self, f, spec: FunctionSpec):
+        jax = _jax()
+
+        def pushforward(x, T, ctx):
+            g = lambda x: f(x, *ctx)
+            y, jvp_fun = jax.linearize(g, x)
+            return y, jax.vmap(jvp_fun)(T)
+
+        return self._compile(pushforward)
+
+    def build_pullback(self, f, spec: FunctionSpec):
+        jax = _jax()
+
+        def pullback(x, DY, ctx):
+            y, vjp_fun = jax.vjp(lambda x: f(x, *ctx), x)
+            (TX,) = jax.vmap(vjp_fun)(DY)
+            return y, TX
+
+        return self._compile(pullback)
+
+    # ------------------------------------------------------------ fast paths
+    def build_gradient(self, f, spec):
+        jax = _jax()
+        vg = jax.value_and_grad(f)
+        return self._compile(lambda x, ctx: vg(x, *ctx))
+
+    def build_jacobian(self, f, spec):
+        jax = _jax()
+        jnp = jax.numpy
+        forward = self.jacobian_mode(spec) == "forward"
+        if forward:
+            def jacobian(x, ctx):
+                g = lambda x: f(x, *ctx)
+                y, jvp_fun = jax.linearize(g, x)
+                E = jnp.eye(spec.n, dtype=x.dtype).reshape((spec.n,) + spec.x_shape)
+                cols = jax.vmap(jvp_fun)(E)  # (n,) + y_shape
+                J = jnp.moveaxis(cols.reshape((spec.n,) + spec.y_shape), 0, -1)
+                return y, J.reshape(spec.y_shape + spec.x_shape)
+        else:
+            def jacobian(x, ctx):
+                y, vjp_fun = jax.vjp(lambda x: f(x, *ctx), x)
+                E = jnp.eye(spec.m, dtype=y.dtype).reshape((spec.m,) + spec.y_shape)
+                (rows,) = jax.vmap(vjp_fun)(E)
+                return y, rows.reshape(spec.y_shape + spec.x_shape)
+
+        return self._compile(jacobian)
+
+    # ----------------------------------------------------------- second order
+    def raw_gradient(self, f, spec):
+        return _jax().grad(f)
+
+    def raw_derivative(self, f, spec):
+        jax = _jax()
+
+        def derivative(x, *ctx):
+            return jax.jvp(lambda x: f(x, *ctx), (x,), (jax.numpy.ones_like(x),))[1]
+
+        return derivative
+
+    def default_outer(self):
+        return AutoJax(mode="forward", jit=self.jit)
+
+    def array_namespace(self):
+        return _jax().numpy
+
+    def from_numpy_native(self, a, spec):
+        return _jax().numpy.asarray(a)

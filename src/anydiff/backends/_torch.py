@@ -1,0 +1,220 @@
+"""PyTorch adapter.
+
+Out-of-place functions use ``torch.func`` (``jvp``/``vjp`` batched with ``vmap``). Functions
+that write into tensors (in-place ``f(y, x)``, or a ``Cache`` context) cannot run under
+``torch.func``; they use the classic engines instead: forward-mode dual tensors
+(``torch.autograd.forward_ad``) and tape-based ``torch.autograd.grad``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from .._errors import InputError
+from ._base import Backend, FunctionSpec
+
+__all__ = ["AutoTorch"]
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@dataclass(frozen=True)
+class AutoTorch(Backend):
+    """PyTorch backend (``torch.func``; classic autograd for in-place functions).
+
+    Parameters
+    ----------
+    mode : {"reverse", "forward"}
+        Preferred mode for square Jacobians; otherwise the cheaper side is used.
+    compile : bool
+        Wrap the prepared closures in ``torch.compile`` (slow preparation; may help large
+        functions called many times).
+
+    Examples
+    --------
+    >>> import numpy as np, torch, anydiff as ad
+    >>> ad.gradient(lambda x: torch.sum(x**2), ad.AutoTorch(), np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+
+    mode: Literal["reverse", "forward"] = "reverse"
+    compile: bool = False
+
+    name: ClassVar[str] = "torch"
+    library: ClassVar[str] = "torch"
+    package: ClassVar[str] = "torch"
+    extra: ClassVar[str] = "torch"
+    has_forward: ClassVar[bool] = True
+    has_reverse: ClassVar[bool] = True
+    supports_inplace: ClassVar[bool] = True
+    supports_cache: ClassVar[bool] = True
+
+    def __post_init__(self):
+        if self.mode not in ("reverse", "forward"):
+            raise InputError(f"AutoTorch(mode={self.mode!r}) is not a mode.\nHint: use 'reverse' or 'forward'.")
+
+    def check_input(self, x, library):
+        if library not in ("numpy", "torch"):
+            raise InputError(f"AutoTorch got a {library} array.\nHint: pass a NumPy array or a torch.Tensor.")
+
+    def to_native(self, x):
+        if isinstance(x, np.ndarray):
+            return _torch().from_numpy(x)
+        return x
+
+    def from_numpy_native(self, a, spec):
+        return _torch().from_numpy(np.ascontiguousarray(a))
+
+    def array_namespace(self):
+        return _TorchNamespace
+
+    def _finish(self, fun):
+        return _torch().compile(fun) if self.compile else fun
+
+    @staticmethod
+    def _classic(spec: FunctionSpec) -> bool:
+        return spec.inplace or "cache" in spec.context_kinds
+
+    def output_spec(self, f, x, ctx, spec, y=None):
+        torch = _torch()
+        with torch.no_grad():
+            return super().output_spec(f, x, _fresh(ctx, spec), spec, y)
+
+    # ------------------------------------------------------------ primitives
+    def build_pushforward(self, f, spec):
+        torch = _torch()
+        if self._classic(spec):
+            return self._finish(_classic_pushforward(f, spec))
+        func = torch.func
+
+        def pushforward(x, T, ctx):
+            g = lambda x: f(x, *ctx)
+            y = g(x)
+            TY = func.vmap(lambda t: func.jvp(g, (x,), (t,))[1])(T)
+            return y, TY
+
+        return self._finish(pushforward)
+
+    def build_pullback(self, f, spec):
+        torch = _torch()
+        if self._classic(spec):
+            return self._finish(_classic_pullback(f, spec))
+        func = torch.func
+
+        def pullback(x, DY, ctx):
+            y, vjp_fun = func.vjp(lambda x: f(x, *ctx), x)
+            (TX,) = func.vmap(vjp_fun)(DY)
+            return y, TX
+
+        return self._finish(pullback)
+
+    def build_gradient(self, f, spec):
+        if self._classic(spec):
+            return super().build_gradient(f, spec)
+        gv = _torch().func.grad_and_value(f)
+
+        def gradient(x, ctx):
+            g, y = gv(x, *ctx)
+            return y, g
+
+        return self._finish(gradient)
+
+    # ----------------------------------------------------------- second order
+    def raw_gradient(self, f, spec):
+        return _torch().func.grad(f)
+
+    def raw_derivative(self, f, spec):
+        func = _torch().func
+
+        def derivative(x, *ctx):
+            return func.jvp(lambda x: f(x, *ctx), (x,), (_torch().ones_like(x),))[1]
+
+        return derivative
+
+    def default_outer(self):
+        return AutoTorch(mode="forward", compile=self.compile)
+
+
+def torch_dtype(dtype):
+    """The torch dtype of a NumPy or torch dtype."""
+    torch = _torch()
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+
+
+def _fresh(ctx, spec):
+    """Fresh copies of Cache buffers, so no tracked value leaks between evaluations."""
+    if "cache" not in spec.context_kinds:
+        return ctx
+    return tuple(
+        c.detach().clone() if kind == "cache" else c for c, kind in zip(ctx, spec.context_kinds)
+    )
+
+
+def _evaluate(f, x, ctx, spec):
+    torch = _torch()
+    ctx = _fresh(ctx, spec)
+    if spec.inplace:
+        y = torch.zeros(spec.y_shape, dtype=torch_dtype(spec.y_dtype))
+        f(y, x, *ctx)
+        return y
+    return f(x, *ctx)
+
+
+def _classic_pushforward(f, spec):
+    torch = _torch()
+    fwAD = torch.autograd.forward_ad
+
+    def pushforward(x, T, ctx):
+        tangents = []
+        with fwAD.dual_level():
+            for t in T:
+                y = _evaluate(f, fwAD.make_dual(x, t), ctx, spec)
+                primal, tangent = fwAD.unpack_dual(y)
+                tangents.append(torch.zeros_like(primal) if tangent is None else tangent)
+        return primal.detach().clone(), torch.stack(tangents)
+
+    return pushforward
+
+
+def _classic_pullback(f, spec):
+    torch = _torch()
+
+    def pullback(x, DY, ctx):
+        xr = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            y = _evaluate(f, xr, ctx, spec)
+        rows = []
+        for i, dy in enumerate(DY):
+            if y.requires_grad:
+                (g,) = torch.autograd.grad(y, xr, dy, retain_graph=i < len(DY) - 1, allow_unused=True)
+            else:
+                g = None
+            rows.append(torch.zeros_like(x) if g is None else g)
+        return y.detach(), torch.stack(rows)
+
+    return pullback
+
+
+class _TorchNamespace:
+    """The few array functions the base class needs, for torch tensors."""
+
+    @staticmethod
+    def reshape(a, shape):
+        return _torch().reshape(a, shape)
+
+    @staticmethod
+    def concatenate(parts):
+        return _torch().cat(parts)
+
+    @staticmethod
+    def stack(parts):
+        return _torch().stack(parts)

@@ -1,0 +1,222 @@
+"""Shared machinery of the operators: argument parsing, preparation, conversions, ``out=``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._arrays import as_input, from_numpy, library_of, to_numpy
+from .._errors import InputError, OutputError, UnsupportedOperationError
+from ..backends import Backend, FunctionSpec, resolve_backend
+from ._prep import check_prep_type, split_contexts
+
+__all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
+
+
+def parse_args(args, inplace_allowed: bool, operator: str):
+    """Split ``(y?, backend, x, *contexts)`` into ``(y, backend, x, contexts)``."""
+    if len(args) >= 2 and isinstance(args[0], (Backend, str)):
+        return None, args[0], args[1], args[2:]
+    if len(args) >= 3 and isinstance(args[1], (Backend, str)):
+        if not inplace_allowed:
+            raise InputError(
+                f"ad.{operator} does not take in-place functions f(y, x).\n"
+                f"Hint: call ad.{operator}(f, backend, x) with f returning its output."
+            )
+        y = args[0]
+        if library_of(y) == "other" or not hasattr(y, "shape"):
+            raise InputError(f"The output buffer y must be an array, got {type(y).__name__}.")
+        return y, args[1], args[2], args[3:]
+    raise InputError(
+        f"ad.{operator} expects (f, backend, x, *contexts) or (f, y, backend, x, *contexts).\n"
+        "Hint: pass the backend before x, e.g. ad.gradient(f, ad.AutoJax(), x)."
+    )
+
+
+def _back_converter(native: str, user: str):
+    """Function converting results from the backend's native library to the user's."""
+    if user == "numpy":
+        if native == "torch":
+            return lambda a: _scalar(a.detach().resolve_conj().numpy())
+        return _np_result
+    if native == user:
+        return _identity
+    if native == "numpy":
+        return lambda a: from_numpy(np.asarray(a), user)
+    raise InputError(f"cannot convert {native} results to {user}")  # pragma: no cover
+
+
+def _identity(a):
+    return a
+
+
+def _np_result(a):
+    return _scalar(np.asarray(a))
+
+
+def _scalar(a):
+    return a[()] if a.ndim == 0 else a
+
+
+def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=False):
+    """Run the one-time work of ``operator`` and return a ``cls`` preparation.
+
+    ``build(backend, f, spec) -> closure`` builds the native closure.
+    """
+    y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
+    if not callable(f):
+        raise InputError(f"f must be callable, got {type(f).__name__}.")
+    backend = resolve_backend(backend)
+    backend.check_available()
+    x_user = x
+    x, library = as_input(x)
+    backend.check_input(x, library)
+    kinds = split_contexts(contexts)
+    ctx_native = tuple(
+        backend.to_native if (backend.library == "torch" and isinstance(c.value, np.ndarray)) else None
+        for c in contexts
+    )
+    spec = FunctionSpec(tuple(x.shape), x.dtype, (), None, y is not None, kinds, library)
+    backend.check_spec(spec)
+    xn = backend.to_native(x)
+    ctx = tuple(c.value if conv is None else conv(c.value) for c, conv in zip(contexts, ctx_native))
+    if y is not None:
+        spec = spec.with_output(tuple(y.shape), y.dtype, inplace=True)
+    else:
+        spec = backend.output_spec(f, xn, ctx, spec)
+    if not _is_inexact(spec.y_dtype):
+        raise OutputError(
+            f"f returned values of dtype {spec.y_dtype}; derivatives of integer or boolean outputs "
+            "are not defined.\nHint: return floating-point values (e.g. x.sum() * 1.0)."
+        )
+    run = build(backend, f, spec)
+    return cls(
+        f=f, backend=backend, spec=spec, run=run, x_type=type(x_user),
+        back=_back_converter(backend.library, library), to_native=backend.to_native,
+        ctx_native=ctx_native, point=x_user if same_point else None,
+    )
+
+
+def _is_inexact(dtype) -> bool:
+    if hasattr(dtype, "is_floating_point"):
+        return dtype.is_floating_point or dtype.is_complex
+    try:
+        return np.dtype(dtype).kind in "fc"
+    except TypeError:
+        return True
+
+
+def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
+    """Return ``(prep, y, x, contexts)`` for a call, preparing when ``prep`` is None."""
+    if prep is None:
+        prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
+        y, _, x, contexts = parse_args(args, inplace_allowed, operator)
+        return prep, y, x, contexts
+    check_prep_type(prep, cls)
+    y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
+    prep.check(f, backend, x, contexts, y)
+    return prep, y, x, contexts
+
+
+def native_x(prep, x):
+    if type(x) is not np.ndarray and library_of(x) == "numpy":
+        x = as_input(x)[0]
+    return prep.to_native(x)
+
+
+def to_user(prep, value):
+    return prep.back(value)
+
+
+def write_out(prep, out, value, what="out"):
+    """Copy ``value`` (already in the user's library) into the caller's buffer ``out``."""
+    lib = library_of(out)
+    if lib == "jax":
+        raise UnsupportedOperationError(
+            "out= cannot be a jax array (jax arrays are immutable).\nHint: drop out= and use the returned array."
+        )
+    if tuple(out.shape) != tuple(np.shape(value)) and tuple(out.shape) != tuple(getattr(value, "shape", ())):
+        raise InputError(
+            f"{what} has shape {tuple(out.shape)}, but the result has shape {tuple(np.shape(value))}.\n"
+            "Hint: allocate out with the shape given in the operator's docstring."
+        )
+    if lib == "torch":
+        import torch
+
+        out.copy_(value if isinstance(value, torch.Tensor) else torch.as_tensor(to_numpy(value)))
+    else:
+        np.copyto(out, to_numpy(value))
+    return out
+
+
+def write_y(prep, y, value):
+    """Write the function value into the user's in-place output buffer ``y``."""
+    if library_of(y) == "torch":
+        import torch
+
+        with torch.no_grad():
+            y.copy_(value if isinstance(value, torch.Tensor) else torch.as_tensor(to_numpy(value)))
+    else:
+        np.copyto(y, to_numpy(value))
+
+
+def stack_seeds(prep, seeds, shape, dtype, what):
+    """Validate a tuple of tangents/cotangents and stack them into the backend's native array.
+
+    Returns ``(stacked, single)`` where ``single`` is True when a bare array (not a tuple)
+    was given.
+    """
+    single = not isinstance(seeds, (tuple, list))
+    seq = (seeds,) if single else tuple(seeds)
+    if len(seq) == 0:
+        raise InputError(f"{what}: got an empty tuple.\nHint: pass at least one seed, e.g. (dx,).")
+    converted = []
+    for i, s in enumerate(seq):
+        s_np_shape = tuple(getattr(s, "shape", np.shape(s)))
+        if s_np_shape != tuple(shape):
+            raise InputError(
+                f"{what}[{i}] has shape {s_np_shape}, expected {tuple(shape)}.\n"
+                "Hint: each seed has the shape of x (tangents) or of f(x) (cotangents)."
+            )
+        lib = library_of(s)
+        if lib == "other":
+            s = np.asarray(s)
+        if lib != "torch" and np.asarray(s).dtype.kind == "c" and _real(dtype):
+            raise InputError(
+                f"{what}[{i}] is complex but the differentiated quantity is real.\n"
+                "Hint: pass real seeds, or a complex x for holomorphic functions."
+            )
+        converted.append(_to_backend(prep, s, dtype))
+    xp = prep.backend.array_namespace()
+    return xp.stack(converted), single
+
+
+def _real(dtype):
+    try:
+        return np.dtype(dtype).kind == "f"
+    except TypeError:
+        return not dtype.is_complex
+
+
+def _to_backend(prep, s, dtype):
+    lib = prep.backend.library
+    if lib == "torch":
+        import torch
+
+        t = s if isinstance(s, torch.Tensor) else torch.as_tensor(to_numpy(s))
+        from ..backends._torch import torch_dtype
+
+        return t.to(torch_dtype(dtype))
+    if lib == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(s, dtype=dtype)
+    return np.asarray(to_numpy(s), dtype=_np_dtype(dtype))
+
+
+def _np_dtype(dtype):
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        import torch
+
+        return torch.empty((), dtype=dtype).numpy().dtype

@@ -1,0 +1,166 @@
+"""Preparation objects: one class per operator, and the checks that keep them honest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .._arrays import as_input, library_of
+from .._contexts import Context
+from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
+from ..backends._base import Backend, FunctionSpec
+
+__all__ = [
+    "Prep", "PushforwardPrep", "PullbackPrep", "DerivativePrep", "GradientPrep", "JacobianPrep",
+    "SecondDerivativePrep", "HVPPrep", "HessianPrep",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Prep:
+    """What ``prepare_<op>`` built: the compiled closure plus the signature it is valid for.
+
+    Use it only with the same operator, function, backend, input shape/dtype/library and
+    context kinds; anything else raises :class:`~anydiff.PreparationMismatchError`.
+    """
+
+    f: Callable
+    backend: Backend
+    spec: FunctionSpec
+    run: Callable = field(repr=False)
+    x_type: type = field(repr=False)
+    back: Callable = field(repr=False)  # native result -> user's library
+    to_native: Callable = field(repr=False)
+    ctx_native: tuple = field(repr=False, default=())  # per context: converter or None
+    point: Any = field(repr=False, default=None)  # for *_same_point preparations
+
+    operator = "operator"
+
+    # -- fast check on every prepared call ------------------------------------
+    def check(self, f, backend, x, contexts, y=None):
+        spec = self.spec
+        if type(backend) is str:
+            from ..backends import resolve_backend
+
+            backend = resolve_backend(backend)
+        if (
+            f is not self.f
+            or (backend is not self.backend and backend != self.backend)
+            or type(x) is not self.x_type
+            or getattr(x, "shape", None) != spec.x_shape
+            or x.dtype != spec.x_dtype
+            or len(contexts) != len(spec.context_kinds)
+            or (y is None) == spec.inplace
+        ):
+            self._mismatch(f, backend, x, contexts, y)
+        if y is not None and tuple(y.shape) != spec.y_shape:
+            self._mismatch(f, backend, x, contexts, y)
+        if self.point is not None and x is not self.point and not _same_values(x, self.point):
+            raise PreparationMismatchError(
+                f"This {type(self).__name__} was prepared for one point (a *_same_point preparation), "
+                "but is used at another x.\nHint: prepare again at the new point, or use the "
+                "non-same-point prepare function."
+            )
+
+    def _mismatch(self, f, backend, x, contexts, y):
+        spec = self.spec
+        if type(backend) is str:
+            from ..backends import resolve_backend
+
+            backend = resolve_backend(backend)
+        got_x, lib = as_input(x) if not hasattr(x, "shape") else (x, library_of(x))
+        problems = []
+        if f is not self.f:
+            problems.append("function: a different function object than at preparation")
+        if backend != self.backend:
+            problems.append(f"backend: prepared {self.backend!r}, got {backend!r}")
+        if tuple(got_x.shape) != spec.x_shape:
+            problems.append(f"shape: prepared {spec.x_shape}, got {tuple(got_x.shape)}")
+        if got_x.dtype != spec.x_dtype:
+            problems.append(f"dtype: prepared {spec.x_dtype}, got {got_x.dtype}")
+        if lib != spec.input_library or type(x) is not self.x_type:
+            problems.append(f"array type: prepared {self.x_type.__name__}, got {type(x).__name__}")
+        kinds = tuple(getattr(c, "kind", "?") for c in contexts)
+        if kinds != spec.context_kinds:
+            problems.append(f"contexts: prepared {spec.context_kinds}, got {kinds}")
+        if (y is None) == spec.inplace:
+            problems.append(f"in-place: prepared {'f(y, x)' if spec.inplace else 'f(x)'}, got the other form")
+        elif y is not None and tuple(y.shape) != spec.y_shape:
+            problems.append(f"output shape: prepared {spec.y_shape}, got {tuple(y.shape)}")
+        raise PreparationMismatchError(
+            f"This {type(self).__name__} does not match the call: " + "; ".join(problems or ["unknown"])
+            + f".\nHint: call ad.prepare_{self.operator}(...) again with this function, backend and input."
+        )
+
+    def native_contexts(self, contexts):
+        if not contexts:
+            return ()
+        return tuple(
+            c.value if conv is None else conv(c.value) for c, conv in zip(contexts, self.ctx_native)
+        )
+
+
+def _same_values(a, b) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except Exception:  # noqa: BLE001 - arrays of other libraries on other devices
+        return False
+
+
+class PushforwardPrep(Prep):
+    operator = "pushforward"
+
+
+class PullbackPrep(Prep):
+    operator = "pullback"
+
+
+class DerivativePrep(Prep):
+    operator = "derivative"
+
+
+class GradientPrep(Prep):
+    operator = "gradient"
+
+
+class JacobianPrep(Prep):
+    operator = "jacobian"
+
+
+class SecondDerivativePrep(Prep):
+    operator = "second_derivative"
+
+
+class HVPPrep(Prep):
+    operator = "hvp"
+
+
+class HessianPrep(Prep):
+    operator = "hessian"
+
+
+def check_prep_type(prep, cls):
+    if type(prep) is not cls:
+        raise PreparationMismatchError(
+            f"Expected a {cls.__name__}, got a {type(prep).__name__}: a preparation is valid for one "
+            f"operator only.\nHint: use ad.prepare_{cls.operator}(...) for ad.{cls.operator}."
+        )
+
+
+def split_contexts(contexts):
+    for c in contexts:
+        if not isinstance(c, Context):
+            raise InputError(
+                f"Extra argument {c!r} after x is not a context.\n"
+                "Hint: wrap non-differentiated arguments as ad.Constant(value) or ad.Cache(buffer)."
+            )
+    return tuple(c.kind for c in contexts)
+
+
+def unsupported_out(backend):
+    raise UnsupportedOperationError(
+        f"out= cannot be written for jax arrays (they are immutable; backend {backend!r}).\n"
+        "Hint: drop out= and use the returned array."
+    )

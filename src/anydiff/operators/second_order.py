@@ -1,0 +1,271 @@
+"""Second-order operators: second_derivative, hvp, hessian.
+
+All come from one construction: an *outer* backend differentiates a derivative function
+computed by an *inner* backend (``ad.SecondOrder(outer, inner)``; by default the backend's
+own forward mode over its reverse mode, i.e. forward-over-reverse).
+
+* hvp(x, v) = pushforward of x ↦ ∇f(x) along v (or its pullback: H is symmetric);
+* hessian = jacobian of x ↦ ∇f(x) (batched HVPs over the basis);
+* second_derivative = derivative of x ↦ f'(x).
+"""
+
+from __future__ import annotations
+
+from .._errors import InputError, OutputError, UnsupportedOperationError
+from ..backends import SecondOrder
+from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
+from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
+from .first_order import _finish_batch, _finish_one, _pop_seeds
+
+__all__ = [
+    "second_derivative", "value_derivative_and_second_derivative", "prepare_second_derivative",
+    "hvp", "gradient_and_hvp", "prepare_hvp", "prepare_hvp_same_point",
+    "hessian", "value_gradient_and_hessian", "prepare_hessian",
+]
+
+
+def _parts(backend):
+    if isinstance(backend, SecondOrder):
+        outer, inner = backend.outer, backend.inner
+    else:
+        outer, inner = backend.default_outer(), backend
+    if not outer.can_differentiate(inner):
+        raise UnsupportedOperationError(
+            f"SecondOrder: {outer!r} cannot differentiate code run by {inner!r} (different array libraries).\n"
+            "Hint: use two backends of the same library, or AutoFiniteDiff() as the outer backend."
+        )
+    return outer, inner
+
+
+def _scalar_output(spec, op):
+    if spec.m != 1:
+        raise OutputError(
+            f"ad.{op} needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
+            "Hint: use ad.jacobian/ad.pushforward for vector outputs."
+        )
+    if spec.inplace:
+        raise InputError(f"ad.{op} does not take in-place functions.\nHint: return the scalar from f.")
+
+
+def _b_hvp(backend, f, spec):
+    _scalar_output(spec, "hvp")
+    outer, inner = _parts(backend)
+    g = inner.raw_gradient(f, spec)
+    gspec = spec.with_output(spec.x_shape, spec.x_dtype)
+    prim = outer.build_pushforward(g, gspec) if outer.has_forward else outer.build_pullback(g, gspec)
+    return prim
+
+
+def _b_hessian(backend, f, spec):
+    _scalar_output(spec, "hessian")
+    outer, inner = _parts(backend)
+    g = inner.raw_gradient(f, spec)
+    gspec = spec.with_output(spec.x_shape, spec.x_dtype)
+    jac = outer.build_jacobian(g, gspec)
+    value = _value_fun(backend, f, spec)
+
+    def hessian(x, ctx):
+        grad, H = jac(x, ctx)
+        return (value(x, ctx), grad), H
+
+    return hessian
+
+
+def _b_second_derivative(backend, f, spec):
+    if spec.x_shape != ():
+        raise InputError(
+            f"ad.second_derivative needs a scalar input; x has shape {spec.x_shape}.\n"
+            "Hint: use ad.hessian or ad.hvp for array inputs."
+        )
+    if spec.inplace:
+        raise InputError("ad.second_derivative does not take in-place functions.\nHint: return the output from f.")
+    outer, inner = _parts(backend)
+    d = inner.raw_derivative(f, spec)
+    d2 = outer.build_derivative(d, spec)
+    value = _value_fun(backend, f, spec)
+
+    def second_derivative(x, ctx):
+        der, der2 = d2(x, ctx)
+        return (value(x, ctx), der), der2
+
+    return second_derivative
+
+
+def _value_fun(backend, f, spec):
+    """Plain evaluation of f (jitted when the backend is JAX)."""
+    inner = backend.inner if isinstance(backend, SecondOrder) else backend
+    if inner.library == "jax" and getattr(inner, "jit", False):
+        import jax
+
+        return jax.jit(lambda x, ctx: f(x, *ctx))
+    if spec.input_library != "numpy" and inner.library == "numpy":
+        from .._arrays import from_numpy
+
+        return lambda x, ctx: f(from_numpy(x, spec.input_library), *ctx)
+    return lambda x, ctx: f(x, *ctx)
+
+
+# ------------------------------------------------------------- second derivative
+def prepare_second_derivative(f, *args):
+    """Prepare :func:`second_derivative` (scalar input).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> prep = ad.prepare_second_derivative(np.sin, ad.AutoFiniteDiff(), 0.5)
+    >>> type(prep).__name__
+    'SecondDerivativePrep'
+    """
+    return prepare(SecondDerivativePrep, "second_derivative", f, args, _b_second_derivative)
+
+
+def value_derivative_and_second_derivative(f, *args, prep=None, out=None):
+    """``(f(x), f'(x), f''(x))`` for a scalar ``x``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *contexts) -> y`` (any output shape).
+    *args
+        ``backend, x, *contexts``.
+    prep : SecondDerivativePrep, optional
+    out : array, optional
+        Buffer shaped like ``f(x)`` receiving ``f''(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> y, d, d2 = ad.value_derivative_and_second_derivative(lambda t: t**3, ad.AutoFiniteDiff(), 1.0)
+    >>> float(y), round(float(d), 5), round(float(d2), 3)
+    (1.0, 3.0, 6.0)
+    """
+    prep, _, x, contexts = resolve_prep(SecondDerivativePrep, "second_derivative", f, args, prep, _b_second_derivative)
+    (value, d), d2 = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    d2 = prep.back(d2)
+    if out is not None:
+        d2 = write_out(prep, out, d2)
+    return prep.back(value), prep.back(d), d2
+
+
+def second_derivative(f, *args, prep=None, out=None):
+    """Second derivative ``f''(x)`` of a function of a scalar ``x`` (shape of ``f(x)``).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> round(float(ad.second_derivative(lambda t: t**3, ad.AutoFiniteDiff(), 2.0)), 3)
+    12.0
+    """
+    return value_derivative_and_second_derivative(f, *args, prep=prep, out=out)[2]
+
+
+# --------------------------------------------------------------------------- hvp
+def prepare_hvp(f, *args):
+    """Prepare :func:`hvp` (same signature, without tangents).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> prep = ad.prepare_hvp(lambda x: np.sum(x**3), ad.AutoFiniteDiff(), np.ones(2))
+    >>> type(prep).__name__
+    'HVPPrep'
+    """
+    return prepare(HVPPrep, "hvp", f, args, _b_hvp)
+
+
+def prepare_hvp_same_point(f, *args):
+    """Like :func:`prepare_hvp`, for many tangents at this very ``x`` (checked on use)."""
+    return prepare(HVPPrep, "hvp", f, args, _b_hvp, same_point=True)
+
+
+def gradient_and_hvp(f, *args, prep=None, out=None):
+    """``(∇f(x), (H v for v in tv))`` for a scalar-valued ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *contexts) -> scalar``.
+    *args
+        ``backend, x, tv, *contexts`` with ``tv`` a tuple of tangents shaped like ``x``.
+    prep : HVPPrep, optional
+    out : tuple of arrays, optional
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> g, hv = ad.gradient_and_hvp(lambda x: np.sum(x**3), ad.AutoFiniteDiff(), np.array([1.0, 2.0]), (np.array([1.0, 0.0]),))
+    >>> np.round(g, 5), np.round(hv[0], 3)
+    (array([ 3., 12.]), array([6., 0.]))
+    """
+    args, tv = _pop_seeds(args)
+    prep, _, x, contexts = resolve_prep(HVPPrep, "hvp", f, args, prep, _b_hvp)
+    V, single = stack_seeds(prep, tv, prep.spec.x_shape, prep.spec.x_dtype, "tv")
+    grad, HV = prep.run(native_x(prep, x), V, prep.native_contexts(contexts))
+    return _finish_batch(prep, None, grad, HV, single, out)
+
+
+def hvp(f, *args, prep=None, out=None):
+    """Hessian-vector products ``H(x) v`` (forward-over-reverse by default).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> hv = ad.hvp(lambda x: x[0]**2 * x[1], ad.AutoFiniteDiff(), np.array([1.0, 2.0]), (np.array([1.0, 0.0]),))
+    >>> np.round(hv[0], 4)
+    array([4., 2.])
+    """
+    return gradient_and_hvp(f, *args, prep=prep, out=out)[1]
+
+
+# ----------------------------------------------------------------------- hessian
+def prepare_hessian(f, *args):
+    """Prepare :func:`hessian`.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> prep = ad.prepare_hessian(lambda x: np.sum(x**3), ad.AutoFiniteDiff(), np.ones(2))
+    >>> type(prep).__name__
+    'HessianPrep'
+    """
+    return prepare(HessianPrep, "hessian", f, args, _b_hessian)
+
+
+def value_gradient_and_hessian(f, *args, prep=None, out=None):
+    """``(f(x), ∇f(x), H(x))`` with ``H.shape == x.shape + x.shape``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *contexts) -> scalar``.
+    *args
+        ``backend, x, *contexts``.
+    prep : HessianPrep, optional
+    out : array, optional
+        Buffer of shape ``x.shape + x.shape`` receiving the Hessian.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> y, g, H = ad.value_gradient_and_hessian(lambda x: x[0] * x[1], ad.AutoFiniteDiff(), np.array([1.0, 2.0]))
+    >>> float(y), np.round(H, 4)
+    (2.0, array([[0., 1.],
+           [1., 0.]]))
+    """
+    prep, _, x, contexts = resolve_prep(HessianPrep, "hessian", f, args, prep, _b_hessian)
+    (value, grad), H = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    value, H = _finish_one(prep, None, value, H, out)
+    return value, prep.back(grad), H
+
+
+def hessian(f, *args, prep=None, out=None):
+    """Hessian of a scalar-valued ``f``, of shape ``x.shape + x.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> np.round(ad.hessian(lambda x: x[0]**2 * x[1], ad.AutoFiniteDiff(), np.array([1.0, 2.0])), 4)
+    array([[4., 2.],
+           [2., 0.]])
+    """
+    return value_gradient_and_hessian(f, *args, prep=prep, out=out)[2]
