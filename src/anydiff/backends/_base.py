@@ -126,6 +126,8 @@ class Backend:
     def jacobian_mode(self, spec: FunctionSpec) -> str:
         """``"forward"`` or ``"reverse"``: the cheaper side, among what the backend has."""
         preferred = getattr(self, "mode", None)
+        if self.has_forward and _is_complex(spec.x_dtype):
+            return "forward"  # holomorphic Jacobians: J v is well defined, vᴴ J conventions differ
         if self.has_forward and self.has_reverse:
             if preferred in ("forward", "reverse") and spec.n == spec.m:
                 return preferred
@@ -254,6 +256,10 @@ class Backend:
 
     def __repr__(self) -> str:  # dataclass repr is replaced by the subclasses' own
         return f"{type(self).__name__}()"
+
+
+def _is_complex(dtype) -> bool:
+    return getattr(dtype, "is_complex", False) is True or _np_dtype(dtype).kind == "c"
 
 
 def _np_dtype(dtype):

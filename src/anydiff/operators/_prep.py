@@ -45,10 +45,14 @@ class Prep:
             from ..backends import resolve_backend
 
             backend = resolve_backend(backend)
+        if type(x) is not self.x_type:  # e.g. a NumPy scalar where a 0-d array was prepared
+            xa, lib = as_input(x)
+            if lib != spec.input_library:
+                self._mismatch(f, backend, x, contexts, y)
+            x = xa
         if (
             f is not self.f
             or (backend is not self.backend and backend != self.backend)
-            or type(x) is not self.x_type
             or getattr(x, "shape", None) != spec.x_shape
             or x.dtype != spec.x_dtype
             or len(contexts) != len(spec.context_kinds)
@@ -80,8 +84,8 @@ class Prep:
             problems.append(f"shape: prepared {spec.x_shape}, got {tuple(got_x.shape)}")
         if got_x.dtype != spec.x_dtype:
             problems.append(f"dtype: prepared {spec.x_dtype}, got {got_x.dtype}")
-        if lib != spec.input_library or type(x) is not self.x_type:
-            problems.append(f"array type: prepared {self.x_type.__name__}, got {type(x).__name__}")
+        if lib != spec.input_library:
+            problems.append(f"array library: prepared {spec.input_library}, got {lib}")
         kinds = tuple(getattr(c, "kind", "?") for c in contexts)
         if kinds != spec.context_kinds:
             problems.append(f"contexts: prepared {spec.context_kinds}, got {kinds}")

@@ -1,0 +1,9 @@
+"""Reusable scenarios and checkers for packages that want to test their AD (and for anydiff's own tests)."""
+
+from ._check import VARIANTS, CheckResult, check_operator, expected_result, run_operator, test_differentiation
+from ._scenarios import Scenario, default_scenarios, namespace_for
+
+__all__ = [
+    "Scenario", "default_scenarios", "namespace_for", "VARIANTS", "CheckResult",
+    "check_operator", "expected_result", "run_operator", "test_differentiation",
+]

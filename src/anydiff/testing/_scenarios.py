@@ -1,0 +1,224 @@
+"""Reusable test scenarios: functions with analytic reference derivatives.
+
+A :class:`Scenario` holds a function *factory* ``make(xp)`` that writes the function with
+the array namespace ``xp`` (``numpy``, ``jax.numpy``, ``torch`` or ``autograd.numpy``), an
+input point, and analytic references: the Jacobian (shape ``y.shape + x.shape``), the Hessian
+for scalar outputs and the second derivative for scalar inputs. The expected value of every
+operator is derived from these (pushforward = J v, pullback = wᵀ J, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .._contexts import Cache, Constant
+
+__all__ = ["Scenario", "default_scenarios", "namespace_for"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A function, a point and analytic derivatives.
+
+    Parameters
+    ----------
+    name : str
+    make : callable
+        ``make(xp) -> f``; ``f(x, *contexts)`` or, if ``inplace``, ``f(y, x, *contexts)``.
+    x : numpy.ndarray
+    value : callable
+        ``value(x) -> y`` in NumPy (reference value).
+    jacobian : callable
+        ``jacobian(x) -> J`` with shape ``y.shape + x.shape``.
+    hessian : callable, optional
+        For scalar outputs: ``hessian(x)`` with shape ``x.shape + x.shape``.
+    second_derivative : callable, optional
+        For scalar inputs: ``second_derivative(x)`` with the shape of ``y``.
+    inplace : bool
+    contexts : callable
+        ``contexts() -> tuple`` of fresh :class:`Constant`/:class:`Cache` objects.
+    complex : bool
+        Holomorphic function at a complex point (forward operators only).
+    """
+
+    name: str
+    make: Callable
+    x: np.ndarray
+    value: Callable
+    jacobian: Callable
+    hessian: Callable | None = None
+    second_derivative: Callable | None = None
+    inplace: bool = False
+    contexts: Callable = field(default=lambda: ())
+    complex: bool = False
+
+    @property
+    def y_shape(self):
+        return np.shape(self.value(self.x))
+
+    def operators(self) -> list[str]:
+        """The operators that make sense for this scenario."""
+        ops = ["pushforward", "jacobian"]
+        if not self.complex:
+            ops.append("pullback")
+        scalar_in, scalar_out = self.x.shape == (), self.y_shape == ()
+        if scalar_in:
+            ops.append("derivative")
+        if scalar_out and not self.inplace and not self.complex:
+            ops.append("gradient")
+        if self.hessian is not None:
+            ops += ["hvp", "hessian"]
+        if self.second_derivative is not None:
+            ops.append("second_derivative")
+        return ops
+
+    def __repr__(self):
+        return f"Scenario({self.name})"
+
+
+def namespace_for(library: str):
+    """The array namespace a backend's functions are written with."""
+    if library == "jax":
+        import jax.numpy as jnp
+
+        return jnp
+    if library == "torch":
+        import torch
+
+        return torch
+    if library == "autograd":
+        import autograd.numpy as anp
+
+        return anp
+    return np
+
+
+def _stack(xp, items):
+    return xp.stack(items)
+
+
+def default_scenarios() -> list[Scenario]:
+    """The standard scenario list (scalar, vector, matrix, in-place, contexts, complex)."""
+    rng = np.random.default_rng(0)
+    x3 = np.array([0.7, -1.2, 2.1])
+    X = rng.uniform(-1, 1, (3, 3))
+    z = np.array([0.3 + 0.4j, -0.5 + 0.1j])
+
+    def s2s(xp):
+        return lambda t: xp.sin(t) * xp.exp(t)
+
+    def s2v(xp):
+        return lambda t: _stack(xp, [xp.sin(t), t * t, xp.exp(2 * t)])
+
+    def v2s(xp):
+        return lambda x: xp.sum(xp.sin(x) * x) + x[0] * x[1]
+
+    def v2v(xp):
+        return lambda x: xp.sin(x) * x[0]
+
+    def wide(xp):  # n > m: reverse mode is the cheaper side
+        return lambda x: _stack(xp, [xp.sum(x * x), x[0] * x[1] * x[2]])
+
+    def m2m(xp):
+        return lambda X: X @ X
+
+    def m2s(xp):
+        return lambda X: xp.sum(X**3) + X[0, 1] * X[1, 0]
+
+    def inplace(xp):
+        def f(y, x):
+            y[0] = x[0] * x[1]
+            y[1] = xp.sin(x[2])
+            y[2] = x[0] ** 2
+
+        return f
+
+    def const(xp):
+        return lambda x, a: a * xp.sum(x**2) + x[0]
+
+    def cache(xp):
+        def f(x, buf):
+            buf[:] = x**2
+            return buf * x[1]
+
+        return f
+
+    def holo(xp):
+        return lambda z: z**2 + xp.sin(z) * z[0]
+
+    I3 = np.eye(3)
+    return [
+        Scenario(
+            "scalar->scalar", s2s, np.array(0.4),
+            value=lambda t: np.sin(t) * np.exp(t),
+            jacobian=lambda t: np.exp(t) * (np.sin(t) + np.cos(t)),
+            hessian=lambda t: 2 * np.exp(t) * np.cos(t),
+            second_derivative=lambda t: 2 * np.exp(t) * np.cos(t),
+        ),
+        Scenario(
+            "scalar->vector", s2v, np.array(0.3),
+            value=lambda t: np.array([np.sin(t), t * t, np.exp(2 * t)]),
+            jacobian=lambda t: np.array([np.cos(t), 2 * t, 2 * np.exp(2 * t)]),
+            second_derivative=lambda t: np.array([-np.sin(t), 2.0, 4 * np.exp(2 * t)]),
+        ),
+        Scenario(
+            "vector->scalar", v2s, x3,
+            value=lambda x: np.sum(np.sin(x) * x) + x[0] * x[1],
+            jacobian=lambda x: np.sin(x) + x * np.cos(x) + np.array([x[1], x[0], 0.0]),
+            hessian=lambda x: np.diag(2 * np.cos(x) - x * np.sin(x)) + np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0.0]]),
+        ),
+        Scenario(
+            "vector->vector", v2v, x3,
+            value=lambda x: np.sin(x) * x[0],
+            jacobian=lambda x: np.diag(np.cos(x) * x[0]) + np.outer(np.sin(x), I3[0]),
+        ),
+        Scenario(
+            "vector->vector (n > m)", wide, x3,
+            value=lambda x: np.array([np.sum(x * x), x[0] * x[1] * x[2]]),
+            jacobian=lambda x: np.array([2 * x, [x[1] * x[2], x[0] * x[2], x[0] * x[1]]]),
+        ),
+        Scenario(
+            "matrix->matrix", m2m, X,
+            value=lambda X: X @ X,
+            jacobian=lambda X: np.einsum("ik,lj->ijkl", np.eye(3), X) + np.einsum("ik,jl->ijkl", X, np.eye(3)),
+        ),
+        Scenario(
+            "matrix->scalar", m2s, X,
+            value=lambda X: np.sum(X**3) + X[0, 1] * X[1, 0],
+            jacobian=lambda X: 3 * X**2 + np.array([[0, X[1, 0], 0], [X[0, 1], 0, 0], [0, 0, 0]]),
+            hessian=_m2s_hessian,
+        ),
+        Scenario(
+            "in-place", inplace, x3, inplace=True,
+            value=lambda x: np.array([x[0] * x[1], np.sin(x[2]), x[0] ** 2]),
+            jacobian=lambda x: np.array([[x[1], x[0], 0], [0, 0, np.cos(x[2])], [2 * x[0], 0, 0]]),
+        ),
+        Scenario(
+            "constant context", const, x3, contexts=lambda: (Constant(2.5),),
+            value=lambda x: 2.5 * np.sum(x**2) + x[0],
+            jacobian=lambda x: 5.0 * x + I3[0],
+            hessian=lambda x: 5.0 * I3,
+        ),
+        Scenario(
+            "cache context", cache, x3, contexts=lambda: (Cache(np.zeros(3)),),
+            value=lambda x: x**2 * x[1],
+            jacobian=lambda x: np.diag(2 * x * x[1]) + np.outer(x**2, I3[1]),
+        ),
+        Scenario(
+            "complex holomorphic", holo, z, complex=True,
+            value=lambda z: z**2 + np.sin(z) * z[0],
+            jacobian=lambda z: np.diag(2 * z + np.cos(z) * z[0]) + np.outer(np.sin(z), np.eye(2)[0]),
+        ),
+    ]
+
+
+def _m2s_hessian(X):
+    n = X.size
+    H = np.diag((6 * X).ravel())
+    i, j = np.ravel_multi_index((0, 1), X.shape), np.ravel_multi_index((1, 0), X.shape)
+    H[i, j] += 1
+    H[j, i] += 1
+    return H.reshape(X.shape + X.shape) if n else H
