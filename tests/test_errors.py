@@ -300,3 +300,35 @@ def test_second_order_fd_over_ad():
 
     H = ad.hessian(lambda x: jnp.sum(x**3), ad.SecondOrder(ad.AutoFiniteDiff(), ad.AutoJax()), X)
     assert np.allclose(H, np.diag(6 * X), rtol=1e-6)
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_cached_unprepared_call_rechecks_jax_x64():
+    import jax
+    import jax.numpy as jnp
+
+    def f(x):
+        return jnp.sum(x**2)
+
+    assert np.allclose(ad.gradient(f, ad.AutoJax(), X), 2 * X)  # cached preparation
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ad.InputError, match="jax_enable_x64"):
+            ad.gradient(f, ad.AutoJax(), X)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+def test_unprepared_calls_reuse_preparation():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return (x**2).sum()
+
+    ad.clear_cache()
+    ad.gradient(f, ad.AutoFiniteDiff(), X)
+    first = len(calls)
+    ad.gradient(f, ad.AutoFiniteDiff(), X + 1.0)
+    # the second call evaluates f for the differences only (no new output-shape probe)
+    assert len(calls) == first - 1

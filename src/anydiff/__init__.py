@@ -17,6 +17,7 @@ from .backends import (
     resolve_backend,
 )
 from .operators import *  # noqa: F401,F403
+from .operators._core import clear_cache
 from .operators import __all__ as _operators
 
 __version__ = "0.1.0"
@@ -27,5 +28,5 @@ __all__ = [
     "MissingRuleError", "OutputError", "PreparationMismatchError", "TracingError",
     "UnsupportedOperationError",
     "Backend", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
-    "resolve_backend",
+    "resolve_backend", "clear_cache",
 ] + list(_operators)

@@ -158,6 +158,11 @@ class Backend:
 
         return jacobian
 
+    def build_jacobian_only(self, f, spec: FunctionSpec) -> Callable:
+        """Closure ``(x, ctx) -> J`` (no value): what a prepared ``ad.jacobian`` runs."""
+        value_and_jacobian = self.build_jacobian(f, spec)
+        return lambda x, ctx: value_and_jacobian(x, ctx)[1]
+
     def build_gradient(self, f, spec: FunctionSpec) -> Callable:
         """Closure ``(x, ctx) -> (y, g)`` for scalar-valued ``f``."""
         xp = self.array_namespace()
@@ -177,6 +182,11 @@ class Backend:
             return y, xp.reshape(J, spec.x_shape)
 
         return gradient_forward
+
+    def build_gradient_only(self, f, spec: FunctionSpec) -> Callable:
+        """Closure ``(x, ctx) -> g`` (no value): what a prepared ``ad.gradient`` runs."""
+        value_and_gradient = self.build_gradient(f, spec)
+        return lambda x, ctx: value_and_gradient(x, ctx)[1]
 
     def build_derivative(self, f, spec: FunctionSpec) -> Callable:
         """Closure ``(x, ctx) -> (y, dy)`` for scalar input."""

@@ -107,8 +107,14 @@ class SecondOrder(_Delegating):
     def build_gradient(self, f, spec):
         return self.inner.build_gradient(f, spec)
 
+    def build_gradient_only(self, f, spec):
+        return self.inner.build_gradient_only(f, spec)
+
     def build_jacobian(self, f, spec):
         return self.inner.build_jacobian(f, spec)
+
+    def build_jacobian_only(self, f, spec):
+        return self.inner.build_jacobian_only(f, spec)
 
     def build_derivative(self, f, spec):
         return self.inner.build_derivative(f, spec)

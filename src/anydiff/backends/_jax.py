@@ -123,26 +123,35 @@ class AutoJax(Backend):
         vg = jax.value_and_grad(f)
         return self._compile(lambda x, ctx: vg(x, *ctx))
 
-    def build_jacobian(self, f, spec):
-        jax = _jax()
-        jnp = jax.numpy
-        forward = self.jacobian_mode(spec) == "forward"
-        if forward:
-            def jacobian(x, ctx):
-                g = lambda x: f(x, *ctx)
-                y, jvp_fun = jax.linearize(g, x)
-                E = jnp.eye(spec.n, dtype=x.dtype).reshape((spec.n,) + spec.x_shape)
-                cols = jax.vmap(jvp_fun)(E)  # (n,) + y_shape
-                J = jnp.moveaxis(cols.reshape((spec.n,) + spec.y_shape), 0, -1)
-                return y, J.reshape(spec.y_shape + spec.x_shape)
-        else:
-            def jacobian(x, ctx):
-                y, vjp_fun = jax.vjp(lambda x: f(x, *ctx), x)
-                E = jnp.eye(spec.m, dtype=y.dtype).reshape((spec.m,) + spec.y_shape)
-                (rows,) = jax.vmap(vjp_fun)(E)
-                return y, rows.reshape(spec.y_shape + spec.x_shape)
+    def build_gradient_only(self, f, spec):
+        grad = _jax().grad(f)
+        return self._compile(lambda x, ctx: grad(x, *ctx))
 
-        return self._compile(jacobian)
+    def _jac_transform(self, spec):
+        import functools
+
+        jax = _jax()
+        transform = jax.jacfwd if self.jacobian_mode(spec) == "forward" else jax.jacrev
+        if np.dtype(spec.x_dtype).kind == "c":  # complex x: the holomorphic Jacobian
+            transform = functools.partial(transform, holomorphic=True)
+        return transform
+
+    def build_jacobian(self, f, spec):
+        jac = self._jac_transform(spec)
+
+        def value_and_jacobian(x, ctx):
+            def with_value(x):
+                y = f(x, *ctx)
+                return y, y
+
+            J, y = jac(with_value, has_aux=True)(x)
+            return y, J
+
+        return self._compile(value_and_jacobian)
+
+    def build_jacobian_only(self, f, spec):
+        jac = self._jac_transform(spec)(f)
+        return self._compile(lambda x, ctx: jac(x, *ctx))
 
     # ----------------------------------------------------------- second order
     def raw_gradient(self, f, spec):

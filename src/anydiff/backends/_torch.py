@@ -126,6 +126,12 @@ class AutoTorch(Backend):
 
         return self._finish(gradient)
 
+    def build_gradient_only(self, f, spec):
+        if self._classic(spec):
+            return super().build_gradient_only(f, spec)
+        grad = _torch().func.grad(f)
+        return self._finish(lambda x, ctx: grad(x, *ctx))
+
     # ----------------------------------------------------------- second order
     def raw_gradient(self, f, spec):
         return _torch().func.grad(f)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from .._arrays import as_input, from_numpy, library_of, to_numpy
@@ -89,8 +91,9 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
             "are not defined.\nHint: return floating-point values (e.g. x.sum() * 1.0)."
         )
     run = build(backend, f, spec)
+    run, run_only = run if isinstance(run, tuple) else (run, None)
     return cls(
-        f=f, backend=backend, spec=spec, run=run, x_type=type(x_user),
+        f=f, backend=backend, spec=spec, run=run, run_only=run_only, x_type=type(x_user),
         back=_back_converter(backend.library, library), to_native=backend.to_native,
         ctx_native=ctx_native, point=x_user if same_point else None,
     )
@@ -105,11 +108,57 @@ def _is_inexact(dtype) -> bool:
         return True
 
 
+#: Preparations made for unprepared calls, most recent last (bounded; see ``clear_cache``).
+_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+CACHE_SIZE = 64
+
+
+def clear_cache() -> None:
+    """Forget the preparations anydiff keeps for unprepared calls.
+
+    An unprepared call such as ``ad.gradient(f, ad.AutoJax(), x)`` reuses the preparation of an
+    earlier call with the same function object, backend, input type/shape/dtype and context
+    kinds (like ``jax.jit`` reuses its traces), so a loop of unprepared calls does not
+    recompile. Call this if ``f`` closes over state that changed in a way a compiled backend
+    would not see.
+
+    Examples
+    --------
+    >>> import anydiff as ad
+    >>> ad.clear_cache()
+    """
+    _CACHE.clear()
+
+
+def _cache_key(cls, f, y, backend, x, contexts):
+    try:
+        xa, lib = as_input(x)
+        key = (
+            cls, f, resolve_backend(backend), type(x), lib, tuple(xa.shape), str(xa.dtype),
+            tuple(getattr(c, "kind", None) for c in contexts),
+            None if y is None else (tuple(y.shape), str(y.dtype)),
+        )
+        hash(key)
+        return key
+    except Exception:  # noqa: BLE001 - unhashable or invalid: prepare() raises the real error
+        return None
+
+
 def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
     """Return ``(prep, y, x, contexts)`` for a call, preparing when ``prep`` is None."""
     if prep is None:
-        prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
-        y, _, x, contexts = parse_args(args, inplace_allowed, operator)
+        y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
+        key = _cache_key(cls, f, y, backend, x, contexts)
+        prep = _CACHE.get(key) if key is not None else None
+        if prep is None:
+            prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
+            if key is not None:
+                _CACHE[key] = prep
+                if len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
+            prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
         return prep, y, x, contexts
     check_prep_type(prep, cls)
     y, backend, x, contexts = parse_args(args, inplace_allowed, operator)

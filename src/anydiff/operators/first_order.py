@@ -13,7 +13,7 @@ output basis (rows), whichever side is smaller.
 
 from __future__ import annotations
 
-from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
+from ._core import native_x, parse_args, prepare, resolve_prep, stack_seeds, write_out, write_y
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 
 __all__ = [
@@ -52,11 +52,11 @@ def _b_gradient(backend, f, spec):
             f"ad.gradient needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
             "Hint: use ad.jacobian for vector outputs, or reduce f to a scalar (e.g. np.sum)."
         )
-    return backend.build_gradient(f, spec)
+    return backend.build_gradient(f, spec), backend.build_gradient_only(f, spec)
 
 
 def _b_jacobian(backend, f, spec):
-    return backend.build_jacobian(f, spec)
+    return backend.build_jacobian(f, spec), backend.build_jacobian_only(f, spec)
 
 
 # ------------------------------------------------------------------ pushforward
@@ -312,11 +312,15 @@ def gradient(f, *args, prep=None, out=None):
     >>> ad.gradient(lambda x: np.sum(x**2), ad.AutoFiniteDiff(method="complex"), np.array([1.0, 2.0]))
     array([2., 4.])
     """
-    if prep is not None and out is None and not args[2:] and type(prep) is GradientPrep:
-        # hot path: prepared call without contexts
-        backend, x = args
-        prep.check(f, backend, x, ())
-        return prep.back(prep.run(prep.to_native(x), ())[1])
+    if out is None and len(args) == 2 and type(prep) is GradientPrep:
+        g = prep.fast(f, args[0], args[1])  # hot path of a prepared call
+        if g is not None:
+            return g
+    if prep is not None and type(prep) is GradientPrep:
+        _, x, contexts = parse_args(args, False, "gradient")[1:]
+        prep.check(f, args[0], x, contexts)
+        g = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))
+        return g if out is None else write_out(prep, out, g)
     return value_and_gradient(f, *args, prep=prep, out=out)[1]
 
 
@@ -377,6 +381,10 @@ def jacobian(f, *args, prep=None, out=None):
     array([[3., 2.],
            [0., 1.]])
     """
+    if out is None and len(args) == 2 and type(prep) is JacobianPrep:
+        J = prep.fast(f, args[0], args[1])  # hot path of a prepared call
+        if J is not None:
+            return J
     return value_and_jacobian(f, *args, prep=prep, out=out)[1]
 
 

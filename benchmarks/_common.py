@@ -1,0 +1,89 @@
+"""Shared helpers of the benchmark scripts: timing side by side, machine info, writing results."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import timeit
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_info(packages=("numpy", "scipy", "jax", "torch", "autograd", "numba", "asdex", "networkx")) -> dict:
+    versions = {}
+    for p in packages:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "versions": versions,
+    }
+
+
+def autorange(fn, target=0.02) -> int:
+    """Number of calls taking about ``target`` seconds."""
+    fn()
+    number = 1
+    while True:
+        t = timeit.timeit(fn, number=number)
+        if t >= target or number >= 1 << 20:
+            return max(1, int(number * target / max(t, 1e-9)))
+        number *= 4
+
+
+def time_min(fn, repeat=7, target=0.02) -> float:
+    """Minimum seconds per call over ``repeat`` rounds after warm-up."""
+    number = autorange(fn, target)
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def time_pair(fn_a, fn_b, rounds=15, target=0.01):
+    """Time two functions interleaved round by round (the machine drifts; ratios stay honest).
+
+    Returns ``(min_a, min_b, median of per-round ratios b/a)`` in seconds per call.
+    """
+    na, nb = autorange(fn_a, target), autorange(fn_b, target)
+    ta, tb, ratios = [], [], []
+    for _ in range(rounds):
+        a = timeit.timeit(fn_a, number=na) / na
+        b = timeit.timeit(fn_b, number=nb) / nb
+        ta.append(a)
+        tb.append(b)
+        ratios.append(b / a)
+    return min(ta), min(tb), float(np.median(ratios))
+
+
+def write_results(name: str, payload: dict, markdown: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown)
+    print(markdown)
+
+
+def fmt_time(t: float) -> str:
+    if t is None or not np.isfinite(t):
+        return "—"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} µs"
+    if t < 1:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t:.2f} s"

@@ -1,0 +1,152 @@
+"""Overhead of anydiff's common interface over calling each backend directly.
+
+Run: ``python -m benchmarks.overhead`` (writes ``benchmarks/results/overhead.{json,md}``).
+
+For each backend and size, times side by side (interleaved rounds) the fastest direct call
+(jitted ``jax.grad``, ``torch.func.grad``, ``autograd.grad``; jitted ``jax.jacfwd/jacrev``)
+against prepared and unprepared anydiff calls on the same inputs, native arrays in and out.
+Targets (issue 3): prepared ratio ≤ 1.10 at n = 10 and ≤ 1.02 at n = 100 000.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import anydiff as ad
+
+from ._common import fmt_time, machine_info, time_pair, write_results
+
+TARGETS = {10: 1.10, 100_000: 1.02}
+
+
+def gradient_cases(sizes):
+    cases = []
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+
+        def f_jax(x):
+            return jnp.sum(x**2) + jnp.sum(jnp.sin(x))
+
+        for n in sizes:
+            x = jnp.linspace(0.0, 1.0, n)
+            direct = jax.jit(jax.grad(f_jax))
+            cases.append(("jax", "gradient", n, f_jax, ad.AutoJax(), x,
+                          lambda d=direct, x=x: d(x).block_until_ready(), lambda r: r.block_until_ready()))
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        def f_torch(x):
+            return torch.sum(x**2) + torch.sum(torch.sin(x))
+
+        for n in sizes:
+            x = torch.linspace(0.0, 1.0, n, dtype=torch.float64)
+            direct = torch.func.grad(f_torch)
+            cases.append(("torch", "gradient", n, f_torch, ad.AutoTorch(), x, lambda d=direct, x=x: d(x), None))
+    except ImportError:
+        pass
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        def f_ag(x):
+            return anp.sum(x**2) + anp.sum(anp.sin(x))
+
+        for n in sizes:
+            x = np.linspace(0.0, 1.0, n)
+            direct = autograd.grad(f_ag)
+            cases.append(("autograd", "gradient", n, f_ag, ad.AutoAutograd(), x, lambda d=direct, x=x: d(x), None))
+    except ImportError:
+        pass
+    return cases
+
+
+def jacobian_cases(sizes):
+    cases = []
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return cases
+
+    def f_jac(x):
+        return jnp.sin(x) * jnp.roll(x, 1) + x**2
+
+    for n in sizes:
+        x = jnp.linspace(0.0, 1.0, n)
+        for mode, direct in (("forward", jax.jit(jax.jacfwd(f_jac))), ("reverse", jax.jit(jax.jacrev(f_jac)))):
+            cases.append((f"jax-{mode}", "jacobian", n, f_jac, ad.AutoJax(mode=mode), x,
+                          lambda d=direct, x=x: d(x).block_until_ready(), None))
+    return cases
+
+
+def run(sizes, jac_sizes, rounds):
+    rows = []
+    for lib, op, n, f, backend, x, direct, _ in gradient_cases(sizes) + jacobian_cases(jac_sizes):
+        operator = getattr(ad, op)
+        prepare = getattr(ad, f"prepare_{op}")
+        prep = prepare(f, backend, x)
+        if lib.startswith("jax"):  # same shape of call as the direct lambda
+            prepared = lambda: operator(f, backend, x, prep=prep).block_until_ready()  # noqa: E731
+            unprepared = lambda: operator(f, backend, x).block_until_ready()  # noqa: E731
+        else:
+            prepared = lambda: operator(f, backend, x, prep=prep)  # noqa: E731
+            unprepared = lambda: operator(f, backend, x)  # noqa: E731
+        ref = np.asarray(direct() if not lib.startswith("jax") else direct())
+        got = np.asarray(prepared())
+        assert np.allclose(got, np.asarray(ref), rtol=1e-12, atol=1e-12), f"{lib} {op} n={n}: results differ"
+        t_direct, t_prep, med_prep = time_pair(direct, prepared, rounds=rounds)
+        t_direct2, t_unprep, med_unprep = time_pair(direct, unprepared, rounds=max(3, rounds // 3))
+        target = TARGETS.get(n) if op == "gradient" else None
+        ratio = t_prep / t_direct
+        rows.append({
+            "backend": lib, "operator": op, "n": n,
+            "direct_s": t_direct, "prepared_s": t_prep, "unprepared_s": t_unprep,
+            "prepared_ratio_min": ratio, "prepared_ratio_median": med_prep,
+            "unprepared_ratio_min": t_unprep / min(t_direct, t_direct2), "unprepared_ratio_median": med_unprep,
+            "target": target, "meets_target": None if target is None else bool(ratio <= target),
+        })
+        print(f"{lib:12s} {op:9s} n={n:<7d} direct {fmt_time(t_direct):>10s}  prepared {fmt_time(t_prep):>10s} "
+              f"(x{ratio:.3f}, median x{med_prep:.3f})  unprepared x{t_unprep / t_direct:.1f}")
+    return rows
+
+
+def markdown(rows, info) -> str:
+    lines = [
+        "# Overhead of anydiff over direct backend calls",
+        "",
+        f"Machine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}; commit {info['commit']}; "
+        f"{info['timestamp']}. Min over interleaved rounds; ratio = anydiff / direct (same inputs, native arrays).",
+        "",
+        "| backend | operator | n | direct | prepared | ratio (min) | ratio (median) | target | unprepared | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        tgt = "—" if r["target"] is None else f"≤ {r['target']:.2f} {'✓' if r['meets_target'] else '✗'}"
+        lines.append(
+            f"| {r['backend']} | {r['operator']} | {r['n']} | {fmt_time(r['direct_s'])} | {fmt_time(r['prepared_s'])} "
+            f"| {r['prepared_ratio_min']:.3f} | {r['prepared_ratio_median']:.3f} | {tgt} | "
+            f"{fmt_time(r['unprepared_s'])} | {r['unprepared_ratio_min']:.1f} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
+    args = parser.parse_args(argv)
+    rounds = 5 if args.quick else 21
+    info = machine_info()
+    rows = run([10, 1000, 100_000], [10, 100, 1000], rounds)
+    write_results("overhead", {"machine": info, "rows": rows}, markdown(rows, info))
+
+
+if __name__ == "__main__":
+    main()
