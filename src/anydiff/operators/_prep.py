@@ -38,6 +38,7 @@ class Prep:
     run_only: Callable | None = field(repr=False, default=None)  # derivative without the value
 
     def __post_init__(self):
+        object.__setattr__(self, "_scalar_input", not hasattr(self.x_type, "shape"))
         object.__setattr__(self, "fast", _fast_call(self))
 
     operator = "operator"
@@ -49,7 +50,7 @@ class Prep:
             from ..backends import resolve_backend
 
             backend = resolve_backend(backend)
-        if type(x) is not self.x_type:  # e.g. a NumPy scalar where a 0-d array was prepared
+        if type(x) is not self.x_type or self._scalar_input:  # Python/NumPy scalars, 0-d arrays
             xa, lib = as_input(x)
             if lib != spec.input_library:
                 self._mismatch(f, backend, x, contexts, y)
