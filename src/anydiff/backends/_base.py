@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import importlib
 import math
-from dataclasses import dataclass
-from typing import Callable, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -44,6 +44,10 @@ class FunctionSpec:
     inplace: bool  # f(y, x, *ctx) writes into y
     context_kinds: tuple  # ("constant" | "cache", ...)
     input_library: str  # library of the user's x ("numpy", "jax", "torch")
+    # the point and context values of the preparation, for builders that need values
+    # (sparsity detection); only set while building, never compared
+    point: Any = field(default=None, compare=False, repr=False)
+    contexts: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -56,7 +60,7 @@ class FunctionSpec:
     def with_output(self, y_shape, y_dtype, inplace=False) -> "FunctionSpec":
         return FunctionSpec(
             self.x_shape, self.x_dtype, tuple(y_shape), y_dtype, inplace,
-            self.context_kinds, self.input_library,
+            self.context_kinds, self.input_library, self.point, self.contexts,
         )
 
 

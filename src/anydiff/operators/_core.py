@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 
 import numpy as np
@@ -47,6 +48,15 @@ def _back_converter(native: str, user: str):
     raise InputError(f"cannot convert {native} results to {user}")  # pragma: no cover
 
 
+def _keep_sparse(convert):
+    import scipy.sparse as sp
+
+    def back(a):
+        return a if sp.issparse(a) else convert(a)
+
+    return back
+
+
 def _identity(a):
     return a
 
@@ -90,11 +100,14 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
             f"f returned values of dtype {spec.y_dtype}; derivatives of integer or boolean outputs "
             "are not defined.\nHint: return floating-point values (e.g. x.sum() * 1.0)."
         )
-    run = build(backend, f, spec)
+    run = build(backend, f, dataclasses.replace(spec, point=x, contexts=tuple(c.value for c in contexts)))
     run, run_only = run if isinstance(run, tuple) else (run, None)
+    back = _back_converter(backend.library, library)
+    if getattr(backend, "sparse_results", False):  # scipy.sparse results pass through unchanged
+        back = _keep_sparse(back)
     return cls(
         f=f, backend=backend, spec=spec, run=run, run_only=run_only, x_type=type(x_user),
-        back=_back_converter(backend.library, library), to_native=backend.to_native,
+        back=back, to_native=backend.to_native,
         ctx_native=ctx_native, point=x_user if same_point else None,
     )
 
@@ -178,6 +191,8 @@ def to_user(prep, value):
 
 def write_out(prep, out, value, what="out"):
     """Copy ``value`` (already in the user's library) into the caller's buffer ``out``."""
+    if hasattr(out, "tocsr") and hasattr(value, "tocsr"):  # scipy.sparse result into a sparse buffer
+        return _write_sparse_out(out, value)
     lib = library_of(out)
     if lib == "jax":
         raise UnsupportedOperationError(
@@ -194,6 +209,21 @@ def write_out(prep, out, value, what="out"):
         out.copy_(value if isinstance(value, torch.Tensor) else torch.as_tensor(to_numpy(value)))
     else:
         np.copyto(out, to_numpy(value))
+    return out
+
+
+def _write_sparse_out(out, value):
+    value = value.asformat(out.format)
+    same = (
+        out.shape == value.shape and out.nnz == value.nnz
+        and np.array_equal(out.indices, value.indices) and np.array_equal(out.indptr, value.indptr)
+    )
+    if not same:
+        raise InputError(
+            "out is a sparse array whose pattern differs from the result's.\n"
+            "Hint: pass as out a result of an earlier call with the same preparation."
+        )
+    np.copyto(out.data, value.data)
     return out
 
 
