@@ -78,8 +78,38 @@ class AutoJax(Backend):
                     "start-up, or pass x.astype(np.float32) if single precision is what you want."
                 )
 
-    def _compile(self, fun):
-        return _jax().jit(fun) if self.jit else fun
+    def _compile(self, fun, spec):
+        """jit ``fun(x, ...)``, checking x's shape and dtype when (and only when) JAX traces.
+
+        JAX retraces exactly when the input signature changes, so a prepared call with another
+        shape or dtype raises :class:`~anydiff.PreparationMismatchError` at no cost per call.
+        """
+        if not self.jit:
+            return fun
+        shape, dtype = spec.x_shape, np.dtype(spec.x_dtype)
+
+        def check(x):
+            if x.shape != shape or np.dtype(x.dtype) != dtype:
+                from .._errors import PreparationMismatchError
+
+                raise PreparationMismatchError(
+                    f"This preparation is for x of shape {shape} and dtype {dtype}, got {x.shape} and "
+                    f"{x.dtype}.\nHint: prepare again for this input."
+                )
+
+        if fun.__code__.co_argcount == 1:  # fixed arity keeps jit's fast dispatch path
+
+            def checked1(x):
+                check(x)
+                return fun(x)
+
+            return _jax().jit(checked1)
+
+        def checked(x, *rest):
+            check(x)
+            return fun(x, *rest)
+
+        return _jax().jit(checked)
 
     def output_spec(self, f, x, ctx, spec, y=None):
         from .._arrays import check_output
@@ -105,7 +135,7 @@ class AutoJax(Backend):
             y, jvp_fun = jax.linearize(g, x)
             return y, jax.vmap(jvp_fun)(T)
 
-        return self._compile(pushforward)
+        return self._compile(pushforward, spec)
 
     def build_pullback(self, f, spec: FunctionSpec):
         jax = _jax()
@@ -115,17 +145,20 @@ class AutoJax(Backend):
             (TX,) = jax.vmap(vjp_fun)(DY)
             return y, TX
 
-        return self._compile(pullback)
+        return self._compile(pullback, spec)
 
     # ------------------------------------------------------------ fast paths
     def build_gradient(self, f, spec):
         jax = _jax()
         vg = jax.value_and_grad(f)
-        return self._compile(lambda x, ctx: vg(x, *ctx))
+        return self._compile(lambda x, ctx: vg(x, *ctx), spec)
 
     def build_gradient_only(self, f, spec):
         grad = _jax().grad(f)
-        return self._compile(lambda x, ctx: grad(x, *ctx))
+        run = self._compile(lambda x, ctx: grad(x, *ctx), spec)
+        if not spec.context_kinds and self.jit:
+            run.single = self._compile(lambda x: grad(x), spec)  # one-argument dispatch, no ctx tuple
+        return run
 
     def _jac_transform(self, spec):
         import functools
@@ -147,11 +180,14 @@ class AutoJax(Backend):
             J, y = jac(with_value, has_aux=True)(x)
             return y, J
 
-        return self._compile(value_and_jacobian)
+        return self._compile(value_and_jacobian, spec)
 
     def build_jacobian_only(self, f, spec):
         jac = self._jac_transform(spec)(f)
-        return self._compile(lambda x, ctx: jac(x, *ctx))
+        run = self._compile(lambda x, ctx: jac(x, *ctx), spec)
+        if not spec.context_kinds and self.jit:
+            run.single = self._compile(lambda x: jac(x), spec)
+        return run
 
     # ----------------------------------------------------------- second order
     def raw_gradient(self, f, spec):

@@ -13,7 +13,7 @@ output basis (rows), whichever side is smaller.
 
 from __future__ import annotations
 
-from ._core import native_x, parse_args, prepare, resolve_prep, stack_seeds, write_out, write_y
+from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 
 __all__ = [
@@ -293,7 +293,7 @@ def value_and_gradient(f, *args, prep=None, out=None):
     return prep.back(value), g
 
 
-def gradient(f, *args, prep=None, out=None):
+def gradient(f, backend, x, *contexts, prep=None, out=None):
     """Gradient ``∇f(x)`` of a scalar-valued function, shaped like ``x``.
 
     Parameters
@@ -312,16 +312,15 @@ def gradient(f, *args, prep=None, out=None):
     >>> ad.gradient(lambda x: np.sum(x**2), ad.AutoFiniteDiff(method="complex"), np.array([1.0, 2.0]))
     array([2., 4.])
     """
-    if out is None and len(args) == 2 and type(prep) is GradientPrep:
-        g = prep.fast(f, args[0], args[1])  # hot path of a prepared call
-        if g is not None:
-            return g
-    if prep is not None and type(prep) is GradientPrep:
-        _, x, contexts = parse_args(args, False, "gradient")[1:]
-        prep.check(f, args[0], x, contexts)
+    if type(prep) is GradientPrep:
+        if out is None and not contexts:
+            g = prep.fast(f, backend, x)  # hot path of a prepared call
+            if g is not None:
+                return g
+        prep.check(f, backend, x, contexts)
         g = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))
         return g if out is None else write_out(prep, out, g)
-    return value_and_gradient(f, *args, prep=prep, out=out)[1]
+    return value_and_gradient(f, backend, x, *contexts, prep=prep, out=out)[1]
 
 
 # --------------------------------------------------------------------- jacobian
