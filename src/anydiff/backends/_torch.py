@@ -70,7 +70,7 @@ class AutoTorch(Backend):
         return x
 
     def from_numpy_native(self, a, spec):
-        return _torch().from_numpy(np.ascontiguousarray(a))
+        return _torch().from_numpy(np.require(a, requirements="C"))
 
     def array_namespace(self):
         return _TorchNamespace

@@ -11,6 +11,8 @@ own forward mode over its reverse mode, i.e. forward-over-reverse).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
@@ -37,6 +39,35 @@ def _parts(backend):
     return outer, inner
 
 
+def _outer_build(outer, inner, method, fun, spec):
+    """``getattr(outer, method)(fun, spec)``, bridging array libraries when they differ.
+
+    An outer backend of another library (finite differences over torch, say) sees NumPy arrays;
+    ``fun`` (inner's derivative function) gets inner-native arrays; results go back to the
+    inner backend's library, which is what the preparation converts from.
+    """
+    if outer.library == inner.library:
+        return getattr(outer, method)(fun, spec)
+    import dataclasses
+
+    from .._arrays import to_numpy
+
+    def to_inner(a):
+        return inner.from_numpy_native(np.asarray(a), spec)
+
+    def fun_numpy(x, *ctx):
+        return to_numpy(fun(to_inner(x), *ctx))
+
+    prim = getattr(outer, method)(fun_numpy, dataclasses.replace(spec, input_library="numpy"))
+
+    def bridged(x, *rest):
+        *seeds, ctx = rest
+        out = prim(to_numpy(x), *[to_numpy(s) for s in seeds], ctx)
+        return tuple(to_inner(o) for o in out)
+
+    return bridged
+
+
 def _scalar_output(spec, op):
     if spec.m != 1:
         raise OutputError(
@@ -52,7 +83,8 @@ def _b_hvp(backend, f, spec):
     outer, inner = _parts(backend)
     g = inner.raw_gradient(f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
-    prim = outer.build_pushforward(g, gspec) if outer.has_forward else outer.build_pullback(g, gspec)
+    method = "build_pushforward" if outer.has_forward else "build_pullback"
+    prim = _outer_build(outer, inner, method, g, gspec)
     return prim
 
 
@@ -64,7 +96,7 @@ def _b_hessian(backend, f, spec):
     outer, inner = _parts(backend)
     g = inner.raw_gradient(f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
-    jac = outer.build_jacobian(g, gspec)
+    jac = _outer_build(outer, inner, "build_jacobian", g, gspec)
     value = _value_fun(backend, f, spec)
 
     def hessian(x, ctx):
@@ -84,7 +116,7 @@ def _b_second_derivative(backend, f, spec):
         raise InputError("ad.second_derivative does not take in-place functions.\nHint: return the output from f.")
     outer, inner = _parts(backend)
     d = inner.raw_derivative(f, spec)
-    d2 = outer.build_derivative(d, spec)
+    d2 = _outer_build(outer, inner, "build_derivative", d, spec)
     value = _value_fun(backend, f, spec)
 
     def second_derivative(x, ctx):

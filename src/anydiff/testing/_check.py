@@ -18,8 +18,17 @@ VARIANTS = ("plain", "value_and", "prepared_twice", "out")
 
 
 def _namespace(backend: Backend):
-    inner = backend.inner if isinstance(backend, SecondOrder) else backend
-    return namespace_for("autograd" if inner.name == "autograd" else inner.library)
+    """Array namespace to write a scenario's function with, for ``backend`` (and its members)."""
+    members = [backend]
+    for attr in ("inner", "outer", "forward", "reverse", "dense_backend"):
+        member = getattr(backend, attr, None)
+        if isinstance(member, Backend):
+            members.append(member)
+    names = {m.name for m in members} | {m.library for m in members}
+    for library in ("jax", "torch", "autograd"):  # these also accept NumPy inputs
+        if library in names:
+            return namespace_for(library)
+    return namespace_for("numpy")
 
 
 def seeds_for(scenario: Scenario, op: str, count: int = 2):
