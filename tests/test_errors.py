@@ -332,3 +332,38 @@ def test_unprepared_calls_reuse_preparation():
     ad.gradient(f, ad.AutoFiniteDiff(), X + 1.0)
     # the second call evaluates f for the differences only (no new output-shape probe)
     assert len(calls) - first == first - 1
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_same_point_preparations_jax():
+    import jax.numpy as jnp
+
+    def f(x):
+        return jnp.sum(jnp.sin(x) * x[0])
+
+    x = np.array([0.3, -0.7, 1.1])
+    b = ad.AutoJax()
+    H = np.asarray(ad.hessian(f, b, x))
+    prep = ad.prepare_hvp_same_point(f, b, x)
+    V = tuple(np.eye(3))
+    for _ in range(2):
+        hv = ad.hvp(f, b, x, V, prep=prep)
+        assert np.allclose(np.stack(hv), H, rtol=1e-12)
+    g = lambda x: jnp.sin(x) * x[0]  # noqa: E731
+    J = np.asarray(ad.jacobian(g, b, x))
+    pf = ad.prepare_pushforward_same_point(g, b, x)
+    assert np.allclose(ad.pushforward(g, b, x, (np.ones(3),), prep=pf)[0], J @ np.ones(3))
+    pb = ad.prepare_pullback_same_point(g, b, x)
+    assert np.allclose(ad.pullback(g, b, x, (np.ones(3),), prep=pb)[0], np.ones(3) @ J)
+    x[0] = 5.0  # mutated in place after preparation: must not silently reuse the linearization
+    with pytest.raises(ad.PreparationMismatchError, match="same_point"):
+        ad.pushforward(g, b, x, (np.ones(3),), prep=pf)
+
+
+def test_same_point_checks_context_values():
+    b = ad.AutoFiniteDiff()
+    f = lambda x, a: a * np.sin(x)  # noqa: E731
+    prep = ad.prepare_pushforward_same_point(f, b, X, ad.Constant(2.0))
+    ad.pushforward(f, b, X, (np.ones(3),), ad.Constant(2.0), prep=prep)
+    with pytest.raises(ad.PreparationMismatchError, match="context"):
+        ad.pushforward(f, b, X, (np.ones(3),), ad.Constant(3.0), prep=prep)

@@ -48,6 +48,7 @@ class FunctionSpec:
     # (sparsity detection); only set while building, never compared
     point: Any = field(default=None, compare=False, repr=False)
     contexts: tuple = field(default=(), compare=False, repr=False)
+    same_point: bool = field(default=False, compare=False, repr=False)  # closures only see spec.point
 
     @property
     def n(self) -> int:
@@ -60,7 +61,7 @@ class FunctionSpec:
     def with_output(self, y_shape, y_dtype, inplace=False) -> "FunctionSpec":
         return FunctionSpec(
             self.x_shape, self.x_dtype, tuple(y_shape), y_dtype, inplace,
-            self.context_kinds, self.input_library, self.point, self.contexts,
+            self.context_kinds, self.input_library, self.point, self.contexts, self.same_point,
         )
 
 

@@ -129,6 +129,11 @@ class AutoJax(Backend):
     # ------------------------------------------------------------ primitives
     def build_pushforward(self, f, spec: FunctionSpec):
         jax = _jax()
+        if spec.same_point and spec.point is not None:
+            # linearize once at the prepared point; each call is one batched linear map
+            y0, jvp_fun = jax.linearize(lambda x: f(x, *spec.contexts), jax.numpy.asarray(spec.point))
+            batched = jax.jit(jax.vmap(jvp_fun)) if self.jit else jax.vmap(jvp_fun)
+            return lambda x, T, ctx: (y0, batched(T))
 
         def pushforward(x, T, ctx):
             g = lambda x: f(x, *ctx)
@@ -139,6 +144,11 @@ class AutoJax(Backend):
 
     def build_pullback(self, f, spec: FunctionSpec):
         jax = _jax()
+        if spec.same_point and spec.point is not None:
+            y0, vjp_fun = jax.vjp(lambda x: f(x, *spec.contexts), jax.numpy.asarray(spec.point))
+            batched = jax.vmap(lambda dy: vjp_fun(dy)[0])
+            batched = jax.jit(batched) if self.jit else batched
+            return lambda x, DY, ctx: (y0, batched(DY))
 
         def pullback(x, DY, ctx):
             y, vjp_fun = jax.vjp(lambda x: f(x, *ctx), x)

@@ -100,7 +100,8 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
             f"f returned values of dtype {spec.y_dtype}; derivatives of integer or boolean outputs "
             "are not defined.\nHint: return floating-point values (e.g. x.sum() * 1.0)."
         )
-    run = build(backend, f, dataclasses.replace(spec, point=x, contexts=tuple(c.value for c in contexts)))
+    values = tuple(c.value for c in contexts)
+    run = build(backend, f, dataclasses.replace(spec, point=xn, contexts=ctx, same_point=same_point))
     run, run_only = run if isinstance(run, tuple) else (run, None)
     back = _back_converter(backend.library, library)
     if getattr(backend, "sparse_results", False):  # scipy.sparse results pass through unchanged
@@ -108,8 +109,18 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     return cls(
         f=f, backend=backend, spec=spec, run=run, run_only=run_only, x_type=type(x_user),
         back=back, to_native=backend.to_native,
-        ctx_native=ctx_native, point=x_user if same_point else None,
+        ctx_native=ctx_native, point=_snapshot(x) if same_point else None,
+        point_contexts=tuple(_snapshot(v) for v in values) if same_point else (),
     )
+
+
+def _snapshot(value):
+    """A copy of an array (or the value itself if immutable), to compare later calls against."""
+    if library_of(value) == "torch":
+        return value.detach().clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
 
 
 def _is_inexact(dtype) -> bool:

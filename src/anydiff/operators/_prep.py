@@ -34,7 +34,8 @@ class Prep:
     back: Callable = field(repr=False)  # native result -> user's library
     to_native: Callable = field(repr=False)
     ctx_native: tuple = field(repr=False, default=())  # per context: converter or None
-    point: Any = field(repr=False, default=None)  # for *_same_point preparations
+    point: Any = field(repr=False, default=None)  # for *_same_point preparations: a copy of x
+    point_contexts: tuple = field(repr=False, default=())  # ... and of the context values
     run_only: Callable | None = field(repr=False, default=None)  # derivative without the value
 
     def __post_init__(self):
@@ -66,11 +67,14 @@ class Prep:
             self._mismatch(f, backend, x, contexts, y)
         if y is not None and tuple(y.shape) != spec.y_shape:
             self._mismatch(f, backend, x, contexts, y)
-        if self.point is not None and x is not self.point and not _same_values(x, self.point):
+        if self.point is not None and not (
+            _same_values(x, self.point)
+            and all(_same_values(c.value, v) for c, v in zip(contexts, self.point_contexts))
+        ):
             raise PreparationMismatchError(
                 f"This {type(self).__name__} was prepared for one point (a *_same_point preparation), "
-                "but is used at another x.\nHint: prepare again at the new point, or use the "
-                "non-same-point prepare function."
+                "but is used at another x or with other context values.\nHint: prepare again at the "
+                "new point, or use the non-same-point prepare function."
             )
 
     def _mismatch(self, f, backend, x, contexts, y):
@@ -160,8 +164,10 @@ def _fast_call(prep):
 
 
 def _same_values(a, b) -> bool:
+    from .._arrays import to_numpy
+
     try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        return bool(np.array_equal(to_numpy(a), to_numpy(b), equal_nan=True))
     except Exception:  # noqa: BLE001 - arrays of other libraries on other devices
         return False
 
