@@ -10,6 +10,7 @@ import numpy as np
 from . import operators as ops
 from .backends import AutoAutograd, AutoFiniteDiff, AutoJax, AutoTorch
 from .testing import namespace_for
+from .testing import rosenbrock_chain as rosenbrock
 
 __all__ = ["installed_backends", "rosenbrock", "rosenbrock_gradient", "run_dense_demo"]
 
@@ -47,15 +48,6 @@ def label(backend) -> str:
 
 def namespace_of(backend):
     return namespace_for("autograd" if backend.name == "autograd" else backend.library)
-
-
-def rosenbrock(xp):
-    """Chained Rosenbrock function written with the array namespace ``xp``."""
-
-    def f(x):
-        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-    return f
 
 
 def rosenbrock_gradient(x):

@@ -1,9 +1,15 @@
 """Reusable scenarios and checkers for packages that want to test their AD (and for anydiff's own tests)."""
 
 from ._check import VARIANTS, CheckResult, check_operator, expected_result, run_operator, test_differentiation
+from ._problems import (
+    banded_diff, banded_pattern, brusselator_2d, brusselator_pattern, brusselator_point,
+    rosenbrock_chain, rosenbrock_chain_hessian_pattern,
+)
 from ._scenarios import Scenario, default_scenarios, namespace_for
 
 __all__ = [
     "Scenario", "default_scenarios", "namespace_for", "VARIANTS", "CheckResult",
     "check_operator", "expected_result", "run_operator", "test_differentiation",
+    "brusselator_2d", "brusselator_pattern", "brusselator_point", "banded_diff", "banded_pattern",
+    "rosenbrock_chain", "rosenbrock_chain_hessian_pattern",
 ]
