@@ -18,6 +18,10 @@ from .backends import (
 )
 from .operators import *  # noqa: F401,F403
 from .operators._core import clear_cache
+from .sparse import (
+    AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
+    coloring, hessian_sparsity, jacobian_sparsity, show_colors,
+)
 from .operators import __all__ as _operators
 
 __version__ = "0.1.0"
@@ -29,4 +33,6 @@ __all__ = [
     "UnsupportedOperationError",
     "Backend", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
     "resolve_backend", "clear_cache",
+    "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
+    "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors",
 ] + list(_operators)

@@ -1,0 +1,11 @@
+"""Automatic sparse differentiation: detection, coloring, decompression, AutoSparse."""
+
+from . import coloring, detect
+from .autosparse import AutoSparse, KnownSparsityDetector
+from .coloring import GreedyColoring, show_colors
+from .detect import DenseSparsityDetector, JaxSparsityDetector, hessian_sparsity, jacobian_sparsity
+
+__all__ = [
+    "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
+    "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors", "detect",
+]

@@ -6,8 +6,8 @@ by forward mode). Greedy algorithms run as numba kernels; decompression is one v
 gather of precomputed indices.
 """
 
-from ._api import ColoringResult, GreedyColoring, color
+from ._api import ColoringResult, GreedyColoring, color, seed_matrix
 from ._orders import ORDERS
 from ._plot import show_colors
 
-__all__ = ["color", "ColoringResult", "GreedyColoring", "show_colors", "ORDERS"]
+__all__ = ["color", "ColoringResult", "GreedyColoring", "seed_matrix", "show_colors", "ORDERS"]

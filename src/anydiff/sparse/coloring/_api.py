@@ -11,7 +11,7 @@ from ..._errors import ColoringError, InputError
 from . import _kernels
 from ._orders import check_order, vertex_order
 
-__all__ = ["GreedyColoring", "ColoringResult", "color"]
+__all__ = ["GreedyColoring", "ColoringResult", "color", "seed_matrix"]
 
 STRUCTURES = ("nonsymmetric", "symmetric")
 PARTITIONS = ("column", "row", "bidirectional")
@@ -89,28 +89,21 @@ class ColoringResult:
         """Index arrays of the vertices of each color."""
         return [np.flatnonzero(self.colors == c) for c in range(int(self.colors.max(initial=-1)) + 1)]
 
-    @staticmethod
-    def _indicator(colors, k):
-        S = np.zeros((colors.size, k))
-        seeded = colors >= 0
-        S[np.flatnonzero(seeded), colors[seeded]] = 1.0
-        return S
-
     @property
     def seeds(self) -> np.ndarray:
         if self.partition == "bidirectional":
             raise ColoringError("A bidirectional result has column_seeds and row_seeds.\nHint: use those.")
-        return self._indicator(self.colors, self.ncolors)
+        return seed_matrix(self.colors, self.ncolors)
 
     @property
     def column_seeds(self) -> np.ndarray:
         cc = self.colors if self.partition != "bidirectional" else self.column_colors
-        return self._indicator(cc, int(cc.max(initial=-1)) + 1)
+        return seed_matrix(cc, int(cc.max(initial=-1)) + 1)
 
     @property
     def row_seeds(self) -> np.ndarray:
         rc = self.colors if self.partition == "row" else self.row_colors
-        return self._indicator(rc, int(rc.max(initial=-1)) + 1)
+        return seed_matrix(rc, int(rc.max(initial=-1)) + 1)
 
     # ---------------------------------------------------------- compression
     def compress(self, J):
@@ -171,6 +164,26 @@ class ColoringResult:
     def gather_index(self):
         """Flat indices into the stacked products (``ncolors × length``) giving the nonzeros."""
         return self._gather
+
+
+def seed_matrix(colors, k=None) -> np.ndarray:
+    """Compression matrix of a coloring: ``S[v, c] = 1`` if vertex ``v`` has color ``c``
+    (``-1`` = vertex not seeded). Shape ``(len(colors), k)``, ``k`` = number of colors by default.
+
+    Examples
+    --------
+    >>> seed_matrix(np.array([0, 1, 0, -1]))
+    array([[1., 0.],
+           [0., 1.],
+           [1., 0.],
+           [0., 0.]])
+    """
+    colors = np.asarray(colors)
+    k = int(colors.max(initial=-1)) + 1 if k is None else k
+    S = np.zeros((colors.size, k))
+    seeded = colors >= 0
+    S[np.flatnonzero(seeded), colors[seeded]] = 1.0
+    return S
 
 
 def _check_shape(B, shape, what):

@@ -1,0 +1,389 @@
+"""AutoSparse: sparse Jacobians and Hessians by detection → coloring → compressed products → decompression.
+
+Preparation detects the sparsity pattern, colors it and builds the seed matrices and the dense
+backend's batched closure once. A prepared call then costs one batched pushforward (or
+pullback, or HVP) with one seed per color, plus one vectorized decompression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._arrays import from_numpy, to_numpy
+from .._errors import InputError, OutputError
+from ..backends import Backend, resolve_backend
+from ..backends._combinators import _Delegating
+
+__all__ = ["AutoSparse"]
+
+
+@dataclass(frozen=True)
+class AutoSparse(_Delegating):
+    """Sparse Jacobians and Hessians on top of any dense backend.
+
+    Parameters
+    ----------
+    dense_backend : Backend
+        Computes the compressed products (``AutoJax()``, ``AutoTorch()``, ``AutoFiniteDiff()``,
+        ``AutoNumPy()``, ...). With ``AutoFiniteDiff()`` this is the classic colored
+        finite-difference Jacobian.
+    sparsity_detector : detector, optional
+        Default: ``JaxSparsityDetector()`` for JAX, ``TracerSparsityDetector()`` for backends
+        that run NumPy code. Torch code cannot be traced: pass ``DenseSparsityDetector(...)``
+        or ``KnownSparsityDetector(S)``.
+    coloring : GreedyColoring, optional
+        Coloring algorithm; default ``GreedyColoring(order="largest_first")``.
+    partition : {"auto", "column", "row", "bidirectional"}
+        ``"auto"`` colors columns (forward mode) and rows (reverse mode), where the dense backend
+        has the mode, and keeps the one with fewer colors.
+    sparse_output : bool
+        ``True``: Jacobians are ``scipy.sparse.csr_array`` of shape ``(m, n)`` (sizes of the
+        flattened output and input), whatever the input's array library. ``False``: a dense
+        array of the input's library with shape ``y.shape + x.shape``.
+
+    Examples
+    --------
+    >>> import jax; jax.config.update("jax_enable_x64", True)
+    >>> import jax.numpy as jnp, numpy as np, anydiff as ad
+    >>> b = ad.AutoSparse(ad.AutoJax())
+    >>> J = ad.jacobian(lambda x: jnp.diff(x**2), b, np.arange(1.0, 5.0))
+    >>> J.toarray()
+    array([[-2.,  4.,  0.,  0.],
+           [ 0., -4.,  6.,  0.],
+           [ 0.,  0., -6.,  8.]])
+    """
+
+    dense_backend: Any
+    sparsity_detector: Any = None
+    coloring: Any = None
+    partition: str = "auto"
+    sparse_output: bool = True
+
+    name: ClassVar[str] = "sparse"
+    sparse_results: ClassVar[bool] = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "dense_backend", resolve_backend(self.dense_backend))
+        if self.partition not in ("auto", "column", "row", "bidirectional"):
+            raise InputError(
+                f"AutoSparse(partition={self.partition!r}) is not a partition.\n"
+                "Hint: use 'auto', 'column', 'row' or 'bidirectional'."
+            )
+        if isinstance(self.dense_backend, AutoSparse):
+            raise InputError("AutoSparse(AutoSparse(...)) is not meaningful.\nHint: wrap a dense backend.")
+
+    # ---------------------------------------------------------- delegation
+    @property
+    def _primary(self):
+        return self.dense_backend
+
+    def _members(self):
+        return (self.dense_backend,)
+
+    @property
+    def library(self):  # type: ignore[override]
+        return self.dense_backend.library
+
+    @property
+    def has_forward(self):  # type: ignore[override]
+        return self.dense_backend.has_forward
+
+    @property
+    def has_reverse(self):  # type: ignore[override]
+        return self.dense_backend.has_reverse
+
+    @property
+    def supports_inplace(self):  # type: ignore[override]
+        return self.dense_backend.supports_inplace
+
+    @property
+    def supports_cache(self):  # type: ignore[override]
+        return self.dense_backend.supports_cache
+
+    @property
+    def exact(self):  # type: ignore[override]
+        return self.dense_backend.exact
+
+    def build_pushforward(self, f, spec):
+        return self.dense_backend.build_pushforward(f, spec)
+
+    def build_pullback(self, f, spec):
+        return self.dense_backend.build_pullback(f, spec)
+
+    def build_gradient(self, f, spec):
+        return self.dense_backend.build_gradient(f, spec)
+
+    def build_gradient_only(self, f, spec):
+        return self.dense_backend.build_gradient_only(f, spec)
+
+    def build_derivative(self, f, spec):
+        return self.dense_backend.build_derivative(f, spec)
+
+    def raw_gradient(self, f, spec):
+        return self.dense_backend.raw_gradient(f, spec)
+
+    def raw_derivative(self, f, spec):
+        return self.dense_backend.raw_derivative(f, spec)
+
+    def default_outer(self):
+        return self.dense_backend.default_outer()
+
+    # ------------------------------------------------------------ pieces
+    def detector(self):
+        """The sparsity detector in use (the given one or the default for the dense backend)."""
+        if self.sparsity_detector is not None:
+            return self.sparsity_detector
+        from .detect import default_detector
+
+        if self.dense_backend.library in ("jax", "numpy"):
+            return default_detector(self.dense_backend.library)
+        raise InputError(
+            f"AutoSparse({self.dense_backend!r}) has no default sparsity detector ({self.dense_backend.library} "
+            "code cannot be traced).\nHint: pass sparsity_detector=ad.DenseSparsityDetector(backend) "
+            "(pattern at x only) or ad.KnownSparsityDetector(S) with the pattern you know."
+        )
+
+    def _algorithm(self, decompression="direct"):
+        from .coloring import GreedyColoring
+
+        if self.coloring is not None:
+            return self.coloring
+        return GreedyColoring(order="largest_first", decompression=decompression)
+
+    def _jacobian_coloring(self, S):
+        from .coloring import color
+
+        algo = self._algorithm()
+        if self.partition == "bidirectional":
+            return "bidirectional", color(S, structure="nonsymmetric", partition="bidirectional", algorithm=algo)
+        options = []
+        if self.partition in ("auto", "column") and self.has_forward:
+            options.append(("column", color(S, structure="nonsymmetric", partition="column", algorithm=algo)))
+        if self.partition in ("auto", "row") and self.has_reverse:
+            options.append(("row", color(S, structure="nonsymmetric", partition="row", algorithm=algo)))
+        if not options:
+            raise InputError(
+                f"AutoSparse(partition={self.partition!r}) needs a mode {self.dense_backend!r} lacks.\n"
+                "Hint: use partition='auto'."
+            )
+        return min(options, key=lambda o: o[1].ncolors)
+
+    # ------------------------------------------------------------ jacobian
+    def jacobian_sparsity(self, f, spec):
+        """Detect the Jacobian pattern at the preparation point (``(m, n)`` boolean CSR)."""
+        x = spec.point
+        y = np.zeros(spec.y_shape, dtype=_np(spec.y_dtype)) if spec.inplace else None
+        if spec.input_library != "numpy" and self.dense_backend.library == "torch":
+            x = to_numpy(x)
+        S = self.detector().jacobian_sparsity(f, x, contexts=_context_objects(spec), y=y)
+        return _check_pattern(S, (spec.m, spec.n), "Jacobian")
+
+    def build_jacobian(self, f, spec):
+        S = self.jacobian_sparsity(f, spec)
+        partition, result = self._jacobian_coloring(S)
+        finish = self._finisher(spec, (spec.m, spec.n))
+        if partition == "column":
+            run = self._gathering(result, spec, forward=self.dense_backend.build_pushforward(f, spec))
+        elif partition == "row":
+            run = self._gathering(result, spec, reverse=self.dense_backend.build_pullback(f, spec))
+        else:
+            run = self._gathering(result, spec, forward=self.dense_backend.build_pushforward(f, spec),
+                                  reverse=self.dense_backend.build_pullback(f, spec))
+        template = result.pattern
+
+        def jacobian(x, ctx):
+            y, data = run(x, ctx)
+            return y, finish(_csr_like(template, to_numpy(data)))
+
+        jacobian.coloring = result  # for introspection (tests, CLI, benchmarks)
+        jacobian.pattern = S
+        return jacobian
+
+    def build_jacobian_only(self, f, spec):
+        value_and_jacobian = self.build_jacobian(f, spec)
+        return lambda x, ctx: value_and_jacobian(x, ctx)[1]
+
+    # ------------------------------------------------------------- hessian
+    def hessian_sparsity(self, f, spec):
+        x = spec.point
+        if spec.input_library != "numpy" and self.dense_backend.library == "torch":
+            x = to_numpy(x)
+        S = self.detector().hessian_sparsity(f, x, contexts=_context_objects(spec))
+        return _check_pattern(S, (spec.n, spec.n), "Hessian")
+
+    def build_hessian(self, f, spec):
+        from ..operators.second_order import _b_hvp, _value_fun
+        from .coloring import color
+
+        if spec.m != 1:
+            raise OutputError(f"ad.hessian needs a scalar-valued f; f(x) has shape {spec.y_shape}.")
+        S = self.hessian_sparsity(f, spec)
+        result = color(S, structure="symmetric", partition="column", algorithm=self._algorithm("direct"))
+        hvp = _b_hvp(self.dense_backend, f, spec)
+        run = self._gathering(result, spec, forward=hvp)
+        value = _value_fun(self.dense_backend, f, spec)
+        finish = self._finisher(spec, (spec.n, spec.n), hessian=True)
+        template = result.pattern
+
+        def hessian(x, ctx):
+            grad, data = run(x, ctx)
+            return (value(x, ctx), grad), finish(_csr_like(template, to_numpy(data)))
+
+        hessian.coloring = result
+        hessian.pattern = S
+        return hessian
+
+    # ------------------------------------------------------------- helpers
+    def _gathering(self, result, spec, forward=None, reverse=None):  # noqa: C901
+        """``(x, ctx) -> (y, data)``: compressed products with one seed per color, then the
+        decompression gather (``result.gather_index()``) of the nonzeros' values.
+
+        With a jitted JAX backend the gather is traced into the same compiled function as the
+        products, so a prepared sparse Jacobian is one XLA call plus wrapping the data in CSR.
+        """
+        from .coloring import seed_matrix
+
+        flat = result.gather_index()
+        parts = []
+        if forward is not None:
+            colors = result.colors if reverse is None else result.column_colors
+            parts.append((forward, self._seeds(seed_matrix(colors).T, spec.x_shape, spec)))
+        if reverse is not None:
+            colors = result.colors if forward is None else result.row_colors
+            parts.append((reverse, self._seeds(seed_matrix(colors).T, spec.y_shape, spec, dtype=spec.y_dtype)))
+        counts = [int(np.max(result.colors if len(parts) == 1 else c, initial=-1)) + 1
+                  for c in ([result.colors] if len(parts) == 1 else [result.column_colors, result.row_colors])]
+
+        def products(x, ctx, xp):
+            y, blocks = None, []
+            for (prim, seeds), k in zip(parts, counts):
+                value, out = prim(x, seeds, ctx)
+                y = value if y is None else y
+                blocks.append(xp.reshape(out, (-1,))[: k * int(np.prod(out.shape[1:], dtype=int))])
+            return y, blocks[0] if len(blocks) == 1 else xp.concatenate(blocks)
+
+        if self.dense_backend.library == "jax" and getattr(self.dense_backend, "jit", False):
+            import jax
+
+            flat_j = jax.numpy.asarray(flat)
+
+            def run(x, ctx):
+                y, stacked = products(x, ctx, jax.numpy)
+                return y, stacked[flat_j]
+
+            return jax.jit(run)
+
+        def run_numpy(x, ctx):
+            y, stacked = products(x, ctx, _NumpyLike)
+            return y, np.take(stacked, flat)
+
+        return run_numpy
+
+    def _seeds(self, rows, shape, spec, dtype=None):
+        """Seed rows (one per color) as the dense backend's stacked tangents.
+
+        With no color at all (an all-zero pattern) one zero seed still runs f once for its value.
+        """
+        rows = np.asarray(rows, dtype=_np(spec.x_dtype if dtype is None else dtype))
+        if rows.shape[0] == 0:
+            rows = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
+        return self.dense_backend.from_numpy_native(rows.reshape((rows.shape[0],) + tuple(shape)), spec)
+
+    def _finisher(self, spec, shape2d, hessian=False):
+        if self.sparse_output:
+            return lambda J: J
+        full = (spec.x_shape + spec.x_shape) if hessian else (spec.y_shape + spec.x_shape)
+        library = spec.input_library
+        return lambda J: from_numpy(J.toarray().reshape(full), library)
+
+
+class _NumpyLike:
+    """reshape/concatenate on NumPy or torch products, returning NumPy."""
+
+    @staticmethod
+    def reshape(a, shape):
+        return np.reshape(to_numpy(a), shape)
+
+    @staticmethod
+    def concatenate(parts):
+        return np.concatenate(parts)
+
+
+def _context_objects(spec):
+    """The preparation's contexts as ``Constant``/``Cache`` objects (detectors need the kinds)."""
+    from .._contexts import Cache, Constant
+
+    return tuple(Cache(v) if k == "cache" else Constant(v) for v, k in zip(spec.contexts, spec.context_kinds))
+
+
+def _csr_like(template, data):
+    """A new CSR array with ``template``'s structure and ``data`` (no validation pass).
+
+    The structure was validated once when the template was built; each prepared call only
+    attaches a fresh data array (index arrays are shared between results and must not be
+    modified in place).
+    """
+    J = object.__new__(type(template))
+    J.__dict__.update(template.__dict__)
+    J.data = np.asarray(data)
+    return J
+
+
+def _np(dtype):
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        from ..backends._base import _np_dtype
+
+        return _np_dtype(dtype)
+
+
+def _check_pattern(S, shape, what):
+    if not sp.issparse(S):
+        S = sp.csr_array(np.asarray(S, dtype=bool))
+    if S.shape != shape:
+        raise InputError(
+            f"The {what} sparsity pattern has shape {S.shape}, expected {shape} (flattened output × input).\n"
+            "Hint: check the detector or the pattern given to KnownSparsityDetector."
+        )
+    return sp.csr_array(S, dtype=bool)
+
+
+@dataclass(frozen=True, eq=False)
+class KnownSparsityDetector:
+    """A detector returning a pattern you already know (e.g. from the structure of a PDE stencil).
+
+    Parameters
+    ----------
+    jacobian_pattern : array_like or scipy.sparse, optional
+        Boolean ``(m, n)`` pattern.
+    hessian_pattern : array_like or scipy.sparse, optional
+        Boolean symmetric ``(n, n)`` pattern.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, anydiff as ad
+    >>> det = ad.KnownSparsityDetector(jacobian_pattern=sp.eye_array(3))
+    >>> b = ad.AutoSparse(ad.AutoFiniteDiff(), sparsity_detector=det)
+    >>> ad.jacobian(np.exp, b, np.zeros(3)).toarray().round(6)
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
+
+    jacobian_pattern: Any = None
+    hessian_pattern: Any = None
+
+    def jacobian_sparsity(self, f, x, contexts=(), y=None):
+        if self.jacobian_pattern is None:
+            raise InputError("KnownSparsityDetector has no jacobian_pattern.\nHint: pass jacobian_pattern=S.")
+        return sp.csr_array(self.jacobian_pattern, dtype=bool)
+
+    def hessian_sparsity(self, f, x, contexts=()):
+        if self.hessian_pattern is None:
+            raise InputError("KnownSparsityDetector has no hessian_pattern.\nHint: pass hessian_pattern=S.")
+        return sp.csr_array(self.hessian_pattern, dtype=bool)

@@ -1,0 +1,346 @@
+"""Jacobian/Hessian sparsity of JAX functions from their jaxpr.
+
+Every variable of the jaxpr carries either a concrete value (it does not depend on ``x``) or an
+*index set* per element: a boolean sparse matrix with one row per element and one column per
+input element. Equations propagate these sets:
+
+* elementwise primitives: union of the operands' sets (zero-derivative ones such as
+  comparisons, ``floor``, ``sign``: empty sets);
+* structural primitives (reshape, slice, concatenate, pad, gather, transpose, ...): the
+  primitive itself is run on arrays of element ids, which says which input element each
+  output element is (no per-primitive index arithmetic);
+* reductions and ``dot_general``: 0/1 aggregation matrices times the operands' sets;
+* ``jit``/``pjit``/``custom_jvp``/``custom_vjp``/``remat`` calls: recursion; ``cond``: union of branches.
+
+The pattern is global (valid for every input): value-dependent branches take all branches.
+Hessian patterns are the Jacobian patterns of ``jax.grad(f)``, symmetrized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..._errors import MissingRuleError
+
+__all__ = ["JaxSparsityDetector"]
+
+ZERO = {
+    "eq", "ne", "lt", "le", "gt", "ge", "sign", "floor", "ceil", "round", "is_finite", "and", "or",
+    "not", "xor", "stop_gradient", "population_count", "shift_left", "shift_right_logical",
+    "shift_right_arithmetic", "argmax", "argmin", "iota", "reduce_and", "reduce_or", "reduce_xor",
+    "nextafter", "random_bits", "random_seed", "random_wrap", "random_unwrap", "threefry2x32",
+}
+ELEMENTWISE = {
+    "add", "sub", "mul", "div", "rem", "pow", "max", "min", "neg", "exp", "exp2", "log", "log1p",
+    "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh",
+    "acosh", "atanh", "sqrt", "rsqrt", "cbrt", "integer_pow", "square", "abs", "logistic", "erf",
+    "erfc", "erf_inv", "lgamma", "digamma", "igamma", "igammac", "polygamma", "bessel_i0e",
+    "bessel_i1e", "select_n", "clamp", "real", "imag", "conj", "complex", "add_any", "copy",
+    "copy_p", "reduce_precision", "convert_element_type", "tan", "zeta", "regularized_incomplete_beta",
+    "pjit_elementwise", "optimization_barrier",
+}
+STRUCTURAL = {
+    "reshape", "transpose", "squeeze", "expand_dims", "broadcast_in_dim", "slice", "dynamic_slice",
+    "dynamic_update_slice", "concatenate", "pad", "rev", "gather", "split", "stack",
+}
+REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod"}
+CUMULATIVE = {"cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"}
+CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
+         "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin"}
+
+
+@dataclass(frozen=True)
+class JaxSparsityDetector:
+    """Global sparsity detection for JAX functions, by walking their jaxpr.
+
+    Examples
+    --------
+    >>> import jax; jax.config.update("jax_enable_x64", True)
+    >>> import jax.numpy as jnp, anydiff as ad
+    >>> S = ad.JaxSparsityDetector().jacobian_sparsity(lambda x: x[1:] * x[:-1], jnp.ones(4))
+    >>> S.toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+
+    def jacobian_sparsity(self, f, x, contexts=(), y=None):
+        import jax
+
+        if y is not None:
+            from ..._errors import UnsupportedOperationError
+
+            raise UnsupportedOperationError(
+                "JaxSparsityDetector cannot trace in-place functions f(y, x) (JAX arrays are immutable).\n"
+                "Hint: write f to return its output."
+            )
+        x = jax.numpy.asarray(x)
+        contexts = _values(contexts)
+        closed = jax.make_jaxpr(lambda x: f(x, *contexts))(x)
+        n = int(np.prod(x.shape, dtype=int))
+        outs = _walk(closed.jaxpr, closed.consts, [_Deps(_identity(n))], n)
+        if len(outs) != 1:
+            raise MissingRuleError("JaxSparsityDetector supports functions with one array output.")
+        return _as_csr(outs[0], n)
+
+    def hessian_sparsity(self, f, x, contexts=()):
+        import jax
+
+        S = self.jacobian_sparsity(lambda x, *c: jax.grad(f)(x, *c), x, contexts=contexts)
+        return sp.csr_array((S + S.T) > 0)
+
+
+def _values(contexts):
+    """Plain values of contexts given as values or as ``Constant``/``Cache`` objects."""
+    from ..._contexts import Context
+
+    return tuple(c.value if isinstance(c, Context) else c for c in contexts)
+
+
+class _Deps:
+    """Index sets of an array's elements: ``S[k, j]`` = element k may depend on input j."""
+
+    __slots__ = ("S",)
+
+    def __init__(self, S):
+        self.S = sp.csr_array(S, dtype=bool)
+
+
+def _identity(n):
+    return sp.eye_array(n, dtype=bool, format="csr")
+
+
+def _as_csr(v, n):
+    if isinstance(v, _Deps):
+        return sp.csr_array(v.S, dtype=bool)
+    size = int(np.size(v))
+    return sp.csr_array((size, n), dtype=bool)
+
+
+def _size(aval):
+    return int(np.prod(aval.shape, dtype=int))
+
+
+def _walk(jaxpr, consts, args, n):
+    env = {}
+
+    def read(v):
+        if type(v).__name__ == "Literal":
+            return np.asarray(v.val)
+        return env[v]
+
+    for var, val in zip(jaxpr.constvars, consts):
+        env[var] = np.asarray(val)
+    for var, val in zip(jaxpr.invars, args):
+        env[var] = val
+    for eqn in jaxpr.eqns:
+        vals = [read(v) for v in eqn.invars]
+        outs = _apply(eqn, vals, n)
+        for var, out in zip(eqn.outvars, outs):
+            if type(var).__name__ != "DropVar":
+                env[var] = out
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _empty(aval, n):
+    return _Deps(sp.csr_array((_size(aval), n), dtype=bool))
+
+
+def _deps_of(v, size, n):
+    """The index-set matrix of operand ``v`` (concrete values depend on nothing)."""
+    if isinstance(v, _Deps):
+        return v.S
+    return sp.csr_array((size, n), dtype=bool)
+
+
+def _apply(eqn, vals, n):
+    name = eqn.primitive.name
+    out_avals = [v.aval for v in eqn.outvars]
+    if not any(isinstance(v, _Deps) for v in vals):
+        # nothing here depends on x: evaluate concretely
+        res = eqn.primitive.bind(*vals, **eqn.params)
+        return [np.asarray(r) for r in (res if eqn.primitive.multiple_results else [res])]
+    if name in ZERO or (name == "convert_element_type" and np.dtype(out_avals[0].dtype).kind not in "fc"):
+        return [_empty(a, n) for a in out_avals]
+    if name in ELEMENTWISE:
+        operands = vals[1:] if name == "select_n" else vals
+        return [_Deps(_union_elementwise(operands, [v.aval for v in (eqn.invars[1:] if name == "select_n" else eqn.invars)], out_avals[0], n))]
+    if name in STRUCTURAL:
+        return _structural(eqn, vals, n)
+    if name in REDUCE:
+        return [_Deps(_reduce(vals[0], eqn.invars[0].aval, eqn.params["axes"], n))]
+    if name in CUMULATIVE:
+        return [_Deps(_cumulative(vals[0], eqn.invars[0].aval, eqn.params["axis"], eqn.params.get("reverse", False), n))]
+    if name == "dot_general":
+        return [_Deps(_dot_general(eqn, vals, n))]
+    if name in CALLS:
+        closed = eqn.params.get("jaxpr") or eqn.params.get("call_jaxpr") or eqn.params.get("fun_jaxpr")
+        inner = getattr(closed, "jaxpr", closed)
+        consts = getattr(closed, "consts", ())
+        outs = _walk(inner, consts, vals[-len(inner.invars):] if len(inner.invars) < len(vals) else vals, n)
+        return [o if isinstance(o, _Deps) else o for o in outs]
+    if name == "cond":
+        branches = eqn.params["branches"]
+        results = [_walk(b.jaxpr, b.consts, vals[1:], n) for b in branches]
+        merged = []
+        for k, aval in enumerate(out_avals):
+            mats = [_deps_of(r[k], _size(aval), n) for r in results]
+            merged.append(_Deps(sum(mats[1:], mats[0])))
+        return merged
+    raise MissingRuleError(
+        f"JaxSparsityDetector has no rule for the JAX primitive {name!r}.\n"
+        "Hint: use DenseSparsityDetector(AutoJax()) for this function (pattern at x only), or "
+        "add the primitive to anydiff/sparse/detect/_jax.py."
+    )
+
+
+def _union_elementwise(vals, avals, out_aval, n):
+    size = _size(out_aval)
+    total = sp.csr_array((size, n), dtype=bool)
+    for v, aval in zip(vals, avals):
+        if not isinstance(v, _Deps):
+            continue
+        S = v.S
+        if S.shape[0] == 1 and size != 1:  # scalar operand broadcast to every element
+            S = sp.csr_array(sp.csr_array(np.ones((size, 1), dtype=bool)) @ S.astype(np.int8), dtype=bool)
+        total = total + S
+    return total
+
+
+def _structural(eqn, vals, n):
+    """Run the primitive on element ids (1-based; 0 = depends on nothing) to map elements."""
+    out_avals = [v.aval for v in eqn.outvars]
+    data_dtype = np.dtype(out_avals[0].dtype)
+    blocks, offset, id_args = [], 0, []
+    for v, var in zip(vals, eqn.invars):
+        aval = var.aval
+        is_data = np.dtype(aval.dtype) == data_dtype or isinstance(v, _Deps)
+        if not is_data:
+            id_args.append(v)  # indices, start positions: concrete
+            continue
+        size = _size(aval)
+        if isinstance(v, _Deps):
+            ids = np.arange(offset + 1, offset + size + 1, dtype=np.int32).reshape(aval.shape)
+            blocks.append(v.S)
+            offset += size
+        else:
+            ids = np.zeros(aval.shape, dtype=np.int32)
+        id_args.append(ids)
+    res = _numpy_structural(eqn.primitive.name, id_args, eqn.params)
+    if res is None:  # no NumPy twin: run the JAX primitive itself on the ids
+        res = eqn.primitive.bind(*id_args, **eqn.params)
+        res = res if eqn.primitive.multiple_results else [res]
+    stacked = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+    outs = []
+    for r in res:
+        ids = np.asarray(r).ravel().astype(np.int64)
+        rows = np.flatnonzero(ids > 0)
+        P = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, ids[rows] - 1)), shape=(ids.size, offset))
+        outs.append(_Deps(sp.csr_array(P @ stacked.astype(np.int8), dtype=bool)))
+    return outs
+
+
+def _numpy_structural(name, args, params):
+    """NumPy versions of the common structural primitives (much faster than JAX dispatch)."""
+    a = args[0]
+    if name == "reshape" and params.get("dimensions") is None:
+        return [np.reshape(a, params["new_sizes"])]
+    if name == "transpose":
+        return [np.transpose(a, params["permutation"])]
+    if name == "squeeze":
+        return [np.squeeze(a, axis=tuple(params["dimensions"]))]
+    if name == "expand_dims":
+        return [np.expand_dims(a, tuple(params["dimensions"]))]
+    if name == "broadcast_in_dim":
+        shape, dims = tuple(params["shape"]), tuple(params["broadcast_dimensions"])
+        expanded = np.reshape(a, [shape[d] if d in dims and a.shape[dims.index(d)] != 1 else 1 for d in range(len(shape))]
+                              if a.ndim else [1] * len(shape))
+        return [np.broadcast_to(expanded, shape)]
+    if name == "slice":
+        strides = params.get("strides") or (1,) * a.ndim
+        return [a[tuple(slice(s, e, k) for s, e, k in zip(params["start_indices"], params["limit_indices"], strides))]]
+    if name == "concatenate":
+        return [np.concatenate(args, axis=params["dimension"])]
+    if name == "stack":
+        return [np.stack(args, axis=params["axis"])]
+    if name == "rev":
+        return [np.flip(a, axis=tuple(params["dimensions"]))]
+    if name == "pad":
+        out = a
+        for axis, (lo, hi, interior) in enumerate(params["padding_config"]):
+            lo, hi, interior = int(lo), int(hi), int(interior)
+            if interior:
+                shape = list(out.shape)
+                shape[axis] = out.shape[axis] + max(0, out.shape[axis] - 1) * interior
+                spread = np.zeros(shape, dtype=out.dtype)
+                index = [slice(None)] * out.ndim
+                index[axis] = slice(None, None, interior + 1)
+                spread[tuple(index)] = out
+                out = spread
+            width = [(0, 0)] * out.ndim
+            width[axis] = (max(lo, 0), max(hi, 0))
+            out = np.pad(out, width)  # pads with 0 = "depends on nothing"
+            index = [slice(None)] * out.ndim
+            index[axis] = slice(-lo if lo < 0 else 0, out.shape[axis] + hi if hi < 0 else None)
+            out = out[tuple(index)]
+        return [out]
+    return None
+
+
+def _reduce(v, aval, axes, n):
+    shape = aval.shape
+    idx = np.arange(_size(aval)).reshape(shape)
+    keep = [d for d in range(len(shape)) if d not in axes]
+    out_shape = tuple(shape[d] for d in keep)
+    coords = np.indices(shape)
+    if keep:
+        out_idx = np.ravel_multi_index(tuple(coords[d] for d in keep), out_shape).ravel()
+    else:
+        out_idx = np.zeros(idx.size, dtype=np.int64)
+    A = sp.csr_array((np.ones(idx.size, dtype=np.int8), (out_idx, idx.ravel())),
+                     shape=(int(np.prod(out_shape, dtype=int)), idx.size))
+    return sp.csr_array(A @ v.S.astype(np.int8), dtype=bool)
+
+
+def _cumulative(v, aval, axis, reverse, n):
+    shape = aval.shape
+    L = shape[axis]
+    idx = np.moveaxis(np.arange(_size(aval)).reshape(shape), axis, -1).reshape(-1, L)
+    tri = np.triu(np.ones((L, L), dtype=bool)) if not reverse else np.tril(np.ones((L, L), dtype=bool))
+    src, dst = np.nonzero(tri)  # element dst depends on src (src <= dst for forward)
+    rows = idx[:, dst].ravel()
+    cols = idx[:, src].ravel()
+    A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(idx.size, idx.size))
+    return sp.csr_array(A @ v.S.astype(np.int8), dtype=bool)
+
+
+def _dot_general(eqn, vals, n):
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    la, ra = eqn.invars[0].aval, eqn.invars[1].aval
+    lshape, rshape = la.shape, ra.shape
+    lfree = [d for d in range(len(lshape)) if d not in lc and d not in lb]
+    rfree = [d for d in range(len(rshape)) if d not in rc and d not in rb]
+    L = np.arange(_size(la)).reshape(lshape).transpose(list(lb) + lfree + list(lc))
+    R = np.arange(_size(ra)).reshape(rshape).transpose(list(rb) + rfree + list(rc))
+    nb = int(np.prod([lshape[d] for d in lb], dtype=int))
+    nlf = int(np.prod([lshape[d] for d in lfree], dtype=int))
+    nrf = int(np.prod([rshape[d] for d in rfree], dtype=int))
+    nc = int(np.prod([lshape[d] for d in lc], dtype=int))
+    L = L.reshape(nb, nlf, nc)
+    R = R.reshape(nb, nrf, nc)
+    out = np.arange(nb * nlf * nrf).reshape(nb, nlf, nrf)
+    total = sp.csr_array((out.size, n), dtype=bool)
+    if isinstance(vals[0], _Deps):
+        rows = np.broadcast_to(out[..., None], (nb, nlf, nrf, nc)).ravel()
+        cols = np.broadcast_to(L[:, :, None, :], (nb, nlf, nrf, nc)).ravel()
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(out.size, L.size))
+        total = total + sp.csr_array(A @ vals[0].S.astype(np.int8), dtype=bool)
+    if isinstance(vals[1], _Deps):
+        rows = np.broadcast_to(out[..., None], (nb, nlf, nrf, nc)).ravel()
+        cols = np.broadcast_to(R[:, None, :, :], (nb, nlf, nrf, nc)).ravel()
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(out.size, R.size))
+        total = total + sp.csr_array(A @ vals[1].S.astype(np.int8), dtype=bool)
+    return total
