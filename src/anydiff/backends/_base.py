@@ -168,6 +168,10 @@ class Backend:
         value_and_jacobian = self.build_jacobian(f, spec)
         return lambda x, ctx: value_and_jacobian(x, ctx)[1]
 
+    def build_jacobian_pair(self, f, spec: FunctionSpec) -> tuple:
+        """``(value_and_jacobian, jacobian_only)`` closures, built together."""
+        return self.build_jacobian(f, spec), self.build_jacobian_only(f, spec)
+
     def build_gradient(self, f, spec: FunctionSpec) -> Callable:
         """Closure ``(x, ctx) -> (y, g)`` for scalar-valued ``f``."""
         xp = self.array_namespace()

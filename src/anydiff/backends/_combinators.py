@@ -116,6 +116,9 @@ class SecondOrder(_Delegating):
     def build_jacobian_only(self, f, spec):
         return self.inner.build_jacobian_only(f, spec)
 
+    def build_jacobian_pair(self, f, spec):
+        return self.inner.build_jacobian_pair(f, spec)
+
     def build_derivative(self, f, spec):
         return self.inner.build_derivative(f, spec)
 

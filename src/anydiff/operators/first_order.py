@@ -56,7 +56,7 @@ def _b_gradient(backend, f, spec):
 
 
 def _b_jacobian(backend, f, spec):
-    return backend.build_jacobian(f, spec), backend.build_jacobian_only(f, spec)
+    return backend.build_jacobian_pair(f, spec)
 
 
 # ------------------------------------------------------------------ pushforward

@@ -92,7 +92,7 @@ def _b_hessian(backend, f, spec):
     _scalar_output(spec, "hessian")
     custom = getattr(backend, "build_hessian", None)  # e.g. AutoSparse: colored HVPs
     if custom is not None:
-        return custom(f, spec)
+        return custom(f, spec)  # (value_gradient_and_hessian, hessian_only)
     outer, inner = _parts(backend)
     g = inner.raw_gradient(f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
@@ -103,7 +103,7 @@ def _b_hessian(backend, f, spec):
         grad, H = jac(x, ctx)
         return (value(x, ctx), grad), H
 
-    return hessian
+    return hessian, lambda x, ctx: jac(x, ctx)[1]
 
 
 def _b_second_derivative(backend, f, spec):
@@ -303,4 +303,8 @@ def hessian(f, *args, prep=None, out=None):
     array([[4., 2.],
            [2., 0.]])
     """
+    if out is None and len(args) == 2 and type(prep) is HessianPrep:
+        H = prep.fast(f, args[0], args[1])  # hot path of a prepared call
+        if H is not None:
+            return H
     return value_gradient_and_hessian(f, *args, prep=prep, out=out)[2]

@@ -183,29 +183,33 @@ class AutoSparse(_Delegating):
         return _check_pattern(S, (spec.m, spec.n), "Jacobian")
 
     def build_jacobian(self, f, spec):
-        S = self.jacobian_sparsity(f, spec)
-        partition, result = self._jacobian_coloring(S)
-        finish = self._finisher(spec, (spec.m, spec.n))
-        if partition == "column":
-            run = self._gathering(result, spec, forward=self.dense_backend.build_pushforward(f, spec))
-        elif partition == "row":
-            run = self._gathering(result, spec, reverse=self.dense_backend.build_pullback(f, spec))
-        else:
-            run = self._gathering(result, spec, forward=self.dense_backend.build_pushforward(f, spec),
-                                  reverse=self.dense_backend.build_pullback(f, spec))
-        template = result.pattern
-
-        def jacobian(x, ctx):
-            y, data = run(x, ctx)
-            return y, finish(_csr_like(template, to_numpy(data)))
-
-        jacobian.coloring = result  # for introspection (tests, CLI, benchmarks)
-        jacobian.pattern = S
-        return jacobian
+        return self.build_jacobian_pair(f, spec)[0]
 
     def build_jacobian_only(self, f, spec):
-        value_and_jacobian = self.build_jacobian(f, spec)
-        return lambda x, ctx: value_and_jacobian(x, ctx)[1]
+        return self.build_jacobian_pair(f, spec)[1]
+
+    def build_jacobian_pair(self, f, spec):
+        """``(value_and_jacobian, jacobian_only)``, from one detection and one coloring."""
+        S = self.jacobian_sparsity(f, spec)
+        partition, result = self._jacobian_coloring(S)
+        forward = self.dense_backend.build_pushforward(f, spec) if partition != "row" else None
+        reverse = self.dense_backend.build_pullback(f, spec) if partition != "column" else None
+        gather = self._gathering(result, spec, forward=forward, reverse=reverse)
+        with_value = self._compile(gather)
+        data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
+        finish = self._finisher(spec, (spec.m, spec.n))
+        template = result.pattern
+
+        def value_and_jacobian(x, ctx):
+            y, data = with_value(x, ctx)
+            return y, finish(_csr_like(template, to_numpy(data)))
+
+        def jacobian(x, ctx):
+            return finish(_csr_like(template, to_numpy(data_only(x, ctx))))
+
+        for closure in (value_and_jacobian, jacobian):  # for introspection (tests, CLI, benchmarks)
+            closure.coloring, closure.pattern = result, S
+        return value_and_jacobian, jacobian
 
     # ------------------------------------------------------------- hessian
     def hessian_sparsity(self, f, spec):
@@ -216,6 +220,7 @@ class AutoSparse(_Delegating):
         return _check_pattern(S, (spec.n, spec.n), "Hessian")
 
     def build_hessian(self, f, spec):
+        """``(value_gradient_and_hessian, hessian_only)`` closures: colored HVPs + one gather."""
         from ..operators.second_order import _b_hvp, _value_fun
         from .coloring import color
 
@@ -223,27 +228,36 @@ class AutoSparse(_Delegating):
             raise OutputError(f"ad.hessian needs a scalar-valued f; f(x) has shape {spec.y_shape}.")
         S = self.hessian_sparsity(f, spec)
         result = color(S, structure="symmetric", partition="column", algorithm=self._algorithm("direct"))
-        hvp = _b_hvp(self.dense_backend, f, spec)
-        run = self._gathering(result, spec, forward=hvp)
+        gather = self._gathering(result, spec, forward=_b_hvp(self.dense_backend, f, spec))
         value = _value_fun(self.dense_backend, f, spec)
+
+        def everything(x, ctx):
+            grad, data = gather(x, ctx)
+            return value(x, ctx), grad, data
+
+        with_value = self._compile(everything)
+        data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
         finish = self._finisher(spec, (spec.n, spec.n), hessian=True)
         template = result.pattern
 
-        def hessian(x, ctx):
-            grad, data = run(x, ctx)
-            return (value(x, ctx), grad), finish(_csr_like(template, to_numpy(data)))
+        def value_gradient_and_hessian(x, ctx):
+            y, grad, data = with_value(x, ctx)
+            return (y, grad), finish(_csr_like(template, to_numpy(data)))
 
-        hessian.coloring = result
-        hessian.pattern = S
-        return hessian
+        def hessian(x, ctx):
+            return finish(_csr_like(template, to_numpy(data_only(x, ctx))))
+
+        for closure in (value_gradient_and_hessian, hessian):
+            closure.coloring, closure.pattern = result, S
+        return value_gradient_and_hessian, hessian
 
     # ------------------------------------------------------------- helpers
     def _gathering(self, result, spec, forward=None, reverse=None):  # noqa: C901
         """``(x, ctx) -> (y, data)``: compressed products with one seed per color, then the
         decompression gather (``result.gather_index()``) of the nonzeros' values.
 
-        With a jitted JAX backend the gather is traced into the same compiled function as the
-        products, so a prepared sparse Jacobian is one XLA call plus wrapping the data in CSR.
+        With a jitted JAX backend the caller compiles this (``_compile``) so that products and
+        gather are one XLA call; a prepared sparse Jacobian then only wraps the data in CSR.
         """
         from .coloring import seed_matrix
 
@@ -266,7 +280,7 @@ class AutoSparse(_Delegating):
                 blocks.append(xp.reshape(out, (-1,))[: k * int(np.prod(out.shape[1:], dtype=int))])
             return y, blocks[0] if len(blocks) == 1 else xp.concatenate(blocks)
 
-        if self.dense_backend.library == "jax" and getattr(self.dense_backend, "jit", False):
+        if self._jax_jit():
             import jax
 
             flat_j = jax.numpy.asarray(flat)
@@ -275,13 +289,24 @@ class AutoSparse(_Delegating):
                 y, stacked = products(x, ctx, jax.numpy)
                 return y, stacked[flat_j]
 
-            return jax.jit(run)
+            return run
 
         def run_numpy(x, ctx):
             y, stacked = products(x, ctx, _NumpyLike)
             return y, np.take(stacked, flat)
 
         return run_numpy
+
+    def _jax_jit(self) -> bool:
+        return self.dense_backend.library == "jax" and bool(getattr(self.dense_backend, "jit", False))
+
+    def _compile(self, fun):
+        """One compiled function for products + gather (+ value) with a jitted JAX backend."""
+        if self._jax_jit():
+            import jax
+
+            return jax.jit(fun)
+        return fun
 
     def _seeds(self, rows, shape, spec, dtype=None):
         """Seed rows (one per color) as the dense backend's stacked tangents.
