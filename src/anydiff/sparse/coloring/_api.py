@@ -14,6 +14,8 @@ from ._orders import check_order, vertex_order
 __all__ = ["GreedyColoring", "ColoringResult", "color", "seed_matrix"]
 
 STRUCTURES = ("nonsymmetric", "symmetric")
+#: Largest column intersection graph built for degree-driven orders.
+MAX_GRAPH_EDGES = 50_000_000
 PARTITIONS = ("column", "row", "bidirectional")
 
 
@@ -224,10 +226,10 @@ def _column_graph(P: sp.csr_array) -> sp.csr_array:
 
 
 def _adjacency(P: sp.csr_array) -> sp.csr_array:
-    G = P.astype(np.int8).tolil()
-    G.setdiag(0)
-    G = sp.csr_array(G)
-    G.eliminate_zeros()
+    """Adjacency graph of a symmetric pattern: the pattern without its diagonal."""
+    rows, cols = _rows_cols(P)
+    off = rows != cols
+    G = sp.csr_array((np.ones(int(off.sum()), dtype=np.int8), (rows[off], cols[off])), shape=P.shape)
     G.sort_indices()
     return G
 
@@ -323,11 +325,14 @@ def _partial(P, partition, name, algorithm, graph=None):
     elif name in ("natural", "random"):
         order = vertex_order(name, _empty(n), algorithm.seed)
     else:  # degree-driven orders need the column intersection graph
+        edges = int(np.sum(np.diff(Q.indptr).astype(np.int64) ** 2))
+        if edges > MAX_GRAPH_EDGES:
+            raise ColoringError(
+                f"The order {name!r} needs the column intersection graph, which has ~{edges:.1e} edges here "
+                "(dense rows).\nHint: use order='largest_first' or 'natural', or partition='bidirectional'."
+            )
         order = vertex_order(name, _column_graph(Q), algorithm.seed)
-    colors = _kernels.greedy_distance2(
-        order, C.indptr.astype(np.int64), C.indices.astype(np.int64),
-        Q.indptr.astype(np.int64), Q.indices.astype(np.int64), n,
-    )
+    colors = _kernels.greedy_distance2(order, C.indptr, C.indices, Q.indptr, Q.indices, n).astype(np.int64)
     k = int(colors.max(initial=-1)) + 1
     rows, cols = _rows_cols(P)
     if partition == "column":
@@ -352,7 +357,7 @@ def _star(P, name, algorithm):
     n = P.shape[0]
     G = _adjacency(P)
     order = vertex_order(name, G, algorithm.seed)
-    colors = _kernels.greedy_star(order, G.indptr.astype(np.int64), G.indices.astype(np.int64), n)
+    colors = _kernels.greedy_star(order, G.indptr, G.indices, n).astype(np.int64)
     rows, cols = _rows_cols(P)
     k = int(colors.max(initial=-1)) + 1
     # read H[i, j] at (row i, color of j) if j is the only vertex of its color in row i's
@@ -389,11 +394,15 @@ def _bidirectional(P, names, algorithm):
     row_nnz = np.diff(P.indptr)
     med = max(1.0, float(np.median(row_nnz))) if m else 1.0
     candidates = sorted({np.inf, 4 * med, 16 * med, 64 * med, max(np.sqrt(n), 2 * med)})
-    best = None
+    best, seen = None, set()
     for tau in candidates:
         dense = row_nnz > tau
         if np.isinf(tau) and row_nnz.max(initial=0) > 64 * med and m > 1000:
             continue  # plain column coloring would be quadratic in the dense rows
+        key = dense.tobytes()
+        if key in seen:  # several thresholds may select the same rows
+            continue
+        seen.add(key)
         res = _split(P, dense, names, algorithm)
         if best is None or res.ncolors < best.ncolors:
             best = res

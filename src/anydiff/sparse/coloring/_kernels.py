@@ -14,7 +14,7 @@ def greedy_distance2(order, col_ptr, col_rows, row_ptr, row_cols, n):
     Columns are visited in ``order``; each takes the smallest color not used by a column
     sharing one of its rows.
     """
-    colors = np.full(n, -1, dtype=np.int64)
+    colors = np.full(n, -1, dtype=np.int32)
     forbidden = np.full(n + 1, -1, dtype=np.int64)
     for v in order:
         for p in range(col_ptr[v], col_ptr[v + 1]):
