@@ -42,13 +42,9 @@ def demo(args) -> int:
             _fmt(r["hessian_s"]), _fmt(r["prepare_s"]), "[green]yes" if r["ok"] else "[red]no",
         )
     console.print(table)
-    sparse_ok = True
-    try:
-        from ._demo_sparse import run_sparse_demo  # added with AutoSparse
-    except ImportError:
-        run_sparse_demo = None
-    if run_sparse_demo is not None:
-        sparse_ok = run_sparse_demo(console, args)
+    from ._demo_sparse import run_sparse_demo
+
+    sparse_ok = run_sparse_demo(console, args)
     ok = all(r["ok"] for r in rows) and sparse_ok
     console.print("[bold green]All backends agree." if ok else "[bold red]Some backends disagree or failed.")
     return 0 if ok else 1
@@ -60,6 +56,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("demo", help="differentiate a real problem with every installed backend")
     p.add_argument("-n", type=int, default=100, help="problem size (default 100)")
     p.add_argument("--grid", type=int, default=32, help="Brusselator grid size N for the sparse part")
+    p.add_argument("--png", default=None, help="write a picture of the coloring to this PNG file")
     p.set_defaults(func=demo)
     args = parser.parse_args(argv)
     return args.func(args)
