@@ -20,7 +20,8 @@ from .operators import *  # noqa: F401,F403
 from .operators._core import clear_cache
 from .sparse import (
     AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
-    coloring, hessian_sparsity, jacobian_sparsity, show_colors,
+    TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
+    jacobian_sparsity, show_colors,
 )
 from .operators import __all__ as _operators
 
@@ -34,5 +35,6 @@ __all__ = [
     "Backend", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
     "resolve_backend", "clear_cache",
     "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
+    "TracerSparsityDetector", "TracerLocalSparsityDetector",
     "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors",
 ] + list(_operators)

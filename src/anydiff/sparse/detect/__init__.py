@@ -3,12 +3,9 @@
 from ._api import default_detector, hessian_sparsity, jacobian_sparsity
 from ._dense import DenseSparsityDetector
 from ._jax import JaxSparsityDetector
+from ._tracer import TracerLocalSparsityDetector, TracerSparsityDetector
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity", "default_detector", "JaxSparsityDetector", "DenseSparsityDetector"]
-
-try:  # the NumPy tracer (issue 4), when present
-    from ._tracer import TracerLocalSparsityDetector, TracerSparsityDetector  # noqa: F401
-
-    __all__ += ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
-except ImportError:  # pragma: no cover - depends on the build
-    pass
+__all__ = [
+    "jacobian_sparsity", "hessian_sparsity", "default_detector", "JaxSparsityDetector",
+    "DenseSparsityDetector", "TracerSparsityDetector", "TracerLocalSparsityDetector",
+]

@@ -17,16 +17,15 @@ def default_detector(library: str):
         from ._jax import JaxSparsityDetector
 
         return JaxSparsityDetector()
-    try:
-        from ._tracer import TracerSparsityDetector  # the NumPy tracer, when installed
-    except ImportError:
-        raise InputError(
-            f"No default sparsity detector for {library} code in this version.\n"
-            "Hint: pass detector=ad.DenseSparsityDetector(backend) (pattern at x only), "
-            "ad.KnownSparsityDetector(S), or write the function with jax.numpy and use "
-            "ad.JaxSparsityDetector()."
-        ) from None
-    return TracerSparsityDetector()
+    if library == "numpy":
+        from ._tracer import TracerSparsityDetector
+
+        return TracerSparsityDetector()
+    raise InputError(
+        f"No default sparsity detector for {library} code ({library} functions cannot be traced).\n"
+        "Hint: pass detector=ad.DenseSparsityDetector(backend) (pattern at x only) or "
+        "ad.KnownSparsityDetector(S)."
+    )
 
 
 def _split(args):

@@ -1,0 +1,604 @@
+"""Index-set tracer for unmodified NumPy code (global and local Jacobian patterns).
+
+A :class:`_Tracer` stands in for an array: it has a shape and, per element, the set of input
+elements it may depend on (rows of a boolean sparse matrix ``S`` of shape ``(size, n)``). NumPy
+hands every ufunc call (``__array_ufunc__``) and most functions (``__array_function__``) to it:
+
+* elementwise ufuncs: union of the broadcast operands' sets, skipping arguments whose rule
+  (``anydiff.rules``) says the derivative is zero;
+* structural functions (reshape, slicing, concatenate, roll, pad, take, ...): NumPy itself runs
+  on arrays of element ids, which tells which input element each output element is;
+* reductions and contractions (sum, prod, max, cumsum, einsum, matmul, ...): unions over the
+  reduced indices, from index arrays; ``solve``/``inv``: dense blocks.
+
+The global detector never looks at values: ``if x[0] > 0`` raises ``MissingPrimalError``. The
+local detector carries the primal values too and follows the branches taken at ``x``.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..._errors import MissingPrimalError, MissingRuleError, TracingError
+from ...rules import RULES
+
+__all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
+
+
+def _rows(S, ids):
+    """Rows ``ids`` of ``S`` (``-1`` = empty row), as CSR."""
+    ids = np.asarray(ids, dtype=np.int64).ravel()
+    keep = np.flatnonzero(ids >= 0)
+    P = sp.csr_array((np.ones(keep.size, dtype=np.int8), (keep, ids[keep])), shape=(ids.size, S.shape[0]))
+    return sp.csr_array(P @ S.astype(np.int8), dtype=bool)
+
+
+def _union(*mats):
+    out = mats[0]
+    for M in mats[1:]:
+        out = out + M
+    return sp.csr_array(out, dtype=bool)
+
+
+class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
+    """Array stand-in carrying index sets (and, for the local detector, values)."""
+
+    __array_priority__ = 1000
+
+    def __init__(self, S, shape, value=None, ctx=None):
+        self.S = sp.csr_array(S, dtype=bool)
+        self.shape = tuple(shape)
+        self.value = value
+        self.ctx = ctx
+
+    # ------------------------------------------------------------- basics
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: math.prod(self.shape))
+    dtype = property(lambda self: np.dtype(float) if self.value is None else np.asarray(self.value).dtype)
+    T = property(lambda self: np.transpose(self))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self):
+        return f"<traced array shape={self.shape} nnz={self.S.nnz}>"
+
+    def ids(self):
+        return np.arange(self.size).reshape(self.shape)
+
+    def _no_value(self, what):
+        if self.ctx.local and self.value is not None:
+            return np.asarray(self.value)
+        raise MissingPrimalError(
+            f"{what} of a traced array: the global sparsity detector does not know values "
+            "(value-dependent control flow or a conversion to a Python number), or a traced value "
+            "was written into a plain NumPy array.\nHint: use TracerLocalSparsityDetector() for a "
+            "pattern at this x, and create buffers with np.zeros_like(x) instead of np.zeros(n)."
+        )
+
+    def __bool__(self):
+        return bool(self._no_value("bool()"))
+
+    def __float__(self):
+        return float(self._no_value("float()"))
+
+    def __int__(self):
+        return int(self._no_value("int()"))
+
+    def __index__(self):
+        return int(self._no_value("Using as an index"))
+
+    def __array__(self, dtype=None, copy=None):
+        self._no_value("Converting to a NumPy array")
+        raise TracingError(
+            "A traced array was converted to a plain NumPy array (for example written into np.zeros(n)).\n"
+            "Hint: create buffers with np.zeros_like(x) / np.empty_like(x)."
+        )
+
+    # ----------------------------------------------------------- indexing
+    def __getitem__(self, index):
+        index = _plain_index(index)
+        ids = self.ids()[index]
+        value = None if self.value is None else np.asarray(self.value)[index]
+        return _Tracer(_rows(self.S, ids), np.shape(ids), value, self.ctx)
+
+    def __setitem__(self, index, new):
+        index = _plain_index(index)
+        target = self.ids()[index]
+        new_t = self.ctx.lift(new)
+        src = np.broadcast_to(new_t.ids(), np.shape(target)).ravel()
+        mapping = np.full(self.size, -1, dtype=np.int64)
+        mapping[np.ravel(target)] = src
+        keep = np.where(mapping < 0, np.arange(self.size), -1)
+        self.S = _union(_rows(self.S, keep), _rows(new_t.S, mapping))
+        if self.value is not None and new_t.value is not None:
+            self.value = np.array(self.value, dtype=np.result_type(self.value, new_t.value))
+            self.value[index] = new_t.value
+
+    # -------------------------------------------------------- conveniences
+    def reshape(self, *shape, **kw):
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    def flatten(self):
+        return np.ravel(self)
+
+    def copy(self):
+        return _Tracer(self.S, self.shape, None if self.value is None else np.array(self.value), self.ctx)
+
+    def astype(self, dtype, **kw):
+        return self.copy()
+
+    def transpose(self, *axes):
+        return np.transpose(self, axes or None)
+
+    def sum(self, *a, **k):
+        return np.sum(self, *a, **k)
+
+    def mean(self, *a, **k):
+        return np.mean(self, *a, **k)
+
+    def prod(self, *a, **k):
+        return np.prod(self, *a, **k)
+
+    def max(self, *a, **k):
+        return np.max(self, *a, **k)
+
+    def min(self, *a, **k):
+        return np.min(self, *a, **k)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def cumsum(self, *a, **k):
+        return np.cumsum(self, *a, **k)
+
+    # ------------------------------------------------------------ ufuncs
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            raise TracingError(f"np.{ufunc.__name__}(..., out=...) cannot be traced.\nHint: assign the result instead.")
+        if method == "at":
+            return _ufunc_at(self.ctx, ufunc, *inputs)
+        if method == "reduce":
+            return _reduce(self.ctx, inputs[0], kwargs.get("axis", 0), kwargs.get("keepdims", False), ufunc)
+        if method == "accumulate":
+            return _cumulative(self.ctx, inputs[0], kwargs.get("axis", 0))
+        if ufunc is np.matmul and method == "__call__":
+            return _matmul(self.ctx, *inputs)
+        if method != "__call__":
+            raise MissingRuleError(f"np.{ufunc.__name__}.{method} has no tracing rule.\nHint: use JaxSparsityDetector or DenseSparsityDetector.")
+        return self.ctx.elementwise(ufunc, inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _HANDLERS.get(func)
+        if handler is None:
+            if func in _STRUCTURAL:
+                return _structural(self.ctx, func, args, kwargs)
+            raise MissingRuleError(
+                f"{func.__module__}.{func.__name__} has no sparsity tracing rule.\n"
+                "Hint: add it to anydiff/sparse/detect/_tracer.py, or use DenseSparsityDetector(backend)."
+            )
+        return handler(self.ctx, *args, **kwargs)
+
+
+def _plain_index(index):
+    def conv(i):
+        if isinstance(i, _Tracer):
+            return i._no_value("Indexing with a traced array")
+        return i
+
+    return tuple(conv(i) for i in index) if isinstance(index, tuple) else conv(index)
+
+
+@dataclass
+class _Context:
+    n: int
+    local: bool
+
+    def lift(self, a):
+        if isinstance(a, _Tracer):
+            return a
+        arr = np.asarray(a)
+        return _Tracer(sp.csr_array((arr.size, self.n), dtype=bool), arr.shape, arr if self.local else None, self)
+
+    def elementwise(self, ufunc, inputs):
+        rule = RULES.get(ufunc)
+        if rule is None:
+            raise MissingRuleError(
+                f"np.{ufunc.__name__} has no derivative rule.\n"
+                "Hint: add an entry to src/anydiff/rules/numpy_rules.py, or use DenseSparsityDetector(backend)."
+            )
+        ts = [self.lift(a) for a in inputs]
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+        value = None
+        if self.local and all(t.value is not None for t in ts):
+            value = ufunc(*(np.asarray(t.value) for t in ts))
+        parts = []
+        for k, t in enumerate(ts):
+            if rule.d1_zero[min(k, rule.nargs - 1)] or t.S.nnz == 0:
+                continue
+            if self.local and value is not None and ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
+                # only the branch taken at x (both on ties)
+                other = np.asarray(ts[1 - k].value)
+                mine = np.asarray(t.value)
+                chosen = (mine >= other) if ufunc in (np.maximum, np.fmax) else (mine <= other)
+                ids = np.where(np.broadcast_to(chosen, shape), np.broadcast_to(t.ids(), shape), -1)
+            else:
+                ids = np.broadcast_to(t.ids(), shape)
+            parts.append(_rows(t.S, ids))
+        S = _union(*parts) if parts else sp.csr_array((math.prod(shape), self.n), dtype=bool)
+        return _Tracer(S, shape, value, self)
+
+
+# ------------------------------------------------------------------ structural
+_STRUCTURAL = {
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims,
+    np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack, np.roll, np.flip,
+    np.fliplr, np.flipud, np.tile, np.repeat, np.broadcast_to, np.take, np.pad, np.atleast_1d,
+    np.atleast_2d, np.diagonal, np.triu, np.tril, np.append, np.rot90, np.take_along_axis,
+    np.copy, np.asarray, np.array, np.ascontiguousarray, np.diag, np.split, np.array_split,
+}
+
+
+def _structural(ctx, func, args, kwargs):
+    """Run ``func`` on element ids (first argument: an array or a sequence of arrays)."""
+    first = args[0]
+    offset, blocks, values = 0, [], []
+
+    def ids_of(a):
+        nonlocal offset
+        t = ctx.lift(a)
+        ids = t.ids() + offset + 1  # 0 = depends on nothing (padding, constants filled in)
+        offset += t.size
+        blocks.append(t.S)
+        values.append(t.value)
+        return ids
+
+    many = isinstance(first, (list, tuple))
+    data = [ids_of(a) for a in first] if many else ids_of(first)
+    if func is np.pad:
+        kwargs = {**kwargs, "constant_values": 0} if kwargs.get("mode", args[2] if len(args) > 2 else "constant") == "constant" else kwargs
+    out = func(data, *args[1:], **kwargs)
+    S_all = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+    value = None
+    if ctx.local and all(v is not None for v in values):
+        value = func([np.asarray(v) for v in values] if many else np.asarray(values[0]), *args[1:], **kwargs)
+    if isinstance(out, list):  # split
+        return [_Tracer(_rows(S_all, np.asarray(o) - 1), np.shape(o), None, ctx) for o in out]
+    out = np.asarray(out)
+    return _Tracer(_rows(S_all, out.astype(np.int64) - 1), out.shape, value, ctx)
+
+
+# ----------------------------------------------------------------- reductions
+def _norm_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % ndim for a in axes)
+
+
+def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, **_):
+    t = ctx.lift(a)
+    axes = _norm_axes(axis, t.ndim)
+    keep = [d for d in range(t.ndim) if d not in axes]
+    out_shape = tuple(t.shape[d] for d in keep)
+    coords = np.indices(t.shape).reshape(t.ndim, -1)
+    out_idx = np.ravel_multi_index(tuple(coords[d] for d in keep), out_shape) if keep else np.zeros(t.size, np.int64)
+    A = sp.csr_array((np.ones(t.size, dtype=np.int8), (out_idx, np.arange(t.size))), shape=(math.prod(out_shape), t.size))
+    S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
+    value = None
+    if ctx.local and t.value is not None:
+        func = {None: np.sum}.get(ufunc, None) or (getattr(ufunc, "reduce") if ufunc is not None else np.sum)
+        value = func(np.asarray(t.value), axis=axes)
+    shape = tuple(1 if d in axes else s for d, s in enumerate(t.shape)) if keepdims else out_shape
+    return _Tracer(S, shape, value, ctx)
+
+
+def _extremum(kind):
+    def reduce_extremum(ctx, a, axis=None, out=None, keepdims=False, **_):
+        t = ctx.lift(a)
+        if not (ctx.local and t.value is not None):
+            return _reduce(ctx, t, axis, keepdims)
+        axes = _norm_axes(axis, t.ndim)
+        v = np.asarray(t.value)
+        best = (np.max if kind == "max" else np.min)(v, axis=axes, keepdims=True)
+        chosen = np.where(v == best, t.ids(), -1)  # the arg-extrema at x (all of them on ties)
+        masked = _Tracer(_rows(t.S, chosen), t.shape, v, ctx)
+        res = _reduce(ctx, masked, axis, keepdims)
+        res.value = (np.max if kind == "max" else np.min)(v, axis=axes, keepdims=keepdims)
+        return res
+
+    return reduce_extremum
+
+
+def _cumulative(ctx, a, axis=None, **_):
+    t = ctx.lift(a)
+    if axis is None:
+        t, axis = np.ravel(t), 0
+    axis %= t.ndim
+    L = t.shape[axis]
+    idx = np.moveaxis(t.ids(), axis, -1).reshape(-1, L)
+    src, dst = np.nonzero(np.triu(np.ones((L, L), dtype=bool)))
+    A = sp.csr_array((np.ones(idx.shape[0] * src.size, dtype=np.int8), (idx[:, dst].ravel(), idx[:, src].ravel())),
+                     shape=(t.size, t.size))
+    return _Tracer(sp.csr_array(A @ t.S.astype(np.int8), dtype=bool), t.shape, None, ctx)
+
+
+def _diff(ctx, a, n=1, axis=-1, **_):
+    t = ctx.lift(a)
+    for _ in range(n):
+        L = t.shape[axis]
+        hi = np.take(t, np.arange(1, L), axis=axis)
+        lo = np.take(t, np.arange(0, L - 1), axis=axis)
+        t = np.subtract(hi, lo)
+    return t
+
+
+def _norm(ctx, x, ord=None, axis=None, keepdims=False):
+    return _reduce(ctx, np.abs(ctx.lift(x)), axis, keepdims)
+
+
+def _where(ctx, cond, a=None, b=None):
+    if a is None:
+        raise MissingPrimalError("np.where(cond) with one argument needs values.\nHint: use TracerLocalSparsityDetector().")
+    c = cond if isinstance(cond, _Tracer) else ctx.lift(cond)
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    shape = np.broadcast_shapes(c.shape, ta.shape, tb.shape)
+    ia, ib = np.broadcast_to(ta.ids(), shape), np.broadcast_to(tb.ids(), shape)
+    if c.value is not None and (ctx.local or not isinstance(cond, _Tracer)):
+        cv = np.broadcast_to(np.asarray(c.value, dtype=bool), shape)
+        S = _union(_rows(ta.S, np.where(cv, ia, -1)), _rows(tb.S, np.where(cv, -1, ib)))
+        value = None if ta.value is None or tb.value is None else np.where(cv, ta.value, tb.value)
+        return _Tracer(S, shape, value, ctx)
+    return _Tracer(_union(_rows(ta.S, ia), _rows(tb.S, ib)), shape, None, ctx)
+
+
+def _clip(ctx, a, a_min=None, a_max=None, **_):
+    t = ctx.lift(a)
+    out = t
+    if a_min is not None:
+        out = np.maximum(out, a_min)
+    if a_max is not None:
+        out = np.minimum(out, a_max)
+    return out
+
+
+def _like(ctx, a, *args, **kwargs):
+    t = ctx.lift(a)
+    shape = kwargs.get("shape") or t.shape
+    return _Tracer(sp.csr_array((math.prod(shape), ctx.n), dtype=bool), shape,
+                   np.zeros(shape) if ctx.local else None, ctx)
+
+
+# ------------------------------------------------------------- contractions
+def _einsum(ctx, subscripts, *operands, **_):
+    if "->" not in subscripts:
+        raise MissingRuleError("np.einsum without '->' is not traced.\nHint: write the output subscripts explicitly.")
+    ins, out = subscripts.replace(" ", "").split("->")
+    terms = ins.split(",")
+    ts = [ctx.lift(o) for o in operands]
+    letters = sorted(set("".join(terms)))
+    size = {}
+    for term, t in zip(terms, ts):
+        if "..." in term or len(term) != t.ndim:
+            raise MissingRuleError("np.einsum with '...' is not traced.\nHint: write all subscripts explicitly.")
+        for ch, s in zip(term, t.shape):
+            size[ch] = s
+    grid = np.indices([size[ch] for ch in letters]).reshape(len(letters), -1)
+    pos = {ch: k for k, ch in enumerate(letters)}
+    out_shape = tuple(size[ch] for ch in out)
+    out_idx = np.ravel_multi_index(tuple(grid[pos[ch]] for ch in out), out_shape) if out else np.zeros(grid.shape[1], np.int64)
+    parts = []
+    for term, t in zip(terms, ts):
+        if t.S.nnz == 0:
+            continue
+        src = np.ravel_multi_index(tuple(grid[pos[ch]] for ch in term), t.shape) if term else np.zeros(grid.shape[1], np.int64)
+        A = sp.csr_array((np.ones(src.size, dtype=np.int8), (out_idx, src)), shape=(math.prod(out_shape), t.size))
+        parts.append(sp.csr_array(A @ t.S.astype(np.int8), dtype=bool))
+    S = _union(*parts) if parts else sp.csr_array((math.prod(out_shape), ctx.n), dtype=bool)
+    value = None
+    if ctx.local and all(t.value is not None for t in ts):
+        value = np.einsum(subscripts, *(np.asarray(t.value) for t in ts))
+    return _Tracer(S, out_shape, value, ctx)
+
+
+def _subs(k, start=0):
+    return string.ascii_letters[start:start + k]
+
+
+def _matmul(ctx, a, b, **_):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    if ta.ndim == 1 and tb.ndim == 1:
+        return _einsum(ctx, "i,i->", ta, tb)
+    if ta.ndim == 1:
+        return _einsum(ctx, "j,jk->k", ta, tb)
+    if tb.ndim == 1:
+        return _einsum(ctx, "ij,j->i", ta, tb)
+    if ta.ndim == 2 and tb.ndim == 2:
+        return _einsum(ctx, "ij,jk->ik", ta, tb)
+    raise MissingRuleError("Batched matmul is not traced yet.\nHint: use np.einsum with explicit subscripts.")
+
+
+def _dot(ctx, a, b, out=None):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    if ta.ndim == 0 or tb.ndim == 0:
+        return np.multiply(ta, tb)
+    return _matmul(ctx, ta, tb)
+
+
+def _inner(ctx, a, b):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    return _einsum(ctx, f"{_subs(ta.ndim - 1)}z,{_subs(tb.ndim - 1, 10)}z->{_subs(ta.ndim - 1)}{_subs(tb.ndim - 1, 10)}", ta, tb)
+
+
+def _outer(ctx, a, b, out=None):
+    return _einsum(ctx, "i,j->ij", np.ravel(ctx.lift(a)), np.ravel(ctx.lift(b)))
+
+
+def _tensordot(ctx, a, b, axes=2):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    if isinstance(axes, int):
+        ax_a, ax_b = list(range(ta.ndim - axes, ta.ndim)), list(range(axes))
+    else:
+        ax_a, ax_b = [list(np.atleast_1d(x)) for x in axes]
+    sa, sb = list(_subs(ta.ndim)), list(_subs(tb.ndim, 20))
+    for i, j in zip(ax_a, ax_b):
+        sb[j] = sa[i]
+    out = [c for k, c in enumerate(sa) if k not in ax_a] + [c for k, c in enumerate(sb) if k not in ax_b]
+    return _einsum(ctx, f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", ta, tb)
+
+
+def _kron(ctx, a, b):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    ia = np.kron(ta.ids() + 1, np.ones(tb.shape, dtype=np.int64)) - 1
+    ib = np.kron(np.ones(ta.shape, dtype=np.int64), tb.ids() + 1) - 1
+    return _Tracer(_union(_rows(ta.S, ia), _rows(tb.S, ib)), ia.shape, None, ctx)
+
+
+def _dense_block(ctx, *arrays):
+    ts = [ctx.lift(a) for a in arrays]
+    cols = np.zeros(ctx.n, dtype=bool)
+    for t in ts:
+        cols[t.S.indices] = True
+    return sp.csr_array(cols[None, :])
+
+
+def _inv(ctx, a):
+    t = ctx.lift(a)
+    row = _dense_block(ctx, t)
+    return _Tracer(_rows(row, np.zeros(t.size, np.int64)), t.shape, None, ctx)
+
+
+def _solve(ctx, a, b):
+    ta, tb = ctx.lift(a), ctx.lift(b)
+    row = _dense_block(ctx, ta, tb)
+    return _Tracer(_rows(row, np.zeros(tb.size, np.int64)), tb.shape, None, ctx)
+
+
+def _det(ctx, a):
+    t = ctx.lift(a)
+    return _Tracer(_dense_block(ctx, t), (), None, ctx)
+
+
+def _ufunc_at(ctx, ufunc, a, indices, b=None):
+    if not isinstance(a, _Tracer):
+        raise TracingError(f"np.{ufunc.__name__}.at into a plain array.\nHint: create it with np.zeros_like(x).")
+    tb = ctx.lift(b if b is not None else 0.0)
+    target = np.ravel(a.ids()[_plain_index(indices)])
+    src = np.broadcast_to(tb.ids(), a.ids()[_plain_index(indices)].shape).ravel()
+    rows_new = _rows(tb.S, src)
+    A = sp.csr_array((np.ones(target.size, dtype=np.int8), (target, np.arange(target.size))), shape=(a.size, target.size))
+    a.S = _union(a.S, sp.csr_array(A @ rows_new.astype(np.int8), dtype=bool))
+    a.value = None
+    return None
+
+
+_HANDLERS = {
+    np.sum: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.mean: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.prod: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.var: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.std: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.trace: lambda ctx, a, offset=0, axis1=0, axis2=1, **k: _reduce(ctx, np.diagonal(ctx.lift(a), offset, axis1, axis2), -1),
+    np.max: _extremum("max"), np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
+    np.cumsum: _cumulative, np.cumprod: _cumulative,
+    np.diff: _diff, np.where: _where, np.clip: _clip,
+    np.linalg.norm: _norm,
+    np.zeros_like: _like, np.empty_like: _like, np.ones_like: _like, np.full_like: _like,
+    np.einsum: _einsum, np.matmul: _matmul, np.dot: _dot, np.inner: _inner, np.outer: _outer,
+    np.tensordot: _tensordot, np.kron: _kron, np.vdot: lambda ctx, a, b: _dot(ctx, np.ravel(ctx.lift(a)), np.ravel(ctx.lift(b))),
+    np.linalg.inv: _inv, np.linalg.solve: _solve, np.linalg.det: _det,
+    np.shape: lambda ctx, a: ctx.lift(a).shape, np.ndim: lambda ctx, a: ctx.lift(a).ndim,
+    np.size: lambda ctx, a, axis=None: ctx.lift(a).size if axis is None else ctx.lift(a).shape[axis],
+}
+
+
+# ------------------------------------------------------------------ detectors
+def _trace(f, x, contexts, y, local):
+    from ..._contexts import Cache, Context
+
+    x = np.asarray(x)
+    n = x.size
+    ctx = _Context(n, local)
+    xt = _Tracer(sp.eye_array(n, dtype=bool, format="csr"), x.shape, x if local else None, ctx)
+    args = []
+    for c in contexts:
+        if isinstance(c, Cache):  # scratch buffers must be able to hold traced values
+            args.append(ctx.lift(np.zeros_like(np.asarray(c.value))))
+        else:
+            args.append(c.value if isinstance(c, Context) else c)
+    try:
+        if y is not None:
+            yt = ctx.lift(np.zeros(np.shape(y)))
+            f(yt, xt, *args)
+            out = yt
+        else:
+            out = f(xt, *args)
+    except (ValueError, TypeError) as err:
+        if "sequence" in str(err) or "_Tracer" in str(err) or "traced array" in str(err):
+            raise TracingError(
+                f"f wrote a traced value into a plain NumPy array or passed it to code NumPy cannot "
+                f"dispatch ({err}).\nHint: create buffers with np.zeros_like(x) / np.empty_like(x) "
+                "instead of np.zeros(n); for non-NumPy code use DenseSparsityDetector(backend)."
+            ) from err
+        raise
+    if not isinstance(out, _Tracer):
+        out = ctx.lift(out)  # does not depend on x
+    return sp.csr_array(out.S, dtype=bool)
+
+
+@dataclass(frozen=True)
+class TracerSparsityDetector:
+    """Global Jacobian sparsity of unmodified NumPy code (valid for every input).
+
+    Value-dependent control flow (``if x[0] > 0``) raises :class:`~anydiff.MissingPrimalError`
+    suggesting :class:`TracerLocalSparsityDetector`; NumPy functions without a rule raise
+    :class:`~anydiff.MissingRuleError` naming them (never a silently wrong pattern).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> ad.jacobian_sparsity(lambda x: np.diff(x**2), np.ones(4), detector=ad.TracerSparsityDetector()).toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+
+    def jacobian_sparsity(self, f, x, contexts=(), y=None):
+        return _trace(f, x, contexts, y, local=False)
+
+    def hessian_sparsity(self, f, x, contexts=()):
+        from ..._errors import UnsupportedOperationError
+
+        raise UnsupportedOperationError(
+            "Hessian patterns of NumPy code are not traced yet.\n"
+            "Hint: write f with jax.numpy and use JaxSparsityDetector(), or use DenseSparsityDetector(backend)."
+        )
+
+
+@dataclass(frozen=True)
+class TracerLocalSparsityDetector(TracerSparsityDetector):
+    """Jacobian sparsity at this ``x``: follows the branches taken (``maximum``, ``where``, ``if``).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> f = lambda x: np.maximum(x, 0.0)
+    >>> ad.jacobian_sparsity(f, np.array([1.0, -1.0]), detector=ad.TracerLocalSparsityDetector()).toarray()
+    array([[ True, False],
+           [False, False]])
+    """
+
+    def jacobian_sparsity(self, f, x, contexts=(), y=None):
+        return _trace(f, x, contexts, y, local=True)
+
