@@ -8,7 +8,11 @@ __all__ = ["show_colors"]
 
 
 def show_colors(result, path, *, title=None, max_size=400):
-    """Write a PNG of the pattern with each nonzero colored by the color it is read from.
+    """Write a PNG of the pattern with each nonzero colored by its color.
+
+    Column partition and symmetric: the column's color; row partition: the row's color;
+    bidirectional: the product (forward colors first, then reverse) the entry is read from.
+    Neutral (unseeded) entries are drawn grey.
 
     Parameters
     ----------
@@ -25,9 +29,10 @@ def show_colors(result, path, *, title=None, max_size=400):
 
     Examples
     --------
-    >>> import numpy as np, scipy.sparse as sp, tempfile, pathlib, anydiff as ad
-    >>> res = ad.coloring.color(sp.eye_array(4) + sp.eye_array(4, k=1))
-    >>> out = ad.show_colors(res, pathlib.Path(tempfile.mkdtemp()) / "c.png")
+    >>> import scipy.sparse as sp, tempfile, pathlib
+    >>> from anydiff.sparse import coloring
+    >>> res = coloring.color(sp.eye_array(4) + sp.eye_array(4, k=1))
+    >>> out = coloring.show_colors(res, pathlib.Path(tempfile.mkdtemp()) / "c.png")
     >>> out.exists()
     True
     """
@@ -37,28 +42,28 @@ def show_colors(result, path, *, title=None, max_size=400):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
 
     P = result.pattern
     m, n = P.shape
     rows = np.repeat(np.arange(m), np.diff(P.indptr))
     cols = P.indices
     total = max(1, result.ncolors)
-    # the color each nonzero is read from: its product index in the gather
-    gather = result.gather_index()
-    length = m if result.partition in ("column", "bidirectional") else n
-    which = np.minimum(gather // max(1, length), total - 1) if result.partition != "bidirectional" else None
-    if result.partition == "bidirectional":
+    if result.partition == "bidirectional":  # the product each nonzero is read from
         kc = int(result.column_colors.max(initial=-1)) + 1
+        gather = result.gather_index()
         fwd = gather < kc * m
         which = np.where(fwd, gather // max(1, m), kc + (gather - kc * m) // max(1, n))
+    elif result.partition == "row":
+        which = result.colors[rows]
+    else:
+        which = result.colors[cols]
     keep = (rows < max_size) & (cols < max_size)
-    img = np.full((min(m, max_size), min(n, max_size)), -1.0)
-    img[rows[keep], cols[keep]] = which[keep]
-    base = plt.get_cmap("tab20", 20)
-    cmap = ListedColormap([(1, 1, 1, 1)] + [base(i % 20) for i in range(total)])
+    img = np.zeros((min(m, max_size), min(n, max_size)), dtype=np.int64)  # 0 = structural zero
+    img[rows[keep], cols[keep]] = np.asarray(which)[keep] + 2  # 1 = neutral color
+    base = plt.get_cmap("tab20")
+    palette = np.array([(1.0, 1.0, 1.0, 1.0), (0.6, 0.6, 0.6, 1.0)] + [base(i % 20) for i in range(total)])
     fig, ax = plt.subplots(figsize=(5, 5 * img.shape[0] / max(1, img.shape[1])) if img.shape[1] else (5, 5))
-    ax.imshow(img + 1, cmap=cmap, vmin=0, vmax=total, interpolation="nearest")
+    ax.imshow(palette[img], interpolation="nearest")
     ax.set_title(title or f"{result.partition} coloring: {result.ncolors} colors")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -1,82 +1,54 @@
-"""numba kernels of the greedy colorings (compiled once, cached on disk)."""
+"""Vertex orders for greedy coloring (numba bucket queues for the dynamic ones).
+
+Degrees are those of the graph the coloring works on: the column intersection graph for
+column colorings, the adjacency graph for symmetric ones.
+"""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+import scipy.sparse as sp
+
+from ..._errors import ColoringError
+
+__all__ = ["ORDERS", "BEST_OF", "check_order", "vertex_order"]
+
+ORDERS = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first", "random")
+#: Orders tried by ``order="best"``.
+BEST_OF = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
 
 
-@numba.njit(cache=True)
-def greedy_distance2(order, col_ptr, col_rows, row_ptr, row_cols, n):
-    """Color columns so that columns sharing a row differ (partial distance-2 coloring).
-
-    ``col_ptr/col_rows``: CSC structure (rows of each column); ``row_ptr/row_cols``: CSR.
-    Columns are visited in ``order``; each takes the smallest color not used by a column
-    sharing one of its rows.
-    """
-    colors = np.full(n, -1, dtype=np.int32)
-    forbidden = np.full(n + 1, -1, dtype=np.int64)
-    for v in order:
-        for p in range(col_ptr[v], col_ptr[v + 1]):
-            i = col_rows[p]
-            for q in range(row_ptr[i], row_ptr[i + 1]):
-                w = row_cols[q]
-                if w != v and colors[w] >= 0:
-                    forbidden[colors[w]] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        colors[v] = c
-    return colors
+def check_order(order) -> tuple:
+    """Normalize ``order`` to a tuple of order names (several = keep the fewest colors)."""
+    names = BEST_OF if order == "best" else ((order,) if isinstance(order, str) else tuple(order))
+    for name in names:
+        if name not in ORDERS:
+            raise ColoringError(
+                f"Unknown vertex order {name!r}.\nHint: use one of {', '.join(ORDERS)}, 'best', or a tuple of these."
+            )
+    if not names:
+        raise ColoringError("Empty tuple of orders.\nHint: pass at least one order name.")
+    return names
 
 
-@numba.njit(cache=True)
-def greedy_star(order, ptr, adj, n):
-    """Greedy star coloring of a symmetric pattern (adjacency ``ptr/adj`` without the diagonal).
-
-    A distance-1 coloring in which no path on four vertices is bicolored, which is what direct
-    recovery of a Hessian from its compressed columns needs. When coloring ``v`` with a color
-    ``c``, the two ways a bicolored 4-path through ``v`` could appear are ruled out:
-    (a) v–w–x–y with color(x) = c and color(w) = color(y): forbid color(x) when x has a
-    neighbor other than w with w's color; (b) w–v–x–y with color(w) = color(x): forbid the
-    colors of x's and w's other neighbors.
-    """
-    colors = np.full(n, -1, dtype=np.int64)
-    forbidden = np.full(n + 1, -1, dtype=np.int64)
-    first_with = np.full(n + 1, -1, dtype=np.int64)  # per color: first neighbor of v having it
-    stamp = np.full(n + 1, -1, dtype=np.int64)
-    for v in order:
-        for p in range(ptr[v], ptr[v + 1]):
-            w = adj[p]
-            cw = colors[w]
-            if cw < 0:
-                continue
-            forbidden[cw] = v
-            # (b) two neighbors of v with the same color
-            if stamp[cw] != v:
-                stamp[cw] = v
-                first_with[cw] = w
-            else:
-                for u in (first_with[cw], w):
-                    for q in range(ptr[u], ptr[u + 1]):
-                        y = adj[q]
-                        if y != v and colors[y] >= 0:
-                            forbidden[colors[y]] = v
-            # (a) v–w–x–y
-            for q in range(ptr[w], ptr[w + 1]):
-                x = adj[q]
-                if x == v or colors[x] < 0:
-                    continue
-                for r in range(ptr[x], ptr[x + 1]):
-                    y = adj[r]
-                    if y != w and colors[y] == cw:
-                        forbidden[colors[x]] = v
-                        break
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        colors[v] = c
-    return colors
+def vertex_order(name: str, graph: sp.csr_array, seed=None) -> np.ndarray:
+    """The visiting order ``name`` on ``graph`` (CSR adjacency without diagonal)."""
+    n = graph.shape[0]
+    ptr, adj = graph.indptr.astype(np.int64), graph.indices.astype(np.int64)
+    if name == "natural":
+        return np.arange(n, dtype=np.int64)
+    if name == "random":
+        return np.random.default_rng(seed).permutation(n).astype(np.int64)
+    if name == "largest_first":
+        return np.argsort(-np.diff(ptr), kind="stable").astype(np.int64)
+    if name == "smallest_last":
+        return smallest_last_order(ptr, adj, n)
+    if name == "incidence_degree":
+        return dynamic_degree_order(ptr, adj, n, True)
+    if name == "dynamic_largest_first":
+        return dynamic_degree_order(ptr, adj, n, False)
+    raise ColoringError(f"Unknown vertex order {name!r}.")  # pragma: no cover - checked before
 
 
 @numba.njit(cache=True)

@@ -1,0 +1,153 @@
+"""Coloring problems: which matrix (structure) and which of its slices (partition) are colored.
+
+Also the conversions of a pattern into the graphs the algorithms work on, all from CSR index
+arrays (no dense matrices, no ``S.T @ S`` unless an order asks for degrees in that graph).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..._errors import ColoringError
+
+__all__ = ["ColoringProblem", "STRUCTURES", "PARTITIONS"]
+
+STRUCTURES = ("nonsymmetric", "symmetric")
+PARTITIONS = ("column", "row", "bidirectional")
+
+
+@dataclass(frozen=True)
+class ColoringProblem:
+    """What to color.
+
+    Parameters
+    ----------
+    structure : {"nonsymmetric", "symmetric"}
+        ``"symmetric"``: a Hessian pattern (square, symmetric); ``"general"`` is accepted as an
+        alias of ``"nonsymmetric"``.
+    partition : {"column", "row", "bidirectional"}
+        Symmetric problems only take ``"column"``.
+
+    Raises
+    ------
+    ColoringError
+        For unknown names and combinations that make no sense (``symmetric`` with ``row``).
+
+    Examples
+    --------
+    >>> from anydiff.sparse.coloring import ColoringProblem
+    >>> ColoringProblem("symmetric")
+    ColoringProblem(structure='symmetric', partition='column')
+    """
+
+    structure: str = "nonsymmetric"
+    partition: str = "column"
+
+    def __post_init__(self):
+        if self.structure == "general":
+            object.__setattr__(self, "structure", "nonsymmetric")
+        if self.structure not in STRUCTURES:
+            raise ColoringError(
+                f"Unknown structure {self.structure!r}.\nHint: use 'nonsymmetric' (Jacobians) or 'symmetric' (Hessians)."
+            )
+        if self.partition not in PARTITIONS:
+            raise ColoringError(
+                f"Unknown partition {self.partition!r}.\nHint: use 'column', 'row' or 'bidirectional'."
+            )
+        if self.structure == "symmetric" and self.partition != "column":
+            raise ColoringError(
+                f"A symmetric problem cannot use partition={self.partition!r}: rows and columns are the same.\n"
+                "Hint: use partition='column' (the default) with structure='symmetric'."
+            )
+
+    def validate(self, P: sp.csr_array) -> None:
+        """Check that the pattern fits the problem (square and symmetric for Hessians)."""
+        if self.structure != "symmetric":
+            return
+        if P.shape[0] != P.shape[1]:
+            raise ColoringError(
+                f"A symmetric pattern must be square, got shape {P.shape}.\nHint: use structure='nonsymmetric'."
+            )
+        if (P != P.T).nnz:
+            raise ColoringError(
+                "The pattern is not symmetric.\nHint: use structure='nonsymmetric', or symmetrize it (S + S.T)."
+            )
+
+
+def as_pattern(S) -> sp.csr_array:
+    """Canonical boolean CSR copy of a pattern (sorted indices, no duplicates, no explicit zeros)."""
+    if sp.issparse(S):
+        if S.ndim != 2:
+            raise ColoringError(f"The pattern must be 2-D, got {S.ndim} dimensions.\nHint: pass an (m, n) matrix.")
+        P = sp.csr_array(S, copy=True)
+    else:
+        A = np.asarray(S)
+        if A.ndim != 2:
+            raise ColoringError(f"The pattern must be 2-D, got {A.ndim} dimensions.\nHint: pass an (m, n) matrix.")
+        if A.dtype == object:
+            raise ColoringError("The pattern has dtype object.\nHint: pass a boolean array or a scipy.sparse matrix.")
+        P = sp.csr_array(A != 0)
+    P.sum_duplicates()
+    P.eliminate_zeros()
+    P.sort_indices()
+    P = sp.csr_array((np.ones(P.nnz, dtype=bool), P.indices.astype(np.int32), P.indptr.astype(np.int32)),
+                     shape=P.shape)
+    P.has_sorted_indices = True
+    return P
+
+
+def rows_cols(P: sp.csr_array):
+    """Row and column index of every stored entry, in CSR order (int64)."""
+    rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
+    return rows, P.indices.astype(np.int64)
+
+
+def transpose(P: sp.csr_array) -> sp.csr_array:
+    """CSR of the transpose (sorted indices)."""
+    T = sp.csr_array(P.T)
+    T.sort_indices()
+    return T
+
+
+def adjacency(P: sp.csr_array) -> sp.csr_array:
+    """Adjacency graph of a symmetric pattern: the pattern without its diagonal (CSR, sorted)."""
+    rows, cols = rows_cols(P)
+    off = rows != cols
+    G = sp.csr_array((np.ones(int(off.sum()), dtype=np.int8), (rows[off], cols[off])), shape=P.shape)
+    G.sort_indices()
+    return G
+
+
+def column_graph(P: sp.csr_array) -> sp.csr_array:
+    """Column intersection graph (columns sharing a row), without the diagonal. Forms S^T S."""
+    Pi = sp.csr_array(P, dtype=np.int32)
+    G = sp.csr_array(Pi.T @ Pi)
+    G.setdiag(0)
+    G.eliminate_zeros()
+    G.sort_indices()
+    return G
+
+
+def bipartite_adjacency(P: sp.csr_array) -> sp.csr_array:
+    """Adjacency of the symmetric ``(n + m) × (n + m)`` matrix ``[[0, S^T], [S, 0]]``.
+
+    Vertices ``0..n-1`` are the columns of ``S``, ``n..n+m-1`` its rows.
+    """
+    m, n = P.shape
+    rows, cols = rows_cols(P)
+    i = np.concatenate([cols, rows + n])
+    j = np.concatenate([rows + n, cols])
+    G = sp.csr_array((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n + m, n + m))
+    G.sort_indices()
+    return G
+
+
+def edge_ids(G: sp.csr_array):
+    """Undirected edge number of every stored entry of a symmetric adjacency (both directions share it)."""
+    rows, cols = rows_cols(G)
+    key = np.minimum(rows, cols) * G.shape[0] + np.maximum(rows, cols)
+    _, ids = np.unique(key, return_inverse=True)
+    return ids.astype(np.int64).ravel(), int(ids.max(initial=-1)) + 1
