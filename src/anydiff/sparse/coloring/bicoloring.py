@@ -9,7 +9,8 @@ Two constructions; :func:`bidirectional_coloring` keeps the one with fewer produ
   neutral. Its cost grows with paths of length three, so it is skipped on patterns with very
   dense rows *and* columns.
 * Split: rows much denser than the median go to reverse mode (row coloring among them), the
-  rest to forward mode (column coloring of the remaining rows); several thresholds are tried.
+  rest to forward mode (column coloring of the remaining rows); several thresholds are tried,
+  including none (pure column coloring) and all rows (pure row coloring).
 """
 
 from __future__ import annotations
@@ -125,9 +126,11 @@ def _split_candidates(P, names, algorithm):
     row_nnz = np.diff(P.indptr)
     med = max(1.0, float(np.median(row_nnz))) if m else 1.0
     out, seen = [], set()
-    for tau in sorted({np.inf, 4 * med, 16 * med, 64 * med, max(np.sqrt(n), 2 * med)}):
-        if np.isinf(tau) and row_nnz.max(initial=0) > 64 * med and m > 1000:
+    for tau in sorted({-np.inf, np.inf, 4 * med, 16 * med, 64 * med, max(np.sqrt(n), 2 * med)}):
+        if tau == np.inf and row_nnz.max(initial=0) > 64 * med and m > 1000:
             continue  # plain column coloring would be quadratic in the dense rows
+        if tau == -np.inf and (m > 1000 and np.bincount(P.indices, minlength=n).max(initial=0) > 64 * med):
+            continue  # plain row coloring would be quadratic in the dense columns
         dense = row_nnz > tau
         key = dense.tobytes()
         if key in seen:

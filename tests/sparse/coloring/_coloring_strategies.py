@@ -1,0 +1,60 @@
+"""Hypothesis strategies and fixed patterns shared by the coloring tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import strategies as st
+
+ORDERS = ["natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first", "random"]
+
+
+@st.composite
+def patterns(draw, symmetric=False, max_size=20):
+    m = draw(st.integers(1, max_size))
+    n = m if symmetric else draw(st.integers(1, max_size))
+    density = draw(st.floats(0.0, 0.6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    A = rng.random((m, n)) < density
+    if symmetric:
+        A = A | A.T
+        if draw(st.booleans()):
+            A |= np.eye(n, dtype=bool)
+    return sp.csr_array(A)
+
+
+def random_values(S, seed=0, symmetric=False):
+    """A matrix with exactly the pattern S and random nonzero values (symmetric if asked)."""
+    P = sp.csr_array(S != 0, dtype=float)
+    rng = np.random.default_rng(seed)
+    if symmetric:
+        U = sp.triu(P, format="csr")
+        U.data = rng.uniform(1.0, 2.0, U.nnz) * rng.choice([-1, 1], U.nnz)
+        return sp.csr_array(U + sp.triu(U, k=1).T)
+    P.data = rng.uniform(1.0, 2.0, P.nnz) * rng.choice([-1, 1], P.nnz)
+    return P
+
+
+def banded(n, k):
+    return sp.csr_array(sp.diags_array([np.ones(n - abs(d)) for d in range(-k, k + 1)],
+                                       offsets=list(range(-k, k + 1))) != 0)
+
+
+def arrowhead(n):
+    A = np.eye(n, dtype=bool)
+    A[0, :] = A[:, 0] = True
+    return sp.csr_array(A)
+
+
+def laplacian_2d(N):
+    T = sp.diags_array([np.ones(N - 1), np.ones(N), np.ones(N - 1)], offsets=[-1, 0, 1])
+    I = sp.eye_array(N)
+    return sp.csr_array((sp.kron(T, I) + sp.kron(I, T)) != 0)
+
+
+FIXED = {
+    "banded_3": banded(60, 3),
+    "arrowhead": arrowhead(40),
+    "laplacian": laplacian_2d(8),
+    "random": sp.csr_array(sp.random_array((50, 50), density=0.08, rng=np.random.default_rng(5)) != 0),
+}

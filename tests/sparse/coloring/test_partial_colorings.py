@@ -1,0 +1,117 @@
+"""Column and row colorings (partial distance-2): validity, exact recovery, counts, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _coloring_strategies import FIXED, ORDERS, banded, patterns, random_values
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from anydiff._errors import ColoringError
+from anydiff.sparse import coloring
+from anydiff.sparse.coloring.check import is_structurally_orthogonal, recovers_exactly
+
+
+@settings(max_examples=80, deadline=None)
+@given(S=patterns(), order=st.sampled_from(ORDERS + ["best"]), partition=st.sampled_from(["column", "row"]),
+       seed=st.integers(0, 100))
+def test_valid_exact_and_lower_bound(S, order, partition, seed):
+    res = coloring.color(S, partition=partition, algorithm=coloring.GreedyColoring(order=order, seed=seed))
+    assert is_structurally_orthogonal(S, res.colors, partition)
+    assert recovers_exactly(res, random_values(S, seed))
+    # the nonzeros of one row (column) need distinct column (row) colors
+    degree = np.diff(S.indptr) if partition == "column" else np.diff(sp.csc_array(S).indptr)
+    assert res.ncolors >= degree.max(initial=0)
+    expected_len = S.shape[1] if partition == "column" else S.shape[0]
+    assert res.colors.shape == (expected_len,)
+    assert res.seeds.shape == (expected_len, res.ncolors)
+    assert sorted(np.concatenate(res.groups).tolist()) == list(range(expected_len))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 5, 9])
+def test_banded_natural_is_optimal(k):
+    res = coloring.color(banded(300, k))
+    assert res.ncolors == 2 * k + 1
+    assert np.array_equal(res.colors, np.arange(300) % (2 * k + 1))
+
+
+def test_same_seed_same_output_and_seed_matters():
+    S = FIXED["random"]
+    a, b = (coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=7)) for _ in range(2))
+    assert np.array_equal(a.colors, b.colors)
+    others = [coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=s)).colors for s in range(5)]
+    assert any(not np.array_equal(a.colors, c) for c in others)
+
+
+def test_best_is_min_over_orders():
+    S = FIXED["random"]
+    each = {o: coloring.color(S, algorithm=coloring.GreedyColoring(order=o)).ncolors for o in ORDERS[:5]}
+    best = coloring.color(S, algorithm=coloring.GreedyColoring(order="best"))
+    assert best.ncolors == min(each.values()) and each[best.order] == best.ncolors
+    pair = coloring.color(S, algorithm=coloring.GreedyColoring(order=("largest_first", "smallest_last")))
+    assert pair.ncolors == min(each["largest_first"], each["smallest_last"])
+
+
+NX_STRATEGIES = {"largest_first": "largest_first", "smallest_last": "smallest_last"}
+
+
+@pytest.mark.parametrize("name", sorted(FIXED))
+@pytest.mark.parametrize("order", sorted(NX_STRATEGIES))
+def test_no_more_colors_than_networkx(name, order):
+    nx = pytest.importorskip("networkx")
+    S = FIXED[name]
+    G = sp.csr_array(sp.csr_array(S, dtype=np.int32).T @ sp.csr_array(S, dtype=np.int32))
+    G.setdiag(0)
+    G.eliminate_zeros()
+    theirs = max(nx.greedy_color(nx.from_scipy_sparse_array(G), strategy=NX_STRATEGIES[order]).values()) + 1
+    ours = coloring.color(S, algorithm=coloring.GreedyColoring(order=order))
+    assert is_structurally_orthogonal(S, ours.colors)
+    assert ours.ncolors <= theirs
+
+
+def test_dense_input_and_matrix_types():
+    A = np.array([[1, 0, 1], [0, 1, 1]])
+    for S in (A, A.astype(bool), sp.coo_matrix(A), sp.csc_array(A), sp.lil_matrix(A)):
+        res = coloring.color(S)
+        assert res.ncolors == 2 and res.pattern.format == "csr" and res.pattern.dtype == bool
+
+
+def test_explicit_zeros_are_not_nonzeros():
+    S = sp.csr_array((np.array([1.0, 0.0]), np.array([0, 1]), np.array([0, 2])), shape=(1, 2))
+    assert coloring.color(S).ncolors == 1
+
+
+def test_empty_patterns():
+    for shape in [(0, 3), (3, 0), (4, 4)]:
+        res = coloring.color(sp.csr_array(shape, dtype=bool))
+        assert res.ncolors <= 1 and res.decompress(res.compress(np.zeros(shape))).nnz == 0
+
+
+@pytest.mark.parametrize("bad,kwargs", [
+    (np.ones(3), {}),
+    (np.ones((2, 2, 2)), {}),
+    (np.ones((2, 3)), dict(structure="symmetric")),
+    (np.triu(np.ones((3, 3))), dict(structure="symmetric")),
+    (np.ones((3, 3)), dict(partition="diagonal")),
+    (np.ones((3, 3)), dict(structure="hermitian")),
+    (np.ones((3, 3)), dict(structure="symmetric", partition="row")),
+    (np.ones((3, 3)), dict(structure="symmetric", partition="bidirectional")),
+    (np.ones((3, 3)), dict(algorithm="greedy")),
+])
+def test_bad_input_raises_with_hint(bad, kwargs):
+    with pytest.raises(ColoringError, match="Hint"):
+        coloring.color(bad, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(order="alphabetical"), dict(order=()), dict(order=("natural", "x")),
+                                    dict(decompression="magic")])
+def test_bad_algorithm_raises_with_hint(kwargs):
+    with pytest.raises(ColoringError, match="Hint"):
+        coloring.GreedyColoring(**kwargs)
+
+
+def test_coloring_error_is_value_error():
+    with pytest.raises(ValueError):
+        coloring.color(np.ones(3))
