@@ -93,8 +93,9 @@ def as_pattern(S) -> sp.csr_array:
     P.sum_duplicates()
     P.eliminate_zeros()
     P.sort_indices()
-    P = sp.csr_array((np.ones(P.nnz, dtype=bool), P.indices.astype(np.int32), P.indptr.astype(np.int32)),
-                     shape=P.shape)
+    small = P.nnz < 2**31 - 1 and max(P.shape, default=0) < 2**31 - 1
+    idx = np.int32 if small else np.int64  # int32 halves the memory traffic of the kernels
+    P = sp.csr_array((np.ones(P.nnz, dtype=bool), P.indices.astype(idx), P.indptr.astype(idx)), shape=P.shape)
     P.has_sorted_indices = True
     return P
 
