@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..._errors import MissingPrimalError, MissingRuleError, TracingError
+from ..._errors import AnyDiffError, MissingPrimalError, MissingRuleError, TracingError
 from ...rules import RULES
 
 __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
@@ -139,6 +139,9 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     def astype(self, dtype, **kw):
         return self.copy()
 
+    def view(self, *args, **kwargs):  # autograd.numpy wraps results with .view(ndarray)
+        return self
+
     def transpose(self, *axes):
         return np.transpose(self, axes or None)
 
@@ -165,8 +168,17 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
 
     # ------------------------------------------------------------ ufuncs
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if kwargs.get("out") is not None:
-            raise TracingError(f"np.{ufunc.__name__}(..., out=...) cannot be traced.\nHint: assign the result instead.")
+        out = kwargs.pop("out", None)
+        if out is not None:  # in-place operators (y += x) and out= into a traced array
+            target = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+            if not isinstance(target, _Tracer):
+                raise TracingError(
+                    f"np.{ufunc.__name__}(..., out=...) into a plain array cannot be traced.\n"
+                    "Hint: create the output with np.zeros_like(x), or assign the result instead."
+                )
+            res = self.__array_ufunc__(ufunc, method, *inputs, **kwargs)
+            target.S, target.value = res.S, res.value
+            return target
         if method == "at":
             return _ufunc_at(self.ctx, ufunc, *inputs)
         if method == "reduce":
@@ -204,6 +216,19 @@ def _plain_index(index):
 class _Context:
     n: int
     local: bool
+    hessian: bool = False
+    H: object = None  # accumulated (n, n) Hessian pattern when tracing second order
+
+    def second(self, A, B=None):
+        """Record second-order interactions: Σ_e a_e b_eᵀ for row-aligned index sets A, B."""
+        if not self.hessian or A.nnz == 0 or (B is not None and B.nnz == 0):
+            return
+        A8 = A.astype(np.int8)
+        P = A8.T @ (A8 if B is None else B.astype(np.int8))
+        P = sp.csr_array(P, dtype=bool)
+        if B is not None:
+            P = P + P.T
+        self.H = P if self.H is None else sp.csr_array(self.H + P, dtype=bool)
 
     def lift(self, a):
         if isinstance(a, _Tracer):
@@ -236,6 +261,10 @@ class _Context:
             else:
                 ids = np.broadcast_to(t.ids(), shape)
             parts.append(_rows(t.S, ids))
+            if self.hessian and not rule.d2_zero[min(k, rule.nargs - 1)]:
+                self.second(parts[-1])  # nonlinear in this argument
+        if self.hessian and not rule.cross_zero and len(parts) == 2:
+            self.second(parts[0], parts[1])  # mixed term, e.g. x * y
         S = _union(*parts) if parts else sp.csr_array((math.prod(shape), self.n), dtype=bool)
         return _Tracer(S, shape, value, self)
 
@@ -287,7 +316,7 @@ def _norm_axes(axis, ndim):
     return tuple(a % ndim for a in axes)
 
 
-def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, **_):
+def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, nonlinear=False, **_):
     t = ctx.lift(a)
     axes = _norm_axes(axis, t.ndim)
     keep = [d for d in range(t.ndim) if d not in axes]
@@ -296,6 +325,8 @@ def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, **_):
     out_idx = np.ravel_multi_index(tuple(coords[d] for d in keep), out_shape) if keep else np.zeros(t.size, np.int64)
     A = sp.csr_array((np.ones(t.size, dtype=np.int8), (out_idx, np.arange(t.size))), shape=(math.prod(out_shape), t.size))
     S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
+    if nonlinear or ufunc is np.multiply:
+        ctx.second(S)  # prod, var, norm: every pair inside one reduction interacts
     value = None
     if ctx.local and t.value is not None:
         func = {None: np.sum}.get(ufunc, None) or (getattr(ufunc, "reduce") if ufunc is not None else np.sum)
@@ -321,7 +352,7 @@ def _extremum(kind):
     return reduce_extremum
 
 
-def _cumulative(ctx, a, axis=None, **_):
+def _cumulative(ctx, a, axis=None, nonlinear=False, **_):
     t = ctx.lift(a)
     if axis is None:
         t, axis = np.ravel(t), 0
@@ -331,7 +362,10 @@ def _cumulative(ctx, a, axis=None, **_):
     src, dst = np.nonzero(np.triu(np.ones((L, L), dtype=bool)))
     A = sp.csr_array((np.ones(idx.shape[0] * src.size, dtype=np.int8), (idx[:, dst].ravel(), idx[:, src].ravel())),
                      shape=(t.size, t.size))
-    return _Tracer(sp.csr_array(A @ t.S.astype(np.int8), dtype=bool), t.shape, None, ctx)
+    S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
+    if nonlinear:
+        ctx.second(S)
+    return _Tracer(S, t.shape, None, ctx)
 
 
 def _diff(ctx, a, n=1, axis=-1, **_):
@@ -345,7 +379,7 @@ def _diff(ctx, a, n=1, axis=-1, **_):
 
 
 def _norm(ctx, x, ord=None, axis=None, keepdims=False):
-    return _reduce(ctx, np.abs(ctx.lift(x)), axis, keepdims)
+    return _reduce(ctx, np.abs(ctx.lift(x)), axis, keepdims, nonlinear=True)
 
 
 def _where(ctx, cond, a=None, b=None):
@@ -398,13 +432,18 @@ def _einsum(ctx, subscripts, *operands, **_):
     pos = {ch: k for k, ch in enumerate(letters)}
     out_shape = tuple(size[ch] for ch in out)
     out_idx = np.ravel_multi_index(tuple(grid[pos[ch]] for ch in out), out_shape) if out else np.zeros(grid.shape[1], np.int64)
-    parts = []
+    parts, per_point = [], []
     for term, t in zip(terms, ts):
         if t.S.nnz == 0:
             continue
         src = np.ravel_multi_index(tuple(grid[pos[ch]] for ch in term), t.shape) if term else np.zeros(grid.shape[1], np.int64)
         A = sp.csr_array((np.ones(src.size, dtype=np.int8), (out_idx, src)), shape=(math.prod(out_shape), t.size))
         parts.append(sp.csr_array(A @ t.S.astype(np.int8), dtype=bool))
+        if ctx.hessian:
+            per_point.append(_rows(t.S, src))
+    for i in range(len(per_point)):  # products of traced operands: mixed second derivatives
+        for j in range(i + 1, len(per_point)):
+            ctx.second(per_point[i], per_point[j])
     S = _union(*parts) if parts else sp.csr_array((math.prod(out_shape), ctx.n), dtype=bool)
     value = None
     if ctx.local and all(t.value is not None for t in ts):
@@ -462,6 +501,7 @@ def _kron(ctx, a, b):
     ta, tb = ctx.lift(a), ctx.lift(b)
     ia = np.kron(ta.ids() + 1, np.ones(tb.shape, dtype=np.int64)) - 1
     ib = np.kron(np.ones(ta.shape, dtype=np.int64), tb.ids() + 1) - 1
+    ctx.second(_rows(ta.S, ia), _rows(tb.S, ib))
     return _Tracer(_union(_rows(ta.S, ia), _rows(tb.S, ib)), ia.shape, None, ctx)
 
 
@@ -476,17 +516,20 @@ def _dense_block(ctx, *arrays):
 def _inv(ctx, a):
     t = ctx.lift(a)
     row = _dense_block(ctx, t)
+    ctx.second(row)
     return _Tracer(_rows(row, np.zeros(t.size, np.int64)), t.shape, None, ctx)
 
 
 def _solve(ctx, a, b):
     ta, tb = ctx.lift(a), ctx.lift(b)
     row = _dense_block(ctx, ta, tb)
+    ctx.second(row)
     return _Tracer(_rows(row, np.zeros(tb.size, np.int64)), tb.shape, None, ctx)
 
 
 def _det(ctx, a):
     t = ctx.lift(a)
+    ctx.second(_dense_block(ctx, t))
     return _Tracer(_dense_block(ctx, t), (), None, ctx)
 
 
@@ -506,12 +549,12 @@ def _ufunc_at(ctx, ufunc, a, indices, b=None):
 _HANDLERS = {
     np.sum: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
     np.mean: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
-    np.prod: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
-    np.var: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
-    np.std: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims),
+    np.prod: lambda ctx, a, axis=None, dtype=None, out=None, keepdims=False, **k: _reduce(ctx, a, axis, keepdims, nonlinear=True),
+    np.var: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims, nonlinear=True),
+    np.std: lambda ctx, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **k: _reduce(ctx, a, axis, keepdims, nonlinear=True),
     np.trace: lambda ctx, a, offset=0, axis1=0, axis2=1, **k: _reduce(ctx, np.diagonal(ctx.lift(a), offset, axis1, axis2), -1),
     np.max: _extremum("max"), np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
-    np.cumsum: _cumulative, np.cumprod: _cumulative,
+    np.cumsum: _cumulative, np.cumprod: lambda ctx, a, axis=None, **k: _cumulative(ctx, a, axis, nonlinear=True),
     np.diff: _diff, np.where: _where, np.clip: _clip,
     np.linalg.norm: _norm,
     np.zeros_like: _like, np.empty_like: _like, np.ones_like: _like, np.full_like: _like,
@@ -524,12 +567,12 @@ _HANDLERS = {
 
 
 # ------------------------------------------------------------------ detectors
-def _trace(f, x, contexts, y, local):
+def _trace(f, x, contexts, y, local, hessian=False):
     from ..._contexts import Cache, Context
 
     x = np.asarray(x)
     n = x.size
-    ctx = _Context(n, local)
+    ctx = _Context(n, local, hessian)
     xt = _Tracer(sp.eye_array(n, dtype=bool, format="csr"), x.shape, x if local else None, ctx)
     args = []
     for c in contexts:
@@ -545,6 +588,8 @@ def _trace(f, x, contexts, y, local):
         else:
             out = f(xt, *args)
     except (ValueError, TypeError) as err:
+        if isinstance(err, AnyDiffError):
+            raise
         if "sequence" in str(err) or "_Tracer" in str(err) or "traced array" in str(err):
             raise TracingError(
                 f"f wrote a traced value into a plain NumPy array or passed it to code NumPy cannot "
@@ -554,6 +599,13 @@ def _trace(f, x, contexts, y, local):
         raise
     if not isinstance(out, _Tracer):
         out = ctx.lift(out)  # does not depend on x
+    if hessian:
+        if out.size != 1:
+            from ..._errors import OutputError
+
+            raise OutputError(f"hessian_sparsity needs a scalar-valued f; f(x) has shape {out.shape}.")
+        H = ctx.H if ctx.H is not None else sp.csr_array((n, n), dtype=bool)
+        return sp.csr_array((H + H.T) > 0)
     return sp.csr_array(out.S, dtype=bool)
 
 
@@ -578,12 +630,10 @@ class TracerSparsityDetector:
         return _trace(f, x, contexts, y, local=False)
 
     def hessian_sparsity(self, f, x, contexts=()):
-        from ..._errors import UnsupportedOperationError
-
-        raise UnsupportedOperationError(
-            "Hessian patterns of NumPy code are not traced yet.\n"
-            "Hint: write f with jax.numpy and use JaxSparsityDetector(), or use DenseSparsityDetector(backend)."
-        )
+        """Hessian pattern of a scalar ``f``: second-order interactions recorded along the trace
+        from the rule table (nonlinear in one argument: its index set with itself; mixed terms
+        such as ``x * y``: the two sets with each other). Accumulated globally, so a superset."""
+        return _trace(f, x, contexts, None, local=False, hessian=True)
 
 
 @dataclass(frozen=True)
@@ -601,4 +651,7 @@ class TracerLocalSparsityDetector(TracerSparsityDetector):
 
     def jacobian_sparsity(self, f, x, contexts=(), y=None):
         return _trace(f, x, contexts, y, local=True)
+
+    def hessian_sparsity(self, f, x, contexts=()):
+        return _trace(f, x, contexts, None, local=True, hessian=True)
 
