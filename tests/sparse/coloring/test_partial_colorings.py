@@ -115,3 +115,35 @@ def test_bad_algorithm_raises_with_hint(kwargs):
 def test_coloring_error_is_value_error():
     with pytest.raises(ValueError):
         coloring.color(np.ones(3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(S=patterns(max_size=30), order=st.sampled_from(["natural", "largest_first", "random"]),
+       partition=st.sampled_from(["column", "row"]))
+def test_dense_row_bitsets_give_the_same_coloring(S, order, partition):
+    from anydiff.sparse.coloring import greedy
+
+    algo = coloring.GreedyColoring(order=order, seed=4)
+    plain = coloring.color(S, partition=partition, algorithm=algo)
+    saved = greedy.DENSE_ROW
+    greedy.DENSE_ROW = 2  # almost every row takes the bitset path
+    try:
+        bitsets = coloring.color(S, partition=partition, algorithm=algo)
+    finally:
+        greedy.DENSE_ROW = saved
+    assert np.array_equal(plain.colors, bitsets.colors)
+
+
+def test_dense_rows_are_not_quadratic():
+    n = 3000
+    S = sp.lil_array(banded(n, 2))
+    S[[5, 2000], :] = True
+    S = sp.csr_array(S)
+    res = coloring.color(S, algorithm=coloring.GreedyColoring(order="largest_first"))
+    assert res.ncolors == n and np.unique(res.colors).size == n  # the dense rows see every column
+    J = random_values(S)
+    B = np.zeros((n, n))[:0]  # (the dense seed matrix would be n x n: check the gather instead)
+    rows = np.repeat(np.arange(n), np.diff(res.pattern.indptr))
+    flat = np.zeros(n * n)
+    flat[res.colors[res.pattern.indices] * n + rows] = J.data
+    assert B.size == 0 and np.array_equal(res.decompress(flat.reshape(n, n).T).data, J.data)

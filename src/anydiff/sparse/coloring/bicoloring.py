@@ -128,9 +128,9 @@ def _split_candidates(P, names, algorithm):
     out, seen = [], set()
     for tau in sorted({-np.inf, np.inf, 4 * med, 16 * med, 64 * med, max(np.sqrt(n), 2 * med)}):
         if tau == np.inf and row_nnz.max(initial=0) > 64 * med and m > 1000:
-            continue  # plain column coloring would be quadratic in the dense rows
+            continue  # plain column coloring: at least one color per column of a dense row
         if tau == -np.inf and (m > 1000 and np.bincount(P.indices, minlength=n).max(initial=0) > 64 * med):
-            continue  # plain row coloring would be quadratic in the dense columns
+            continue  # plain row coloring: at least one color per row of a dense column
         dense = row_nnz > tau
         key = dense.tobytes()
         if key in seen:
