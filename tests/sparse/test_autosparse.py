@@ -192,3 +192,15 @@ def test_torch_needs_a_detector():
 
     with pytest.raises(ad.InputError, match="DenseSparsityDetector"):
         ad.jacobian(torch.sin, ad.AutoSparse(ad.AutoTorch()), np.ones(3))
+
+
+def test_acyclic_substitution_hessian():
+    n = 40
+    f = rosenbrock_chain(np)
+    x = np.random.default_rng(5).uniform(-1, 1, n)
+    b = ad.AutoSparse(ad.AutoFiniteDiff(method="complex"), coloring=ad.GreedyColoring(decompression="substitution"))
+    prep = ad.prepare_hessian(f, b, x)
+    H = ad.hessian(f, b, x, prep=prep)
+    dense = ad.hessian(f, ad.AutoFiniteDiff(method="complex"), x)
+    assert prep.run.coloring.ncolors == 2  # acyclic: fewer colors than star coloring (3)
+    assert np.allclose(H.toarray(), dense, rtol=1e-6, atol=1e-6)

@@ -228,8 +228,11 @@ class AutoSparse(_Delegating):
             raise OutputError(f"ad.hessian needs a scalar-valued f; f(x) has shape {spec.y_shape}.")
         S = self.hessian_sparsity(f, spec)
         result = color(S, structure="symmetric", partition="column", algorithm=self._algorithm("direct"))
-        gather = self._gathering(result, spec, forward=_b_hvp(self.dense_backend, f, spec))
+        hvp = _b_hvp(self.dense_backend, f, spec)
         value = _value_fun(self.dense_backend, f, spec)
+        if result.structure == "symmetric" and getattr(result, "_gather", True) is None:
+            return self._substitution_hessian(result, S, hvp, value, spec)
+        gather = self._gathering(result, spec, forward=hvp)
 
         def everything(x, ctx):
             grad, data = gather(x, ctx)
@@ -246,6 +249,26 @@ class AutoSparse(_Delegating):
 
         def hessian(x, ctx):
             return finish(_csr_like(template, to_numpy(data_only(x, ctx))))
+
+        for closure in (value_gradient_and_hessian, hessian):
+            closure.coloring, closure.pattern = result, S
+        return value_gradient_and_hessian, hessian
+
+    def _substitution_hessian(self, result, S, hvp, value, spec):
+        """Acyclic coloring: colored HVPs, then the coloring's substitution sweep (not a gather)."""
+        from .coloring import seed_matrix
+
+        seeds = self._seeds(seed_matrix(result.colors).T, spec.x_shape, spec)
+        k, n = result.ncolors, spec.n
+        finish = self._finisher(spec, (n, n), hessian=True)
+
+        def value_gradient_and_hessian(x, ctx):
+            grad, HV = hvp(x, seeds, ctx)
+            H = result.decompress(to_numpy(HV).reshape(-1, n)[:k].T)
+            return (value(x, ctx), grad), finish(H)
+
+        def hessian(x, ctx):
+            return value_gradient_and_hessian(x, ctx)[1]
 
         for closure in (value_gradient_and_hessian, hessian):
             closure.coloring, closure.pattern = result, S
