@@ -10,20 +10,10 @@ import numpy as np
 from . import operators as ops
 from .backends import AutoFiniteDiff, AutoJax
 from .sparse import AutoSparse, JaxSparsityDetector, KnownSparsityDetector, jacobian_sparsity
+from ._demo import best_time
 from .testing import brusselator_2d, brusselator_pattern, brusselator_point
 
 __all__ = ["run_sparse_demo"]
-
-
-def _best_time(fn, budget=0.3):
-    fn()
-    best, start, k = np.inf, time.perf_counter(), 0
-    while time.perf_counter() - start < budget or k < 3:
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-        k += 1
-    return best
 
 
 def run_sparse_demo(console, args) -> bool:
@@ -56,8 +46,8 @@ def run_sparse_demo(console, args) -> bool:
         err = float(np.max(np.abs(Js.toarray() - Jd)))
         ok &= err < 1e-10
         colors = sparse_prep.run.coloring.ncolors
-        td = _best_time(lambda: ops.jacobian(f, dense_b, x, prep=dense_prep))
-        ts = _best_time(lambda: ops.jacobian(f, sparse_b, x, prep=sparse_prep))
+        td = best_time(lambda: ops.jacobian(f, dense_b, x, prep=dense_prep), budget=0.3)
+        ts = best_time(lambda: ops.jacobian(f, sparse_b, x, prep=sparse_prep), budget=0.3)
         rows.append(("jax", colors, td, ts, err))
         if args.png:
             from .sparse import show_colors
@@ -75,8 +65,8 @@ def run_sparse_demo(console, args) -> bool:
     err = float(np.max(np.abs(Js.toarray() - Jd)))
     ok &= err < 1e-3 * max(1.0, float(np.max(np.abs(Jd))))
     rows.append(("finite differences (forward)", p_sparse.run.coloring.ncolors,
-                 _best_time(lambda: ops.jacobian(f_np, fd_dense, x, prep=p_dense), budget=0.5),
-                 _best_time(lambda: ops.jacobian(f_np, fd_sparse, x, prep=p_sparse)), err))
+                 best_time(lambda: ops.jacobian(f_np, fd_dense, x, prep=p_dense), budget=0.5),
+                 best_time(lambda: ops.jacobian(f_np, fd_sparse, x, prep=p_sparse), budget=0.3), err))
     table = Table(title="Sparse vs dense Jacobian (prepared calls)")
     for col in ("backend", "colors", "dense", "sparse", "speed-up", "max |sparse - dense|"):
         table.add_column(col, justify="left" if col == "backend" else "right")

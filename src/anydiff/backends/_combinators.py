@@ -18,6 +18,14 @@ class _Delegating(Backend):
     def _primary(self) -> Backend:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    # capabilities follow the primary backend (subclasses override where they combine two)
+    library = property(lambda self: self._primary.library)
+    has_forward = property(lambda self: self._primary.has_forward)
+    has_reverse = property(lambda self: self._primary.has_reverse)
+    supports_inplace = property(lambda self: self._primary.supports_inplace)
+    supports_cache = property(lambda self: self._primary.supports_cache)
+    exact = property(lambda self: all(b.exact for b in self._members()))
+
     def check_available(self):
         for b in self._members():
             b.check_available()
@@ -78,26 +86,6 @@ class SecondOrder(_Delegating):
     def _members(self):
         return (self.outer, self.inner)
 
-    @property
-    def library(self):  # type: ignore[override]
-        return self.inner.library
-
-    @property
-    def has_forward(self):  # type: ignore[override]
-        return self.inner.has_forward
-
-    @property
-    def has_reverse(self):  # type: ignore[override]
-        return self.inner.has_reverse
-
-    @property
-    def supports_inplace(self):  # type: ignore[override]
-        return self.inner.supports_inplace
-
-    @property
-    def exact(self):  # type: ignore[override]
-        return self.inner.exact and self.outer.exact
-
     def build_pushforward(self, f, spec):
         return self.inner.build_pushforward(f, spec)
 
@@ -148,10 +136,6 @@ class MixedMode(_Delegating):
 
     def _members(self):
         return (self.forward, self.reverse)
-
-    @property
-    def exact(self):  # type: ignore[override]
-        return self.forward.exact and self.reverse.exact
 
     @property
     def supports_inplace(self):  # type: ignore[override]

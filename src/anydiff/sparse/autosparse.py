@@ -84,30 +84,6 @@ class AutoSparse(_Delegating):
     def _members(self):
         return (self.dense_backend,)
 
-    @property
-    def library(self):  # type: ignore[override]
-        return self.dense_backend.library
-
-    @property
-    def has_forward(self):  # type: ignore[override]
-        return self.dense_backend.has_forward
-
-    @property
-    def has_reverse(self):  # type: ignore[override]
-        return self.dense_backend.has_reverse
-
-    @property
-    def supports_inplace(self):  # type: ignore[override]
-        return self.dense_backend.supports_inplace
-
-    @property
-    def supports_cache(self):  # type: ignore[override]
-        return self.dense_backend.supports_cache
-
-    @property
-    def exact(self):  # type: ignore[override]
-        return self.dense_backend.exact
-
     def build_pushforward(self, f, spec):
         return self.dense_backend.build_pushforward(f, spec)
 
