@@ -32,8 +32,13 @@ def patterns(scale=1.0):
     r, c = rng.integers(0, n, k), rng.integers(0, n, k)
     R = sp.coo_array((np.ones(k, bool), (r, c)), shape=(n, n))
     rand = sp.csr_array(((R + R.T) + sp.eye_array(n, dtype=bool)) > 0)
-    band = sp.csr_array(sp.diags_array([np.ones(n - abs(d), bool) for d in range(-2, 3)],
-                                       offsets=list(range(-2, 3)), dtype=bool))
+    band = sp.csr_array(
+        sp.diags_array(
+            [np.ones(n - abs(d), bool) for d in range(-2, 3)],
+            offsets=list(range(-2, 3)),
+            dtype=bool,
+        )
+    )
     g = int(300 * np.sqrt(scale))
     T = sp.diags_array([np.ones(g - 1), np.ones(g), np.ones(g - 1)], offsets=[-1, 0, 1])
     I = sp.eye_array(g)
@@ -44,8 +49,13 @@ def patterns(scale=1.0):
     arrow[:, 0] = True
     arrow.setdiag(True)
     arrow = sp.csr_array(arrow)
-    wide = sp.lil_array(sp.diags_array([np.ones(n - abs(d), bool) for d in range(-5, 6)],
-                                       offsets=list(range(-5, 6)), dtype=bool))
+    wide = sp.lil_array(
+        sp.diags_array(
+            [np.ones(n - abs(d), bool) for d in range(-5, 6)],
+            offsets=list(range(-5, 6)),
+            dtype=bool,
+        )
+    )
     dense_idx = rng.choice(n, 5, replace=False)
     wide[dense_idx, :] = True
     wide[:, dense_idx] = True
@@ -131,18 +141,29 @@ def run(scale, repeat, nx_limit):
         row = {"pattern": label, "n": n, "nnz": int(S.nnz), "column": {}, "star": {}, "acyclic": {}}
         for name in ORDERS:
             algo = coloring.GreedyColoring(order=name)
-            row["column"][name] = _record(lambda: coloring.color(S, algorithm=algo), repeat)
+            row["column"][name] = _record(
+                lambda S=S, algo=algo: coloring.color(S, algorithm=algo), repeat
+            )
         if symmetric:
             for name in SYM_ORDERS:
                 for kind, dec in (("star", "direct"), ("acyclic", "substitution")):
                     algo = coloring.GreedyColoring(order=name, decompression=dec)
-                    row[kind][name] = _record(lambda: coloring.color(S, structure="symmetric", algorithm=algo), repeat)
+                    row[kind][name] = _record(
+                        lambda S=S, algo=algo: coloring.color(
+                            S, structure="symmetric", algorithm=algo
+                        ),
+                        repeat,
+                    )
         else:
             row["bidirectional"] = {}
             for name in ("natural", "largest_first", "best"):
                 algo = coloring.GreedyColoring(order=name)
-                row["bidirectional"][name] = _record(lambda: coloring.color(S, partition="bidirectional", algorithm=algo),
-                                                     repeat)
+                row["bidirectional"][name] = _record(
+                    lambda S=S, algo=algo: coloring.color(
+                        S, partition="bidirectional", algorithm=algo
+                    ),
+                    repeat,
+                )
         row["scipy_group_columns"] = scipy_group_columns(S)
         edges_est = int(np.sum(np.diff(S.indptr).astype(np.int64) ** 2))
         if edges_est <= nx_limit:
@@ -153,14 +174,19 @@ def run(scale, repeat, nx_limit):
             G.eliminate_zeros()
             graph = nx.from_scipy_sparse_array(G)
             t_build = time.perf_counter() - t_build
-            t, col = timed(lambda: nx.greedy_color(graph, strategy="largest_first"), 1)
-            row["networkx_largest_first"] = {"time_s": t, "build_s": t_build, "colors": max(col.values()) + 1}
+            t, col = timed(lambda g=graph: nx.greedy_color(g, strategy="largest_first"), 1)
+            row["networkx_largest_first"] = {
+                "time_s": t,
+                "build_s": t_build,
+                "colors": max(col.values()) + 1,
+            }
             ours = row["column"]["largest_first"]
             row["speedup_vs_networkx"] = t / ours["time_s"]
             row["networkx_colors_ok"] = ours["colors"] <= max(col.values()) + 1
         else:
             row["networkx_largest_first"] = {
-                "skipped": f"column intersection graph ~{edges_est:.1e} edge entries (too dense for networkx)"}
+                "skipped": f"column intersection graph ~{edges_est:.1e} edge entries (too dense for networkx)"
+            }
         rows.append(row)
         print(label, {k: v for k, v in row.items() if k != "pattern"}, flush=True)
     return rows, compile_s
@@ -169,34 +195,70 @@ def run(scale, repeat, nx_limit):
 def targets(rows):
     out = []
     big = [r for r in rows if r["n"] >= 1e5]
-    slow = [(r["pattern"], kind, o, d["time_s"]) for r in big for kind in ("column", "star", "acyclic", "bidirectional")
-            for o, d in r.get(kind, {}).items() if "time_s" in d and d["time_s"] > 1.0]
-    out.append({"target": "each coloring ≤ 1 s at n = 1e5", "pass": not slow,
-                "detail": "all within 1 s" if not slow else "; ".join(
-                    f"{p}: {k} {o} {fmt_time(t)}" for p, k, o, t in slow)})
+    slow = [
+        (r["pattern"], kind, o, d["time_s"])
+        for r in big
+        for kind in ("column", "star", "acyclic", "bidirectional")
+        for o, d in r.get(kind, {}).items()
+        if "time_s" in d and d["time_s"] > 1.0
+    ]
+    out.append(
+        {
+            "target": "each coloring ≤ 1 s at n = 1e5",
+            "pass": not slow,
+            "detail": "all within 1 s"
+            if not slow
+            else "; ".join(f"{p}: {k} {o} {fmt_time(t)}" for p, k, o, t in slow),
+        }
+    )
     cmp_rows = [r for r in rows if "speedup_vs_networkx" in r]
     ok = all(r["speedup_vs_networkx"] >= 20 and r["networkx_colors_ok"] for r in cmp_rows)
-    out.append({"target": "≥ 20× faster than networkx largest_first, no more colors", "pass": ok,
-                "detail": ", ".join(f"{r['pattern']}: {r['speedup_vs_networkx']:.0f}×"
-                                    f"{'' if r['networkx_colors_ok'] else ' (more colors)'}" for r in cmp_rows)})
+    out.append(
+        {
+            "target": "≥ 20× faster than networkx largest_first, no more colors",
+            "pass": ok,
+            "detail": ", ".join(
+                f"{r['pattern']}: {r['speedup_vs_networkx']:.0f}×"
+                f"{'' if r['networkx_colors_ok'] else ' (more colors)'}"
+                for r in cmp_rows
+            ),
+        }
+    )
     last = rows[-1].get("bidirectional", {})
     best = min((d["colors"] for d in last.values() if "colors" in d), default=None)
-    out.append({"target": "bidirectional on banded ±5 + 5 dense rows/cols ≤ 20 colors", "pass": best is not None
-                and best <= 20, "detail": f"{best} colors"})
+    out.append(
+        {
+            "target": "bidirectional on banded ±5 + 5 dense rows/cols ≤ 20 colors",
+            "pass": best is not None and best <= 20,
+            "detail": f"{best} colors",
+        }
+    )
     return out
 
 
 def markdown(rows, compile_s, info, goals):
-    L = ["# Coloring alone", "",
-         f"Machine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, numba "
-         f"{info['versions'].get('numba')}, commit {info['commit']}, {info['timestamp']}. Min of 3 runs (1 run when the "
-         f"first takes > {SLOW_S:.0f} s); numba compilation ({compile_s:.2f} s, cached on disk afterwards) excluded.", "",
-         "Cells: time, number of colors. Star / acyclic / bidirectional: best of the orders tried (see JSON for each).",
-         "networkx: `greedy_color(strategy='largest_first')` on the column intersection graph, graph construction "
-         "not included (see `build_s` in the JSON).", "",
-         "| pattern | nnz | column: " + " | ".join(ORDERS) + " | star | acyclic | bidirectional | SciPy group_columns "
-         "| networkx largest_first | speed-up vs networkx |",
-         "|---" * (len(ORDERS) + 8) + "|"]
+    L = [
+        "# Coloring alone",
+        "",
+        (
+            f"Machine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, numba "
+            f"{info['versions'].get('numba')}, commit {info['commit']}, {info['timestamp']}. "
+            f"Min of 3 runs (1 run when the first takes > {SLOW_S:.0f} s); numba compilation "
+            f"({compile_s:.2f} s, cached on disk afterwards) excluded."
+        ),
+        "",
+        "Cells: time, number of colors. Star / acyclic / bidirectional: best of the orders tried (see JSON for each).",
+        (
+            "networkx: `greedy_color(strategy='largest_first')` on the column intersection graph, "
+            "graph construction not included (see `build_s` in the JSON)."
+        ),
+        "",
+        "| pattern | nnz | column: "
+        + " | ".join(ORDERS)
+        + " | star | acyclic | bidirectional | SciPy group_columns "
+        "| networkx largest_first | speed-up vs networkx |",
+        "|---" * (len(ORDERS) + 8) + "|",
+    ]
 
     def cell(d):
         if d is None:
@@ -212,10 +274,13 @@ def markdown(rows, compile_s, info, goals):
 
     for r in rows:
         sp_ = r.get("speedup_vs_networkx")
-        L.append(f"| {r['pattern']} | {r['nnz']} | " + " | ".join(cell(r["column"].get(o)) for o in ORDERS)
-                 + f" | {cell(best(r['star']))} | {cell(best(r['acyclic']))} | {cell(best(r.get('bidirectional')))} "
-                 + f"| {cell(r.get('scipy_group_columns'))} | {cell(r.get('networkx_largest_first'))} "
-                 + f"| {'—' if sp_ is None else f'{sp_:.0f}×'} |")
+        L.append(
+            f"| {r['pattern']} | {r['nnz']} | "
+            + " | ".join(cell(r["column"].get(o)) for o in ORDERS)
+            + f" | {cell(best(r['star']))} | {cell(best(r['acyclic']))} | {cell(best(r.get('bidirectional')))} "
+            + f"| {cell(r.get('scipy_group_columns'))} | {cell(r.get('networkx_largest_first'))} "
+            + f"| {'—' if sp_ is None else f'{sp_:.0f}×'} |"
+        )
     L += ["", "Skipped cells:"]
     for r in rows:
         for key in ("column", "star", "acyclic", "bidirectional"):
@@ -237,16 +302,34 @@ def plot(rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = [("column largest_first", lambda r: r["column"]["largest_first"]),
-              ("column smallest_last", lambda r: r["column"]["smallest_last"]),
-              ("star (best order)", lambda r: min(r["star"].values(), key=lambda d: d.get("colors", 1e18))
-               if r["star"] else {}),
-              ("acyclic (best order)", lambda r: min(r["acyclic"].values(), key=lambda d: d.get("colors", 1e18))
-               if r["acyclic"] else {}),
-              ("bidirectional (best order)", lambda r: min(r["bidirectional"].values(), key=lambda d: d.get("colors", 1e18))
-               if r.get("bidirectional") else {}),
-              ("SciPy group_columns", lambda r: r["scipy_group_columns"]),
-              ("networkx largest_first", lambda r: r["networkx_largest_first"])]
+    series = [
+        ("column largest_first", lambda r: r["column"]["largest_first"]),
+        ("column smallest_last", lambda r: r["column"]["smallest_last"]),
+        (
+            "star (best order)",
+            lambda r: (
+                min(r["star"].values(), key=lambda d: d.get("colors", 1e18)) if r["star"] else {}
+            ),
+        ),
+        (
+            "acyclic (best order)",
+            lambda r: (
+                min(r["acyclic"].values(), key=lambda d: d.get("colors", 1e18))
+                if r["acyclic"]
+                else {}
+            ),
+        ),
+        (
+            "bidirectional (best order)",
+            lambda r: (
+                min(r["bidirectional"].values(), key=lambda d: d.get("colors", 1e18))
+                if r.get("bidirectional")
+                else {}
+            ),
+        ),
+        ("SciPy group_columns", lambda r: r["scipy_group_columns"]),
+        ("networkx largest_first", lambda r: r["networkx_largest_first"]),
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     x = np.arange(len(rows))
     w = 0.8 / len(series)
@@ -278,8 +361,11 @@ def example_figure():
     lap = (sp.kron(T, I) + sp.kron(I, T)) != 0
     S = sp.csr_array(sp.kron(np.ones((2, 2)), sp.eye_array(N * N)) + sp.block_diag([lap, lap]) != 0)
     res = coloring.color(S, algorithm=coloring.GreedyColoring(order="best"))
-    path = coloring.show_colors(res, RESULTS / "coloring_example.png",
-                                title=f"Brusselator 2-D (8×8, 2 species): {res.ncolors} column colors ({res.order})")
+    path = coloring.show_colors(
+        res,
+        RESULTS / "coloring_example.png",
+        title=f"Brusselator 2-D (8×8, 2 species): {res.ncolors} column colors ({res.order})",
+    )
     return path, res.ncolors
 
 
@@ -294,9 +380,18 @@ def main(argv=None):
     for g in goals:
         print(f"[{'PASS' if g['pass'] else 'FAIL'}] {g['target']}: {g['detail']}")
     example, k = example_figure()
-    write_results("coloring", {"machine": info, "numba_compile_s": compile_s, "rows": rows, "targets": goals,
-                               "example_png": example.name, "example_colors": k},
-                  markdown(rows, compile_s, info, goals))
+    write_results(
+        "coloring",
+        {
+            "machine": info,
+            "numba_compile_s": compile_s,
+            "rows": rows,
+            "targets": goals,
+            "example_png": example.name,
+            "example_colors": k,
+        },
+        markdown(rows, compile_s, info, goals),
+    )
     plot(rows)
 
 

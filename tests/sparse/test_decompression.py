@@ -21,11 +21,17 @@ def _values(P, seed=0, symmetric=False):
 
 
 CASES = {
-    "column": (S, dict()),
-    "row": (S, dict(partition="row")),
-    "bidirectional": (S, dict(partition="bidirectional")),
-    "star": (H, dict(structure="symmetric")),
-    "acyclic": (H, dict(structure="symmetric", algorithm=coloring.GreedyColoring(decompression="substitution"))),
+    "column": (S, {}),
+    "row": (S, {"partition": "row"}),
+    "bidirectional": (S, {"partition": "bidirectional"}),
+    "star": (H, {"structure": "symmetric"}),
+    "acyclic": (
+        H,
+        {
+            "structure": "symmetric",
+            "algorithm": coloring.GreedyColoring(decompression="substitution"),
+        },
+    ),
 }
 
 
@@ -37,7 +43,9 @@ def test_roundtrip_dense_and_sparse_inputs(case):
     for given in (J, J.toarray(), sp.csc_array(J)):
         R = res.decompress(res.compress(given))
         assert isinstance(R, sp.csr_array)
-        assert np.array_equal(R.indices, res.pattern.indices) and np.array_equal(R.indptr, res.pattern.indptr)
+        assert np.array_equal(R.indices, res.pattern.indices) and np.array_equal(
+            R.indptr, res.pattern.indptr
+        )
         np.testing.assert_allclose(R.toarray(), J.toarray(), rtol=1e-12, atol=1e-12)
     assert np.allclose(decompress_data(res, res.compress(J)), J.data)
 
@@ -59,7 +67,7 @@ def test_out_is_filled_in_place(case, fmt):
 def test_wrong_shapes_and_outputs_raise_with_hint():
     res = coloring.color(S)
     B = res.compress(_values(S))
-    with pytest.raises(InputError, match=r"expected \(30, %d\)[\s\S]*Hint" % res.ncolors):
+    with pytest.raises(InputError, match=rf"expected \(30, {res.ncolors}\)[\s\S]*Hint"):
         res.decompress(B[:, :-1])
     with pytest.raises(InputError, match="Hint"):
         res.decompress(B, out=sp.csr_array(np.ones((30, 20))))
@@ -92,11 +100,13 @@ def test_seeds_and_groups():
     assert len(bi.groups) == bi.ncolors
     assert bi.column_seeds.shape[0] == S.shape[1] and bi.row_seeds.shape[0] == S.shape[0]
     with pytest.raises(ColoringError, match="Hint"):
-        bi.seeds
+        _ = bi.seeds
 
 
 def test_complex_and_float32_products():
-    res = coloring.color(H, structure="symmetric", algorithm=coloring.GreedyColoring(decompression="substitution"))
+    res = coloring.color(
+        H, structure="symmetric", algorithm=coloring.GreedyColoring(decompression="substitution")
+    )
     J = _values(H, symmetric=True)
     Jc = sp.csr_array(J * (1 + 2j))
     assert np.allclose(res.decompress(res.compress(Jc)).toarray(), Jc.toarray())

@@ -87,8 +87,18 @@ def decompress_data(result, B, Br=None) -> np.ndarray:
     if result.decompression == "substitution":
         plan = result._plan
         data = np.zeros(result.pattern.nnz, dtype=np.result_type(B.dtype, np.float64))
-        _substitute(np.ascontiguousarray(B, dtype=data.dtype), plan["colors"], plan["tree_ptr"], plan["child"],
-                    plan["parent"], plan["pos_cp"], plan["pos_pc"], plan["diag_vertex"], plan["diag_pos"], data)
+        _substitute(
+            np.ascontiguousarray(B, dtype=data.dtype),
+            plan["colors"],
+            plan["tree_ptr"],
+            plan["child"],
+            plan["parent"],
+            plan["pos_cp"],
+            plan["pos_pc"],
+            plan["diag_vertex"],
+            plan["diag_pos"],
+            data,
+        )
         return data
     return np.take(np.ravel(B.T), result._gather)
 
@@ -123,7 +133,9 @@ def _substitute(B, colors, tree_ptr, child, parent, pos_cp, pos_pc, diag_vertex,
 
 def _check_shape(B, shape, what):
     if B is None:
-        raise InputError(f"The {what} are missing.\nHint: pass the pair returned by result.compress.")
+        raise InputError(
+            f"The {what} are missing.\nHint: pass the pair returned by result.compress."
+        )
     B = np.asarray(B)
     if B.shape != tuple(shape):
         raise InputError(
@@ -135,7 +147,12 @@ def _check_shape(B, shape, what):
 
 def _check_out(result, out):
     P = result.pattern
-    ok = sp.issparse(out) and out.format in ("csr", "csc") and out.shape == P.shape and out.nnz == P.nnz
+    ok = (
+        sp.issparse(out)
+        and out.format in ("csr", "csc")
+        and out.shape == P.shape
+        and out.nnz == P.nnz
+    )
     if ok:
         ref = P if out.format == "csr" else _csc_pattern(result)
         ok = np.array_equal(out.indptr, ref.indptr) and np.array_equal(out.indices, ref.indices)

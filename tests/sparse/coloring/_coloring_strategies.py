@@ -6,7 +6,14 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import strategies as st
 
-ORDERS = ["natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first", "random"]
+ORDERS = [
+    "natural",
+    "largest_first",
+    "smallest_last",
+    "incidence_degree",
+    "dynamic_largest_first",
+    "random",
+]
 
 
 @st.composite
@@ -36,8 +43,12 @@ def random_values(S, seed=0, symmetric=False):
 
 
 def banded(n, k):
-    return sp.csr_array(sp.diags_array([np.ones(n - abs(d)) for d in range(-k, k + 1)],
-                                       offsets=list(range(-k, k + 1))) != 0)
+    return sp.csr_array(
+        sp.diags_array(
+            [np.ones(n - abs(d)) for d in range(-k, k + 1)], offsets=list(range(-k, k + 1))
+        )
+        != 0
+    )
 
 
 def arrowhead(n):
@@ -56,5 +67,7 @@ FIXED = {
     "banded_3": banded(60, 3),
     "arrowhead": arrowhead(40),
     "laplacian": laplacian_2d(8),
-    "random": sp.csr_array(sp.random_array((50, 50), density=0.08, rng=np.random.default_rng(5)) != 0),
+    "random": sp.csr_array(
+        sp.random_array((50, 50), density=0.08, rng=np.random.default_rng(5)) != 0
+    ),
 }

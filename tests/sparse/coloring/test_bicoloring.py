@@ -17,19 +17,27 @@ from anydiff.sparse.coloring.check import is_directly_recoverable, recovers_exac
 @settings(max_examples=60, deadline=None)
 @given(S=patterns(), order=st.sampled_from(ORDERS + ["best"]))
 def test_bidirectional_valid_and_exact(S, order):
-    res = coloring.color(S, partition="bidirectional", algorithm=coloring.GreedyColoring(order=order, seed=1))
+    res = coloring.color(
+        S, partition="bidirectional", algorithm=coloring.GreedyColoring(order=order, seed=1)
+    )
     assert is_directly_recoverable(S, res.column_colors, res.row_colors)
     assert recovers_exactly(res, random_values(S))
     Bc, Br = res.compress(random_values(S))
     assert Bc.shape[1] + Br.shape[0] == res.ncolors
-    assert res.ncolors <= min(coloring.color(S, partition=p, algorithm=coloring.GreedyColoring(order=order, seed=1))
-                              .ncolors for p in ("column", "row"))
+    assert res.ncolors <= min(
+        coloring.color(
+            S, partition=p, algorithm=coloring.GreedyColoring(order=order, seed=1)
+        ).ncolors
+        for p in ("column", "row")
+    )
 
 
 @settings(max_examples=40, deadline=None)
 @given(S=patterns(), order=st.sampled_from(ORDERS))
 def test_star_bicoloring_alone(S, order):
-    res = star_bicoloring(coloring.problem.as_pattern(S), order, coloring.GreedyColoring(order=order, seed=2))
+    res = star_bicoloring(
+        coloring.problem.as_pattern(S), order, coloring.GreedyColoring(order=order, seed=2)
+    )
     assert is_directly_recoverable(S, res.column_colors, res.row_colors)
     assert recovers_exactly(res, random_values(S, 3))
 
@@ -46,7 +54,9 @@ def _band_dense(n, k, d):
 @pytest.mark.parametrize("order", ["natural", "largest_first", "best"])
 def test_dense_rows_and_columns(order):
     S = _band_dense(2000, 2, 2)
-    res = coloring.color(S, partition="bidirectional", algorithm=coloring.GreedyColoring(order=order))
+    res = coloring.color(
+        S, partition="bidirectional", algorithm=coloring.GreedyColoring(order=order)
+    )
     # band (5) + dense columns (2) forward, dense rows (2) reverse
     assert res.ncolors <= 9
     assert coloring.color(S).ncolors == 2000  # column coloring alone needs every column
@@ -55,6 +65,8 @@ def test_dense_rows_and_columns(order):
 
 def test_small_star_bicoloring_beats_unidirectional():
     S = _band_dense(60, 1, 1)
-    res = coloring.color(S, partition="bidirectional", algorithm=coloring.GreedyColoring(order="best"))
+    res = coloring.color(
+        S, partition="bidirectional", algorithm=coloring.GreedyColoring(order="best")
+    )
     assert is_directly_recoverable(S, res.column_colors, res.row_colors)
     assert res.ncolors <= 3 + 1 + 1

@@ -15,10 +15,16 @@ from anydiff.sparse.coloring.check import is_structurally_orthogonal, recovers_e
 
 
 @settings(max_examples=80, deadline=None)
-@given(S=patterns(), order=st.sampled_from(ORDERS + ["best"]), partition=st.sampled_from(["column", "row"]),
-       seed=st.integers(0, 100))
+@given(
+    S=patterns(),
+    order=st.sampled_from(ORDERS + ["best"]),
+    partition=st.sampled_from(["column", "row"]),
+    seed=st.integers(0, 100),
+)
 def test_valid_exact_and_lower_bound(S, order, partition, seed):
-    res = coloring.color(S, partition=partition, algorithm=coloring.GreedyColoring(order=order, seed=seed))
+    res = coloring.color(
+        S, partition=partition, algorithm=coloring.GreedyColoring(order=order, seed=seed)
+    )
     assert is_structurally_orthogonal(S, res.colors, partition)
     assert recovers_exactly(res, random_values(S, seed))
     # the nonzeros of one row (column) need distinct column (row) colors
@@ -39,18 +45,28 @@ def test_banded_natural_is_optimal(k):
 
 def test_same_seed_same_output_and_seed_matters():
     S = FIXED["random"]
-    a, b = (coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=7)) for _ in range(2))
+    a, b = (
+        coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=7))
+        for _ in range(2)
+    )
     assert np.array_equal(a.colors, b.colors)
-    others = [coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=s)).colors for s in range(5)]
+    others = [
+        coloring.color(S, algorithm=coloring.GreedyColoring(order="random", seed=s)).colors
+        for s in range(5)
+    ]
     assert any(not np.array_equal(a.colors, c) for c in others)
 
 
 def test_best_is_min_over_orders():
     S = FIXED["random"]
-    each = {o: coloring.color(S, algorithm=coloring.GreedyColoring(order=o)).ncolors for o in ORDERS[:5]}
+    each = {
+        o: coloring.color(S, algorithm=coloring.GreedyColoring(order=o)).ncolors for o in ORDERS[:5]
+    }
     best = coloring.color(S, algorithm=coloring.GreedyColoring(order="best"))
     assert best.ncolors == min(each.values()) and each[best.order] == best.ncolors
-    pair = coloring.color(S, algorithm=coloring.GreedyColoring(order=("largest_first", "smallest_last")))
+    pair = coloring.color(
+        S, algorithm=coloring.GreedyColoring(order=("largest_first", "smallest_last"))
+    )
     assert pair.ncolors == min(each["largest_first"], each["smallest_last"])
 
 
@@ -65,7 +81,10 @@ def test_no_more_colors_than_networkx(name, order):
     G = sp.csr_array(sp.csr_array(S, dtype=np.int32).T @ sp.csr_array(S, dtype=np.int32))
     G.setdiag(0)
     G.eliminate_zeros()
-    theirs = max(nx.greedy_color(nx.from_scipy_sparse_array(G), strategy=NX_STRATEGIES[order]).values()) + 1
+    theirs = (
+        max(nx.greedy_color(nx.from_scipy_sparse_array(G), strategy=NX_STRATEGIES[order]).values())
+        + 1
+    )
     ours = coloring.color(S, algorithm=coloring.GreedyColoring(order=order))
     assert is_structurally_orthogonal(S, ours.colors)
     assert ours.ncolors <= theirs
@@ -89,24 +108,34 @@ def test_empty_patterns():
         assert res.ncolors <= 1 and res.decompress(res.compress(np.zeros(shape))).nnz == 0
 
 
-@pytest.mark.parametrize("bad,kwargs", [
-    (np.ones(3), {}),
-    (np.ones((2, 2, 2)), {}),
-    (np.ones((2, 3)), dict(structure="symmetric")),
-    (np.triu(np.ones((3, 3))), dict(structure="symmetric")),
-    (np.ones((3, 3)), dict(partition="diagonal")),
-    (np.ones((3, 3)), dict(structure="hermitian")),
-    (np.ones((3, 3)), dict(structure="symmetric", partition="row")),
-    (np.ones((3, 3)), dict(structure="symmetric", partition="bidirectional")),
-    (np.ones((3, 3)), dict(algorithm="greedy")),
-])
+@pytest.mark.parametrize(
+    "bad,kwargs",
+    [
+        (np.ones(3), {}),
+        (np.ones((2, 2, 2)), {}),
+        (np.ones((2, 3)), {"structure": "symmetric"}),
+        (np.triu(np.ones((3, 3))), {"structure": "symmetric"}),
+        (np.ones((3, 3)), {"partition": "diagonal"}),
+        (np.ones((3, 3)), {"structure": "hermitian"}),
+        (np.ones((3, 3)), {"structure": "symmetric", "partition": "row"}),
+        (np.ones((3, 3)), {"structure": "symmetric", "partition": "bidirectional"}),
+        (np.ones((3, 3)), {"algorithm": "greedy"}),
+    ],
+)
 def test_bad_input_raises_with_hint(bad, kwargs):
     with pytest.raises(ColoringError, match="Hint"):
         coloring.color(bad, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(order="alphabetical"), dict(order=()), dict(order=("natural", "x")),
-                                    dict(decompression="magic")])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"order": "alphabetical"},
+        {"order": ()},
+        {"order": ("natural", "x")},
+        {"decompression": "magic"},
+    ],
+)
 def test_bad_algorithm_raises_with_hint(kwargs):
     with pytest.raises(ColoringError, match="Hint"):
         coloring.GreedyColoring(**kwargs)
@@ -118,8 +147,11 @@ def test_coloring_error_is_value_error():
 
 
 @settings(max_examples=40, deadline=None)
-@given(S=patterns(max_size=30), order=st.sampled_from(["natural", "largest_first", "random"]),
-       partition=st.sampled_from(["column", "row"]))
+@given(
+    S=patterns(max_size=30),
+    order=st.sampled_from(["natural", "largest_first", "random"]),
+    partition=st.sampled_from(["column", "row"]),
+)
 def test_dense_row_bitsets_give_the_same_coloring(S, order, partition):
     from anydiff.sparse.coloring import greedy
 

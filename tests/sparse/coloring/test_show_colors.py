@@ -9,10 +9,19 @@ from _coloring_strategies import banded
 from anydiff.sparse import coloring
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(partition="row"), dict(partition="bidirectional"),
-                                    dict(structure="symmetric"),
-                                    dict(structure="symmetric", algorithm=coloring.GreedyColoring(
-                                        decompression="substitution", postprocessing=True))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"partition": "row"},
+        {"partition": "bidirectional"},
+        {"structure": "symmetric"},
+        {
+            "structure": "symmetric",
+            "algorithm": coloring.GreedyColoring(decompression="substitution", postprocessing=True),
+        },
+    ],
+)
 def test_png_written(tmp_path, kwargs):
     res = coloring.color(banded(30, 2), **kwargs)
     path = coloring.show_colors(res, tmp_path / "c.png", title="test")

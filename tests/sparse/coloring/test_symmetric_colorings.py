@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _coloring_strategies import FIXED, ORDERS, arrowhead, banded, laplacian_2d, patterns, random_values
+from _coloring_strategies import (
+    FIXED,
+    ORDERS,
+    arrowhead,
+    banded,
+    laplacian_2d,
+    patterns,
+    random_values,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +21,9 @@ from anydiff.sparse.coloring.check import is_acyclic_coloring, is_star_coloring,
 
 
 def _colored(S, decompression, order="natural", post=False, seed=0):
-    algo = coloring.GreedyColoring(order=order, decompression=decompression, postprocessing=post, seed=seed)
+    algo = coloring.GreedyColoring(
+        order=order, decompression=decompression, postprocessing=post, seed=seed
+    )
     return coloring.color(S, structure="symmetric", algorithm=algo)
 
 

@@ -25,6 +25,15 @@ from .problem import PARTITIONS, STRUCTURES, ColoringProblem
 from .result import ColoringResult, seed_matrix
 
 __all__ = [
-    "color", "ColoringProblem", "GreedyColoring", "ColoringResult", "seed_matrix", "show_colors", "check",
-    "ORDERS", "BEST_OF", "STRUCTURES", "PARTITIONS",
+    "BEST_OF",
+    "ORDERS",
+    "PARTITIONS",
+    "STRUCTURES",
+    "ColoringProblem",
+    "ColoringResult",
+    "GreedyColoring",
+    "check",
+    "color",
+    "seed_matrix",
+    "show_colors",
 ]

@@ -61,7 +61,11 @@ def color(S, structure="nonsymmetric", partition="column", algorithm=None) -> Co
             f"algorithm must be a GreedyColoring, got {type(algorithm).__name__}.\n"
             "Hint: pass coloring.GreedyColoring(order=...)."
         )
-    problem = structure if isinstance(structure, ColoringProblem) else ColoringProblem(structure, partition)
+    problem = (
+        structure
+        if isinstance(structure, ColoringProblem)
+        else ColoringProblem(structure, partition)
+    )
     P = as_pattern(S)
     problem.validate(P)
     names = algorithm.orders

@@ -61,8 +61,12 @@ def show_colors(result, path, *, title=None, max_size=400):
     img = np.zeros((min(m, max_size), min(n, max_size)), dtype=np.int64)  # 0 = structural zero
     img[rows[keep], cols[keep]] = np.asarray(which)[keep] + 2  # 1 = neutral color
     base = plt.get_cmap("tab20")
-    palette = np.array([(1.0, 1.0, 1.0, 1.0), (0.6, 0.6, 0.6, 1.0)] + [base(i % 20) for i in range(total)])
-    fig, ax = plt.subplots(figsize=(5, 5 * img.shape[0] / max(1, img.shape[1])) if img.shape[1] else (5, 5))
+    palette = np.array(
+        [(1.0, 1.0, 1.0, 1.0), (0.6, 0.6, 0.6, 1.0)] + [base(i % 20) for i in range(total)]
+    )
+    fig, ax = plt.subplots(
+        figsize=(5, 5 * img.shape[0] / max(1, img.shape[1])) if img.shape[1] else (5, 5)
+    )
     ax.imshow(palette[img], interpolation="nearest")
     ax.set_title(title or f"{result.partition} coloring: {result.ncolors} colors")
     ax.set_xticks([])

@@ -211,7 +211,16 @@ def acyclic_coloring(P, name, algorithm) -> ColoringResult:
         remap[used] = np.arange(used.size)
         colors = np.where(colors >= 0, remap[colors], -1)
         k = int(used.size)
-    plan = dict(colors=colors, tree_ptr=tree_ptr, child=child, parent=parent, pos_cp=pos_cp, pos_pc=pos_pc,
-                diag_vertex=diag_vertex, diag_pos=diag_pos)
-    return ColoringResult(P, "symmetric", "column", colors, k, decompression="substitution", order=name,
-                          _plan=plan)
+    plan = {
+        "colors": colors,
+        "tree_ptr": tree_ptr,
+        "child": child,
+        "parent": parent,
+        "pos_cp": pos_cp,
+        "pos_pc": pos_pc,
+        "diag_vertex": diag_vertex,
+        "diag_pos": diag_pos,
+    }
+    return ColoringResult(
+        P, "symmetric", "column", colors, k, decompression="substitution", order=name, _plan=plan
+    )

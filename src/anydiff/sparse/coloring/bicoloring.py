@@ -106,17 +106,30 @@ def _assemble(P, side, cf, cr, col_colors, row_colors, name):
 
     column_colors, remap_f, kc = renumber(col_colors, cf[side])
     row_colors, remap_r, kr = renumber(row_colors, cr[~side])
-    gather = np.where(side, remap_f[np.maximum(cf, 0)] * m + rows, kc * m + remap_r[np.maximum(cr, 0)] * n + cols)
-    return ColoringResult(P, "nonsymmetric", "bidirectional", np.concatenate([column_colors, row_colors]), kc + kr,
-                          column_colors=column_colors, row_colors=row_colors, decompression="direct", order=name,
-                          _gather=gather.astype(np.int64))
+    gather = np.where(
+        side, remap_f[np.maximum(cf, 0)] * m + rows, kc * m + remap_r[np.maximum(cr, 0)] * n + cols
+    )
+    return ColoringResult(
+        P,
+        "nonsymmetric",
+        "bidirectional",
+        np.concatenate([column_colors, row_colors]),
+        kc + kr,
+        column_colors=column_colors,
+        row_colors=row_colors,
+        decompression="direct",
+        order=name,
+        _gather=gather.astype(np.int64),
+    )
 
 
 def _select_rows(P, mask):
     """The pattern restricted to the rows where ``mask`` is True (others empty), same shape."""
     rows, cols = rows_cols(P)
     keep = mask[rows]
-    Q = sp.csr_array((np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])), shape=P.shape)
+    Q = sp.csr_array(
+        (np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])), shape=P.shape
+    )
     Q.sort_indices()
     return Q
 
@@ -129,7 +142,9 @@ def _split_candidates(P, names, algorithm):
     for tau in sorted({-np.inf, np.inf, 4 * med, 16 * med, 64 * med, max(np.sqrt(n), 2 * med)}):
         if tau == np.inf and row_nnz.max(initial=0) > 64 * med and m > 1000:
             continue  # plain column coloring: at least one color per column of a dense row
-        if tau == -np.inf and (m > 1000 and np.bincount(P.indices, minlength=n).max(initial=0) > 64 * med):
+        if tau == -np.inf and (
+            m > 1000 and np.bincount(P.indices, minlength=n).max(initial=0) > 64 * med
+        ):
             continue  # plain row coloring: at least one color per row of a dense column
         dense = row_nnz > tau
         key = dense.tobytes()
@@ -146,12 +161,16 @@ def _split(P, dense, names, algorithm):
     col_colors, row_colors = np.full(n, -1, dtype=np.int64), np.full(m, -1, dtype=np.int64)
     name = names[0]
     if (~dense).any():
-        fwd = min((partial_coloring(_select_rows(P, ~dense), "column", nm, algorithm) for nm in names),
-                  key=lambda r: r.ncolors)
+        fwd = min(
+            (partial_coloring(_select_rows(P, ~dense), "column", nm, algorithm) for nm in names),
+            key=lambda r: r.ncolors,
+        )
         col_colors, name = fwd.colors, fwd.order
     if dense.any():
-        rev = min((partial_coloring(_select_rows(P, dense), "row", nm, algorithm) for nm in names),
-                  key=lambda r: r.ncolors)
+        rev = min(
+            (partial_coloring(_select_rows(P, dense), "row", nm, algorithm) for nm in names),
+            key=lambda r: r.ncolors,
+        )
         row_colors = np.where(dense, rev.colors, -1)
     side = ~dense[rows]
     return _assemble(P, side, col_colors[cols], row_colors[rows], col_colors, row_colors, name)

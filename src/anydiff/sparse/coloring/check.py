@@ -10,8 +10,13 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["is_structurally_orthogonal", "is_star_coloring", "is_acyclic_coloring", "is_directly_recoverable",
-           "recovers_exactly"]
+__all__ = [
+    "is_acyclic_coloring",
+    "is_directly_recoverable",
+    "is_star_coloring",
+    "is_structurally_orthogonal",
+    "recovers_exactly",
+]
 
 
 def _dense(S):
@@ -40,7 +45,8 @@ def _symmetric_graph(S):
 
 def _distance1(nbrs, colors) -> bool:
     return all(colors[i] >= 0 for i in range(len(nbrs))) and all(
-        colors[i] != colors[j] for i in range(len(nbrs)) for j in nbrs[i])
+        colors[i] != colors[j] for i in range(len(nbrs)) for j in nbrs[i]
+    )
 
 
 def is_star_coloring(S, colors) -> bool:
@@ -59,7 +65,7 @@ def is_star_coloring(S, colors) -> bool:
 def is_acyclic_coloring(S, colors) -> bool:
     """Distance-1 coloring in which the subgraph of any two colors has no cycle
     (a graph is a forest iff #edges = #vertices - #components)."""
-    import scipy.sparse.csgraph as csgraph
+    from scipy.sparse import csgraph
 
     nbrs = _symmetric_graph(S)
     if not _distance1(nbrs, colors):
@@ -96,5 +102,6 @@ def recovers_exactly(result, J, rtol=0.0) -> bool:
     J = sp.csr_array(J)
     R = result.decompress(result.compress(J))
     same_structure = np.array_equal(R.indptr, result.pattern.indptr) and np.array_equal(
-        R.indices, result.pattern.indices)
+        R.indices, result.pattern.indices
+    )
     return same_structure and np.allclose(R.toarray(), J.toarray(), rtol=rtol, atol=0)

@@ -148,8 +148,7 @@ def greedy_distance2_bitsets(order, col_ptr, col_rows, row_ptr, row_cols, n, den
                 break
         colors[v] = c
         t = c >> 6
-        if t + 1 > used_words:
-            used_words = t + 1
+        used_words = max(used_words, t + 1)
         for p in range(col_ptr[v], col_ptr[v + 1]):
             d = dense_id[col_rows[p]]
             if d >= 0:
@@ -202,7 +201,7 @@ def _largest_first_d2(Q):
 def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
     """Column (or row: columns of the transpose) coloring with direct decompression."""
     Q = P if partition == "column" else transpose(P)
-    m, n = Q.shape
+    n = Q.shape[1]
     if name == "largest_first":
         order = _largest_first_d2(Q)
     elif name in ("natural", "random"):
@@ -224,11 +223,31 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
         dense[np.argsort(-row_nnz, kind="stable")[:budget]] = True
     if dense.any():
         dense_id = np.where(dense, np.cumsum(dense) - 1, -1).astype(np.int32)
-        colors = greedy_distance2_bitsets(order.astype(np.int32), C.indptr, C.indices, Q.indptr, Q.indices, n,
-                                          dense_id, int(dense.sum()))
+        colors = greedy_distance2_bitsets(
+            order.astype(np.int32),
+            C.indptr,
+            C.indices,
+            Q.indptr,
+            Q.indices,
+            n,
+            dense_id,
+            int(dense.sum()),
+        )
     else:
-        colors = greedy_distance2(order.astype(np.int32), C.indptr, C.indices, Q.indptr, Q.indices, n)
+        colors = greedy_distance2(
+            order.astype(np.int32), C.indptr, C.indices, Q.indptr, Q.indices, n
+        )
     k = int(colors.max(initial=-1)) + 1
-    gather = _direct_gather(P.indptr, P.indices, colors, partition == "column", P.shape[0], P.shape[1])
-    return ColoringResult(P, "nonsymmetric", partition, colors.astype(np.int64), k, decompression="direct", order=name,
-                          _gather=gather)
+    gather = _direct_gather(
+        P.indptr, P.indices, colors, partition == "column", P.shape[0], P.shape[1]
+    )
+    return ColoringResult(
+        P,
+        "nonsymmetric",
+        partition,
+        colors.astype(np.int64),
+        k,
+        decompression="direct",
+        order=name,
+        _gather=gather,
+    )

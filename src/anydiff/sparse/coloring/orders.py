@@ -12,9 +12,16 @@ import scipy.sparse as sp
 
 from ..._errors import ColoringError
 
-__all__ = ["ORDERS", "BEST_OF", "check_order", "vertex_order"]
+__all__ = ["BEST_OF", "ORDERS", "check_order", "vertex_order"]
 
-ORDERS = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first", "random")
+ORDERS = (
+    "natural",
+    "largest_first",
+    "smallest_last",
+    "incidence_degree",
+    "dynamic_largest_first",
+    "random",
+)
 #: Orders tried by ``order="best"``.
 BEST_OF = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
 
@@ -59,8 +66,7 @@ def smallest_last_order(ptr, adj, n):
         degree[v] = ptr[v + 1] - ptr[v]
     maxdeg = 0
     for v in range(n):
-        if degree[v] > maxdeg:
-            maxdeg = degree[v]
+        maxdeg = max(maxdeg, degree[v])
     # doubly linked buckets
     head = np.full(maxdeg + 1, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
@@ -102,8 +108,7 @@ def smallest_last_order(ptr, adj, n):
             if head[d - 1] >= 0:
                 prv[head[d - 1]] = w
             head[d - 1] = w
-            if d - 1 < low:
-                low = d - 1
+            low = min(low, d - 1)
     return order
 
 
@@ -158,6 +163,5 @@ def dynamic_degree_order(ptr, adj, n, incidence):
             if head[nd] >= 0:
                 prv[head[nd]] = w
             head[nd] = w
-            if nd > top:
-                top = nd
+            top = max(top, nd)
     return order

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from ..._errors import ColoringError
 
-__all__ = ["ColoringProblem", "STRUCTURES", "PARTITIONS"]
+__all__ = ["PARTITIONS", "STRUCTURES", "ColoringProblem"]
 
 STRUCTURES = ("nonsymmetric", "symmetric")
 PARTITIONS = ("column", "row", "bidirectional")
@@ -81,21 +81,29 @@ def as_pattern(S) -> sp.csr_array:
     """Canonical boolean CSR copy of a pattern (sorted indices, no duplicates, no explicit zeros)."""
     if sp.issparse(S):
         if S.ndim != 2:
-            raise ColoringError(f"The pattern must be 2-D, got {S.ndim} dimensions.\nHint: pass an (m, n) matrix.")
+            raise ColoringError(
+                f"The pattern must be 2-D, got {S.ndim} dimensions.\nHint: pass an (m, n) matrix."
+            )
         P = sp.csr_array(S, copy=True)
     else:
         A = np.asarray(S)
         if A.ndim != 2:
-            raise ColoringError(f"The pattern must be 2-D, got {A.ndim} dimensions.\nHint: pass an (m, n) matrix.")
+            raise ColoringError(
+                f"The pattern must be 2-D, got {A.ndim} dimensions.\nHint: pass an (m, n) matrix."
+            )
         if A.dtype == object:
-            raise ColoringError("The pattern has dtype object.\nHint: pass a boolean array or a scipy.sparse matrix.")
+            raise ColoringError(
+                "The pattern has dtype object.\nHint: pass a boolean array or a scipy.sparse matrix."
+            )
         P = sp.csr_array(A != 0)
     P.sum_duplicates()
     P.eliminate_zeros()
     P.sort_indices()
     small = P.nnz < 2**31 - 1 and max(P.shape, default=0) < 2**31 - 1
     idx = np.int32 if small else np.int64  # int32 halves the memory traffic of the kernels
-    P = sp.csr_array((np.ones(P.nnz, dtype=bool), P.indices.astype(idx), P.indptr.astype(idx)), shape=P.shape)
+    P = sp.csr_array(
+        (np.ones(P.nnz, dtype=bool), P.indices.astype(idx), P.indptr.astype(idx)), shape=P.shape
+    )
     P.has_sorted_indices = True
     return P
 
@@ -117,7 +125,9 @@ def adjacency(P: sp.csr_array) -> sp.csr_array:
     """Adjacency graph of a symmetric pattern: the pattern without its diagonal (CSR, sorted)."""
     rows, cols = rows_cols(P)
     off = rows != cols
-    G = sp.csr_array((np.ones(int(off.sum()), dtype=np.int8), (rows[off], cols[off])), shape=P.shape)
+    G = sp.csr_array(
+        (np.ones(int(off.sum()), dtype=np.int8), (rows[off], cols[off])), shape=P.shape
+    )
     G.sort_indices()
     return G
 

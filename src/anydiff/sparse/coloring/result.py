@@ -73,7 +73,9 @@ class ColoringResult:
     def column_seeds(self) -> np.ndarray:
         """Forward seeds ``n × k_c`` (column and symmetric partitions: same as ``seeds``)."""
         if self.partition == "row":
-            raise ColoringError("A row coloring has no column seeds.\nHint: use result.seeds (m × ncolors).")
+            raise ColoringError(
+                "A row coloring has no column seeds.\nHint: use result.seeds (m × ncolors)."
+            )
         cc = self.column_colors if self.partition == "bidirectional" else self.colors
         return seed_matrix(cc, self.ncolors if self.partition != "bidirectional" else None)
 
@@ -81,7 +83,9 @@ class ColoringResult:
     def row_seeds(self) -> np.ndarray:
         """Reverse seeds ``m × k_r`` (row partition: same as ``seeds``)."""
         if self.partition in ("column",) or self.structure == "symmetric":
-            raise ColoringError("A column coloring has no row seeds.\nHint: use result.seeds (n × ncolors).")
+            raise ColoringError(
+                "A column coloring has no row seeds.\nHint: use result.seeds (n × ncolors)."
+            )
         rc = self.row_colors if self.partition == "bidirectional" else self.colors
         return seed_matrix(rc, self.ncolors if self.partition != "bidirectional" else None)
 
@@ -151,7 +155,7 @@ def _groups(colors, k=None) -> list:
     seeded = np.flatnonzero(colors >= 0)
     order = seeded[np.argsort(colors[seeded], kind="stable")]
     bounds = np.searchsorted(colors[order], np.arange(k + 1))
-    return [order[bounds[c]:bounds[c + 1]] for c in range(k)]
+    return [order[bounds[c] : bounds[c + 1]] for c in range(k)]
 
 
 def seed_matrix(colors, k=None) -> np.ndarray:

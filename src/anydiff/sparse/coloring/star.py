@@ -16,7 +16,7 @@ from .orders import vertex_order
 from .problem import adjacency, rows_cols
 from .result import ColoringResult
 
-__all__ = ["star_coloring", "direct_symmetric_gather"]
+__all__ = ["direct_symmetric_gather", "star_coloring"]
 
 
 @numba.njit(cache=True)
@@ -68,13 +68,15 @@ def greedy_star(order, ptr, adj, n):
     return colors
 
 
-def direct_symmetric_gather(rows, cols, colors, n):
+def direct_symmetric_gather(rows, cols, colors, n, economical=False):
     """For each entry ``(i, j)``: a flat index ``color * n + vertex`` into the stacked products
     ``(H @ seeds).T`` where it can be read alone, or ``-1`` if neither ``(i, color(j))`` nor
     ``(j, color(i))`` isolates it.
 
     Reading at row ``i``, column ``color(j)`` works when ``j`` is the only neighbor of ``i``
-    (diagonal included) with that color; otherwise try the transposed position.
+    (diagonal included) with that color; otherwise try the transposed position. With
+    ``economical=True``, entries readable both ways prefer a color already needed by another
+    entry, so that post-processing can drop more colors.
     """
     k = int(colors.max(initial=-1)) + 1
     if rows.size == 0:
@@ -85,11 +87,39 @@ def direct_symmetric_gather(rows, cols, colors, n):
 
     def count(keys):
         pos = np.minimum(np.searchsorted(uniq, keys), max(uniq.size - 1, 0))
-        return np.where((uniq.size > 0) & (uniq[pos] == keys), counts[pos], 0) if uniq.size else np.zeros_like(keys)
+        return (
+            np.where((uniq.size > 0) & (uniq[pos] == keys), counts[pos], 0)
+            if uniq.size
+            else np.zeros_like(keys)
+        )
 
     here = (cj >= 0) & (count(key) == 1)
     there = (ci >= 0) & (count(cols * k + np.maximum(ci, 0)) == 1)
+    if economical:
+        here = _prefer_needed(here, there, cj, ci, k)
     return np.where(here, cj * n + rows, np.where(there, ci * n + cols, -1))
+
+
+@numba.njit(cache=True)
+def _prefer_needed(here, there, cj, ci, k):
+    """Where both positions work, read from a color that some entry needs anyway."""
+    need = np.zeros(k + 1, dtype=np.bool_)
+    for e in range(here.size):
+        if here[e] and not there[e]:
+            need[cj[e]] = True
+        elif there[e] and not here[e]:
+            need[ci[e]] = True
+    out = here.copy()
+    for e in range(here.size):
+        if here[e] and there[e]:
+            if need[cj[e]]:
+                out[e] = True
+            elif need[ci[e]]:
+                out[e] = False
+            else:
+                need[cj[e]] = True
+                out[e] = True
+    return out
 
 
 def star_coloring(P, name, algorithm) -> ColoringResult:
@@ -98,14 +128,15 @@ def star_coloring(P, name, algorithm) -> ColoringResult:
     order = vertex_order(name, G, algorithm.seed)
     colors = greedy_star(order, G.indptr.astype(np.int64), G.indices.astype(np.int64), n)
     rows, cols = rows_cols(P)
-    gather = direct_symmetric_gather(rows, cols, colors, n)
+    gather = direct_symmetric_gather(rows, cols, colors, n, economical=algorithm.postprocessing)
     if np.any(gather < 0):  # pragma: no cover - guaranteed by the star property
         raise ColoringError("Internal error: the star coloring does not allow direct recovery.")
     k = int(colors.max(initial=-1)) + 1
     if algorithm.postprocessing:
         colors, gather, k = neutralize_unread(colors, gather, n, k)
-    return ColoringResult(P, "symmetric", "column", colors, k, decompression="direct", order=name,
-                          _gather=gather)
+    return ColoringResult(
+        P, "symmetric", "column", colors, k, decompression="direct", order=name, _gather=gather
+    )
 
 
 def neutralize_unread(colors, gather, length, k):
