@@ -56,6 +56,7 @@ def greedy_acyclic(order, ptr, adj, eid, ne, n):
     visit_w = np.full(ne, -1, dtype=np.int64)  # ... and through which neighbor w
     first_v = np.full(n + 1, -1, dtype=np.int64)  # per color: star being grown around v
     first_e = np.full(n + 1, -1, dtype=np.int64)
+    seen = np.full(n + 1, -1, dtype=np.int64)  # per color: adjacency position p of the last (v, w)
     for v in order:
         for p in range(ptr[v], ptr[v + 1]):
             w = adj[p]
@@ -70,6 +71,10 @@ def greedy_acyclic(order, ptr, adj, eid, ne, n):
                 x = adj[q]
                 if x == v or colors[x] < 0 or forbidden[colors[x]] == v:
                     continue
+                # edges w-x with the same color(x) are in one two-colored tree: check it once
+                if seen[colors[x]] == p:
+                    continue
+                seen[colors[x]] = p
                 r = _find(parent, eid[q])
                 if visit_v[r] != v:
                     visit_v[r] = v
@@ -99,7 +104,9 @@ def greedy_acyclic(order, ptr, adj, eid, ne, n):
             for q in range(ptr[w], ptr[w + 1]):
                 x = adj[q]
                 if x != v and colors[x] == c:
+                    # the edges w-x with color(x) = c already form one tree: join it once
                     _union(parent, rank, eid[p], eid[q])
+                    break
     return colors
 
 
@@ -189,7 +196,7 @@ def acyclic_coloring(P, name, algorithm) -> ColoringResult:
     n = P.shape[0]
     G = adjacency(P)
     ptr, adj = G.indptr.astype(np.int64), G.indices.astype(np.int64)
-    eid, ne = edge_ids(G)
+    eid, ne, mirror = edge_ids(G)
     order = vertex_order(name, G, algorithm.seed)
     colors = greedy_acyclic(order, ptr, adj, eid, ne, n)
     tree_ptr, child, parent, pos, ok = two_colored_trees(ptr, adj, eid, ne, colors, n)
@@ -198,10 +205,8 @@ def acyclic_coloring(P, name, algorithm) -> ColoringResult:
     # positions in P: off-diagonal entries of P are those of G, in the same CSR order
     rows, cols = rows_cols(P)
     off = np.flatnonzero(rows != cols)
-    grows, gcols = rows_cols(G)
-    transposed = np.lexsort((grows, gcols))  # entry (j, i) of every entry (i, j)
     pos_pc = off[pos]
-    pos_cp = off[transposed[pos]]
+    pos_cp = off[mirror[pos]]
     diag_pos = np.flatnonzero(rows == cols)
     diag_vertex = rows[diag_pos]
     k = int(colors.max(initial=-1)) + 1

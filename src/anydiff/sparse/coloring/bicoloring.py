@@ -21,9 +21,9 @@ import scipy.sparse as sp
 
 from .greedy import partial_coloring
 from .orders import vertex_order
-from .problem import bipartite_adjacency, rows_cols
+from .problem import bipartite_adjacency, edge_ids, rows_cols
 from .result import ColoringResult
-from .star import greedy_star
+from .star import alone_in_row, greedy_star_hubs
 
 __all__ = ["bidirectional_coloring"]
 
@@ -78,17 +78,18 @@ def star_bicoloring(P, name, algorithm) -> ColoringResult:
     m, n = P.shape
     G = bipartite_adjacency(P)
     order = vertex_order(name, G, algorithm.seed)
-    colors = greedy_star(order, G.indptr.astype(np.int64), G.indices.astype(np.int64), n + m)
+    eid, ne, _ = edge_ids(G)
+    colors = greedy_star_hubs(order, G.indptr, G.indices, eid, ne, n + m)
     rows, cols = rows_cols(P)
     cf, cr = colors[cols], colors[rows + n]  # forward color of the column, reverse color of the row
     k = int(colors.max(initial=-1)) + 1
-    # J[i, j] alone in (forward product cf)[i] iff j is the only column of row i with color cf
-    key_f = rows * k + cf
-    uf, nf = np.unique(key_f, return_counts=True)
-    fwd_ok = nf[np.searchsorted(uf, key_f)] == 1
-    key_r = cols * k + cr
-    ur, nr = np.unique(key_r, return_counts=True)
-    rev_ok = nr[np.searchsorted(ur, key_r)] == 1
+    # J[i, j] alone in (forward product cf)[i] iff j is the only column of row i with color cf;
+    # alone in (reverse product cr)[:, j] iff i is the only row of column j with color cr
+    fwd_ok = alone_in_row(P.indptr, P.indices, colors[:n])
+    T = sp.csr_array((np.arange(P.nnz), P.indices, P.indptr), shape=P.shape).tocsc()
+    T.sort_indices()  # data: CSR position of each entry in CSC order
+    rev_ok = np.empty(P.nnz, dtype=bool)
+    rev_ok[T.data] = alone_in_row(T.indptr, T.indices, colors[n:])
     side = _choose_sides(fwd_ok, rev_ok, cf, cr, k)
     return _assemble(P, side, cf, cr, colors[:n], colors[n:], name)
 

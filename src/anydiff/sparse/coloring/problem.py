@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -157,8 +158,37 @@ def bipartite_adjacency(P: sp.csr_array) -> sp.csr_array:
 
 
 def edge_ids(G: sp.csr_array):
-    """Undirected edge number of every stored entry of a symmetric adjacency (both directions share it)."""
-    rows, cols = rows_cols(G)
-    key = np.minimum(rows, cols) * G.shape[0] + np.maximum(rows, cols)
-    _, ids = np.unique(key, return_inverse=True)
-    return ids.astype(np.int64).ravel(), int(ids.max(initial=-1)) + 1
+    """Undirected edge numbers of a symmetric adjacency with sorted indices.
+
+    Returns ``(eid, ne, mirror)``: ``eid[p]`` numbers the edge of entry ``p`` (both directions
+    share it), ``ne`` edges in all, ``mirror[p]`` the position of the transposed entry.
+    """
+    eid, mirror, ne = _edge_ids(G.indptr, G.indices, G.shape[0])
+    return eid, int(ne), mirror
+
+
+@numba.njit(cache=True)
+def _edge_ids(ptr, adj, n):
+    eid = np.empty(adj.size, dtype=np.int64)
+    mirror = np.empty(adj.size, dtype=np.int64)
+    ne = 0
+    for u in range(n):
+        for p in range(ptr[u], ptr[u + 1]):
+            w = adj[p]
+            if u < w:
+                eid[p] = ne
+                ne += 1
+    for u in range(n):
+        for p in range(ptr[u], ptr[u + 1]):
+            w = adj[p]
+            lo, hi = ptr[w], ptr[w + 1]  # binary search of u in the sorted row w
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if adj[mid] < u:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            mirror[p] = lo
+            if u > w:
+                eid[p] = eid[lo]
+    return eid, mirror, ne
