@@ -179,3 +179,18 @@ def test_dense_rows_are_not_quadratic():
     flat = np.zeros(n * n)
     flat[res.colors[res.pattern.indices] * n + rows] = J.data
     assert B.size == 0 and np.array_equal(res.decompress(flat.reshape(n, n).T).data, J.data)
+
+
+def test_best_skips_orders_that_cannot_run_but_one_order_raises():
+    n = 9000
+    S = sp.lil_array(banded(n, 1))
+    S[0, :] = True  # the column intersection graph would have ~n^2 edges
+    S = sp.csr_array(S)
+    res = coloring.color(S, algorithm=coloring.GreedyColoring(order="best"))
+    assert res.order in ("natural", "largest_first") and res.ncolors == n
+    with pytest.raises(ColoringError, match="Hint"):
+        coloring.color(S, algorithm=coloring.GreedyColoring(order="smallest_last"))
+    bi = coloring.color(
+        S, partition="bidirectional", algorithm=coloring.GreedyColoring(order="best")
+    )
+    assert bi.ncolors <= 3 + 1

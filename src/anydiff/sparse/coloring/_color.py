@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..._errors import ColoringError
 from .acyclic import acyclic_coloring
 from .bicoloring import bidirectional_coloring
-from .greedy import GreedyColoring, partial_coloring
+from .greedy import GreedyColoring, best_of, partial_coloring
 from .problem import ColoringProblem, as_pattern
 from .result import ColoringResult
 from .star import star_coloring
@@ -71,15 +71,7 @@ def color(S, structure="nonsymmetric", partition="column", algorithm=None) -> Co
     names = algorithm.orders
     if problem.structure == "symmetric":
         make = acyclic_coloring if algorithm.decompression == "substitution" else star_coloring
-        return _best(make(P, name, algorithm) for name in names)
+        return best_of(lambda name: make(P, name, algorithm), names)
     if problem.partition == "bidirectional":
         return bidirectional_coloring(P, names, algorithm)
-    return _best(partial_coloring(P, problem.partition, name, algorithm) for name in names)
-
-
-def _best(results):
-    best = None
-    for res in results:
-        if best is None or res.ncolors < best.ncolors:
-            best = res
-    return best
+    return best_of(lambda name: partial_coloring(P, problem.partition, name, algorithm), names)

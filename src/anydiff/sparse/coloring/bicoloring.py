@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .greedy import partial_coloring
+from .greedy import best_of, partial_coloring
 from .orders import vertex_order
 from .problem import bipartite_adjacency, edge_ids, rows_cols
 from .result import ColoringResult
@@ -162,16 +162,12 @@ def _split(P, dense, names, algorithm):
     col_colors, row_colors = np.full(n, -1, dtype=np.int64), np.full(m, -1, dtype=np.int64)
     name = names[0]
     if (~dense).any():
-        fwd = min(
-            (partial_coloring(_select_rows(P, ~dense), "column", nm, algorithm) for nm in names),
-            key=lambda r: r.ncolors,
-        )
+        keep = _select_rows(P, ~dense)
+        fwd = best_of(lambda nm: partial_coloring(keep, "column", nm, algorithm), names)
         col_colors, name = fwd.colors, fwd.order
     if dense.any():
-        rev = min(
-            (partial_coloring(_select_rows(P, dense), "row", nm, algorithm) for nm in names),
-            key=lambda r: r.ncolors,
-        )
+        top = _select_rows(P, dense)
+        rev = best_of(lambda nm: partial_coloring(top, "row", nm, algorithm), names)
         row_colors = np.where(dense, rev.colors, -1)
     side = ~dense[rows]
     return _assemble(P, side, col_colors[cols], row_colors[rows], col_colors, row_colors, name)

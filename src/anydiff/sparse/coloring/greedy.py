@@ -13,7 +13,7 @@ from .orders import check_order, vertex_order
 from .problem import column_graph, transpose
 from .result import ColoringResult
 
-__all__ = ["GreedyColoring", "partial_coloring"]
+__all__ = ["GreedyColoring", "best_of", "partial_coloring"]
 
 #: Largest column intersection graph (edges) built for the degree-driven orders.
 MAX_GRAPH_EDGES = 50_000_000
@@ -251,3 +251,25 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
         order=name,
         _gather=gather,
     )
+
+
+def best_of(make, names):
+    """The result with the fewest colors over the orders ``names``.
+
+    With several orders, an order that cannot run on this pattern (a dynamic order whose
+    column intersection graph would be too large) is skipped; with one, its error is raised.
+    """
+    best, error = None, None
+    for name in names:
+        try:
+            res = make(name)
+        except ColoringError as err:
+            if len(names) == 1:
+                raise
+            error = err
+            continue
+        if best is None or res.ncolors < best.ncolors:
+            best = res
+    if best is None:
+        raise error
+    return best
