@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..._errors import MissingRuleError
+from ._index_sets import _rows
 
 __all__ = ["JaxSparsityDetector"]
 
@@ -234,13 +235,7 @@ def _structural(eqn, vals, n):
         res = eqn.primitive.bind(*id_args, **eqn.params)
         res = res if eqn.primitive.multiple_results else [res]
     stacked = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
-    outs = []
-    for r in res:
-        ids = np.asarray(r).ravel().astype(np.int64)
-        rows = np.flatnonzero(ids > 0)
-        P = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, ids[rows] - 1)), shape=(ids.size, offset))
-        outs.append(_Deps(sp.csr_array(P @ stacked.astype(np.int8), dtype=bool)))
-    return outs
+    return [_Deps(_rows(stacked, np.asarray(r).ravel().astype(np.int64) - 1)) for r in res]
 
 
 def _numpy_structural(name, args, params):

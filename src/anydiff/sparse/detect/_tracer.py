@@ -26,16 +26,9 @@ import scipy.sparse as sp
 
 from ..._errors import AnyDiffError, MissingPrimalError, MissingRuleError, TracingError
 from ...rules import RULES
+from ._index_sets import _rows
 
 __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
-
-
-def _rows(S, ids):
-    """Rows ``ids`` of ``S`` (``-1`` = empty row), as CSR."""
-    ids = np.asarray(ids, dtype=np.int64).ravel()
-    keep = np.flatnonzero(ids >= 0)
-    P = sp.csr_array((np.ones(keep.size, dtype=np.int8), (keep, ids[keep])), shape=(ids.size, S.shape[0]))
-    return sp.csr_array(P @ S.astype(np.int8), dtype=bool)
 
 
 def _union(*mats):
