@@ -168,6 +168,10 @@ def test_hessian_superset_of_numeric(ops, seed):
     assert (sp.csr_array(np.abs(H) > 1e-5) > S).nnz == 0
 
 
-def test_scipy_special_needs_a_rule():
-    with pytest.raises(ad.MissingRuleError, match="erf"):
-        G.jacobian_sparsity(sc.erf, np.ones(2))
+def test_scipy_special_functions():
+    S = G.jacobian_sparsity(lambda x: sc.erf(x) + sc.xlogy(x[0], x[1]), np.ones(3))
+    assert np.array_equal(dense(S), [[1, 1, 0], [1, 1, 0], [1, 1, 1]])
+    H = dense(G.hessian_sparsity(lambda x: sc.xlogy(x[0], x[1]) + np.sum(sc.expit(x[2:])), np.ones(4)))
+    assert np.array_equal(H, [[0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])  # xlogy is linear in x
+    with pytest.raises(ad.MissingRuleError, match="ellipk"):
+        G.jacobian_sparsity(sc.ellipk, np.full(2, 0.5))

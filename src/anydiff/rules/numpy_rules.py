@@ -26,8 +26,11 @@ def _binary(func, d1=(F, F), d2=(F, F), cross=False):
 # nonlinear unary functions
 for _f in (np.exp, np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.sqrt, np.cbrt,
            np.square, np.reciprocal, np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan,
-           np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh, np.arctanh, np.absolute, np.fabs):
+           np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh, np.arctanh):
     _unary(_f)
+# piecewise linear: second derivative zero almost everywhere
+for _f in (np.absolute, np.fabs):
+    _unary(_f, linear=True)
 # linear unary functions
 for _f in (np.negative, np.positive, np.deg2rad, np.rad2deg, np.conjugate):
     _unary(_f, linear=True)
