@@ -1,0 +1,479 @@
+"""The :class:`Dual` array: a NumPy value plus a stack of ``B`` tangents.
+
+A ``Dual`` behaves like the ndarray ``value`` inside unmodified NumPy code and carries
+``tangent`` of shape ``(B,) + value.shape``: ``B`` directional derivatives pushed forward at
+once, so one evaluation of ``f`` gives ``B`` Jacobian-vector products.
+
+Nesting gives higher order: a ``Dual`` whose value and tangent are themselves ``Dual``
+objects computes derivatives of derivatives (forward-over-forward). The *level* of a dual
+(1 + the level of its parts) tells which perturbation it carries; an operation between
+duals of different levels treats the lower one as a constant of the higher one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import TracingError
+
+__all__ = ["Dual", "level", "primal", "split", "zero_tangent", "lift", "full_tangent"]
+
+_CONVERT_HINT = (
+    "Hint: allocate buffers written inside f with np.zeros_like(x) / np.empty_like(x) (or "
+    "np.zeros_like(x, shape=...)) instead of np.zeros(n), build arrays from pieces with "
+    "np.stack/np.concatenate instead of np.array([...]), and keep values as arrays (no float()). "
+    "For code that cannot be changed, use AutoFiniteDiff() or wrap it with differentiate_with."
+)
+
+
+class Dual:
+    """An array ``value`` with ``B`` stacked tangents (shape ``(B,) + value.shape``).
+
+    Parameters
+    ----------
+    value : numpy.ndarray or Dual
+        The primal array (a ``Dual`` itself for nested, higher-order duals).
+    tangent : numpy.ndarray or Dual
+        Tangents, shape ``(B,) + value.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff.dual import Dual
+    >>> x = Dual(np.array([1.0, 2.0]), np.eye(2))
+    >>> y = np.sin(x) * x[0]
+    >>> y.tangent.round(4)
+    array([[ 1.3818,  0.9093],
+           [ 0.    , -0.4161]])
+    """
+
+    __slots__ = ("value", "tangent")
+    __hash__ = None  # mutable, like ndarray
+
+    def __init__(self, value, tangent):
+        self.value = value
+        self.tangent = tangent
+
+    # ---------------------------------------------------------------- array protocol
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._ufuncs import dispatch_ufunc
+
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from ._functions import dispatch_function
+
+        return dispatch_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracingError(
+            "NumPy tried to convert an anydiff Dual (an array carrying derivatives) into a plain "
+            "ndarray: f writes it into an array that cannot hold derivatives (made by np.zeros, "
+            "np.empty, np.array, ...) or calls a function anydiff does not intercept, and the "
+            "derivatives would be lost.\n" + _CONVERT_HINT
+        )
+
+    def _scalar_error(self, what):
+        return TracingError(
+            f"f converts an anydiff Dual to a Python {what} (float(x[0]), math.sin(x[0]), "
+            "x.item(), or writing x[i] into an array made by np.zeros), which drops its "
+            "derivatives.\n" + _CONVERT_HINT
+        )
+
+    def __float__(self):
+        raise self._scalar_error("float")
+
+    def __complex__(self):
+        raise self._scalar_error("complex")
+
+    def __int__(self):
+        raise self._scalar_error("int")
+
+    def __index__(self):
+        raise self._scalar_error("int")
+
+    def item(self, *args):
+        raise self._scalar_error("scalar")
+
+    def tolist(self):
+        raise self._scalar_error("list")
+
+    def __bool__(self):
+        return bool(primal(self))
+
+    # -------------------------------------------------------------- attributes
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+    @property
+    def size(self):
+        return self.value.size
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def level(self):
+        return level(self)
+
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"Dual(value={self.value!r}, tangent of shape {self.tangent.shape})"
+
+    # ----------------------------------------------------------------- indexing
+    def __getitem__(self, idx):
+        value = self.value[idx]
+        tangent = self.tangent[_tangent_index(idx)]
+        k = _split_batch_axis(idx, self.shape)
+        if k:
+            tangent = np.moveaxis(tangent, k, 0)
+        return Dual(value, tangent)
+
+    def __setitem__(self, idx, w):
+        wlevel, mine = level(w), level(self)
+        if wlevel > mine:  # w carries an outer perturbation: self becomes a constant of it
+            inner = Dual(self.value, self.tangent)
+            self.value, self.tangent = inner, _zeros((w.tangent.shape[0],) + self.shape, w.dtype)
+            mine = level(self)
+        if wlevel == mine:
+            wv, wt = w.value, w.tangent
+        else:
+            wv, wt = w, None
+        target = np.shape(self.value[idx])
+        self.value = _store(self.value, idx, wv)
+        tidx = _tangent_index(idx)
+        k = _split_batch_axis(idx, self.shape)
+        if wt is None:
+            self.tangent = _store(self.tangent, tidx, 0)
+            return
+        wt = lift(wt, len(target))
+        if k:
+            wt = np.moveaxis(wt, 0, k)
+        self.tangent = _store(self.tangent, tidx, wt)
+
+    # -------------------------------------------------------------- operators
+    def __add__(self, o):
+        return np.add(self, o)
+
+    def __radd__(self, o):
+        return np.add(o, self)
+
+    def __sub__(self, o):
+        return np.subtract(self, o)
+
+    def __rsub__(self, o):
+        return np.subtract(o, self)
+
+    def __mul__(self, o):
+        return np.multiply(self, o)
+
+    def __rmul__(self, o):
+        return np.multiply(o, self)
+
+    def __truediv__(self, o):
+        return np.true_divide(self, o)
+
+    def __rtruediv__(self, o):
+        return np.true_divide(o, self)
+
+    def __floordiv__(self, o):
+        return np.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return np.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return np.remainder(self, o)
+
+    def __rmod__(self, o):
+        return np.remainder(o, self)
+
+    def __pow__(self, o):
+        return np.power(self, o)
+
+    def __rpow__(self, o):
+        return np.power(o, self)
+
+    def __matmul__(self, o):
+        return np.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return np.matmul(o, self)
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return np.positive(self)
+
+    def __abs__(self):
+        return np.absolute(self)
+
+    def __lt__(self, o):
+        return np.less(self, o)
+
+    def __le__(self, o):
+        return np.less_equal(self, o)
+
+    def __gt__(self, o):
+        return np.greater(self, o)
+
+    def __ge__(self, o):
+        return np.greater_equal(self, o)
+
+    def __eq__(self, o):
+        return np.equal(self, o)
+
+    def __ne__(self, o):
+        return np.not_equal(self, o)
+
+    def _inplace(self, result):
+        self[...] = result
+        return self
+
+    def __iadd__(self, o):
+        return self._inplace(np.add(self, o))
+
+    def __isub__(self, o):
+        return self._inplace(np.subtract(self, o))
+
+    def __imul__(self, o):
+        return self._inplace(np.multiply(self, o))
+
+    def __itruediv__(self, o):
+        return self._inplace(np.true_divide(self, o))
+
+    def __ipow__(self, o):
+        return self._inplace(np.power(self, o))
+
+    def __imatmul__(self, o):
+        return self._inplace(np.matmul(self, o))
+
+    # --------------------------------------------------------- ndarray methods
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order).copy()
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a1, a2):
+        return np.swapaxes(self, a1, a2)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis)
+
+    def copy(self, order="C"):
+        return np.copy(self)
+
+    def astype(self, dtype, copy=True, **kwargs):
+        if np.dtype(dtype).kind not in "fc":
+            return primal(self).astype(dtype)
+        return Dual(_astype(self.value, dtype), _astype(self.tangent, dtype))
+
+    def conj(self):
+        return np.conjugate(self)
+
+    conjugate = conj
+
+    def dot(self, o):
+        return np.dot(self, o)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return np.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return np.cumprod(self, axis=axis)
+
+    def clip(self, a_min=None, a_max=None):
+        return np.clip(self, a_min, a_max)
+
+    def take(self, indices, axis=None):
+        return np.take(self, indices, axis=axis)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return np.trace(self, offset, axis1, axis2)
+
+    def fill(self, v):
+        self[...] = v
+
+    def argmax(self, axis=None):
+        return np.argmax(primal(self), axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(primal(self), axis=axis)
+
+    def argsort(self, axis=-1):
+        return np.argsort(primal(self), axis=axis)
+
+    def nonzero(self):
+        return np.nonzero(primal(self))
+
+    def any(self, *args, **kwargs):
+        return primal(self).any(*args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return primal(self).all(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- helpers
+def level(a) -> int:
+    """Nesting level: 0 for non-duals, 1 for a dual of arrays, 2 for a dual of duals."""
+    if not isinstance(a, Dual):
+        return 0
+    return 1 + max(level(a.value), level(a.tangent))
+
+
+def primal(a):
+    """The innermost value of a (possibly nested) dual, as a plain array."""
+    while isinstance(a, Dual):
+        a = a.value
+    return a
+
+
+def split(args):
+    """``(top, values, tangents)`` of a sequence of operands at the highest dual level.
+
+    Operands below that level are constants of it (tangent ``None``).
+    """
+    top = max(level(a) for a in args)
+    values, tangents = [], []
+    for a in args:
+        if isinstance(a, Dual) and level(a) == top:
+            values.append(a.value)
+            tangents.append(a.tangent)
+        else:
+            values.append(a)
+            tangents.append(None)
+    return top, values, tangents
+
+
+def lift(t, ndim):
+    """Reshape tangents ``(B,) + s`` to ``ndim + 1`` dimensions (ones inserted after ``B``)."""
+    extra = ndim - (len(t.shape) - 1)
+    if extra <= 0:
+        return t
+    return np.reshape(t, (t.shape[0],) + (1,) * extra + tuple(t.shape[1:]))
+
+
+def full_tangent(t, shape):
+    """``t`` broadcast to ``(B,) + shape`` as a fresh, writable array."""
+    shape = (t.shape[0],) + tuple(shape)
+    if tuple(t.shape) == shape:
+        return t
+    return np.copy(np.broadcast_to(lift(t, len(shape) - 1), shape))
+
+
+def zero_tangent(batch, shape, dtype):
+    return _zeros((batch,) + tuple(shape), dtype)
+
+
+def _zeros(shape, dtype):
+    dtype = np.dtype(dtype)
+    return np.zeros(shape, dtype=dtype if dtype.kind in "fc" else np.float64)
+
+
+def _astype(a, dtype):
+    return a.astype(dtype) if isinstance(a, (Dual, np.ndarray)) else np.asarray(a).astype(dtype)
+
+
+def _store(arr, idx, w):
+    """``arr[idx] = w``, promoting a plain ``arr`` to a dual when ``w`` is one."""
+    if isinstance(w, Dual) and not isinstance(arr, Dual):
+        arr = Dual(arr, _zeros((w.tangent.shape[0],) + arr.shape, np.result_type(arr.dtype, w.dtype)))
+    arr[idx] = w
+    return arr
+
+
+def _tangent_index(idx):
+    if isinstance(idx, tuple):
+        return (slice(None),) + idx
+    return (slice(None), idx)
+
+
+def _split_batch_axis(idx, shape) -> int:
+    """Where NumPy puts the tangent axis ``B`` when indexing tangents with ``(:, *idx)``.
+
+    Separated advanced indices (integer arrays, and integers next to them) move their
+    broadcast dimensions to the front, before ``B``; the answer is then the number of those
+    dimensions (0 in every other case).
+    """
+    if not isinstance(idx, tuple) or not any(isinstance(i, (list, np.ndarray)) for i in idx):
+        return 0
+    positions = [
+        p for p, i in enumerate(idx)
+        if isinstance(i, (list, np.ndarray, int, np.integer)) and not isinstance(i, bool)
+    ]
+    if positions[-1] - positions[0] == len(positions) - 1:
+        return 0
+    shapes = []
+    for p in positions:
+        a = np.asarray(idx[p])
+        shapes.append((int(np.count_nonzero(a)),) if a.dtype == bool else a.shape)
+    return len(np.broadcast_shapes(*shapes))

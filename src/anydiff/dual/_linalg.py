@@ -1,0 +1,326 @@
+"""Contractions and linear algebra on duals.
+
+Products (``matmul``, ``einsum``, ``tensordot``, ``dot`` ...) are multilinear: the tangent
+is the sum over operands of the product with that operand replaced by its tangents, the
+tangent axis carried as one more batch index (``einsum``) or a stacked matrix dimension
+(``matmul``, one BLAS call per operand). ``solve``/``inv``/``det``/``slogdet``/``cholesky``
+use their classical forward-mode formulas, batched over the ``B`` tangents.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .._errors import MissingRuleError
+from ._core import Dual, full_tangent, primal, split
+from ._functions import HANDLED, implements
+
+__all__ = ["GUFUNCS"]
+
+#: Generalized ufuncs (not elementwise, hence not in the rule table), called via __array_ufunc__.
+GUFUNCS: dict = {}
+
+
+def _sum_terms(terms):
+    terms = [t for t in terms if t is not None]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+# -------------------------------------------------------------------------- matmul
+def _matmul(a, b, **kwargs):
+    if kwargs:
+        raise MissingRuleError("np.matmul(..., axes/dtype/...) options are not supported by anydiff's duals.")
+    top, (av, bv), (ta, tb) = split((a, b))
+    y = np.matmul(av, bv)
+    na, nb = np.ndim(primal(av)), np.ndim(primal(bv))
+    if na > 2 or nb > 2:  # stacked matrices: one einsum per operand
+        return _einsum(_matmul_subscripts(na, nb), a, b)
+    terms = []
+    if ta is not None:
+        if na == 2:  # (B, m, k) @ (k, ...) as one (B*m, k) product
+            B, m = ta.shape[0], ta.shape[1]
+            prod = np.matmul(np.reshape(ta, (B * m, ta.shape[2])), bv)
+            terms.append(np.reshape(prod, (B, m) + tuple(prod.shape[1:])))
+        else:
+            terms.append(np.matmul(ta, bv))
+    if tb is not None:
+        if nb == 2:
+            terms.append(np.matmul(av, tb))
+        else:  # (B, k) @ a.T
+            terms.append(np.matmul(tb, np.transpose(av)))
+    return Dual(y, full_tangent(_sum_terms(terms), np.shape(y)))
+
+
+def _matmul_subscripts(na, nb):
+    sa = "...ij" if na > 1 else "j"
+    sb = "...jk" if nb > 1 else "j"
+    out = ("..." if max(na, nb) > 2 else "") + ("i" if na > 1 else "") + ("k" if nb > 1 else "")
+    return f"{sa},{sb}->{out}"
+
+
+GUFUNCS[np.matmul] = _matmul
+HANDLED[np.linalg.matmul] = _matmul
+
+
+def _vecdot(x1, x2, axis=-1, **kwargs):
+    return np.sum(np.conjugate(x1) * x2, axis=axis)
+
+
+GUFUNCS[np.vecdot] = _vecdot
+HANDLED[np.linalg.vecdot] = _vecdot
+
+
+# -------------------------------------------------------------------------- einsum
+@implements(np.einsum)
+def _einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
+    if out is not None or not isinstance(subscripts, str):
+        raise MissingRuleError(
+            "np.einsum on anydiff duals needs the subscripts string form and no out=.\n"
+            "Hint: write np.einsum('ij,j->i', A, x)."
+        )
+    subs = subscripts.replace(" ", "")
+    inputs, output = subs.split("->") if "->" in subs else (subs, _implicit_output(subs))
+    ins = inputs.split(",")
+    top, values, tangents = split(operands)
+    value = np.einsum(f"{inputs}->{output}", *values, optimize=optimize, **kwargs)
+    batch = next(c for c in string.ascii_letters if c not in subs)
+    terms = []
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        tin = ins.copy()
+        tin[i] = batch + ins[i]
+        ops = list(values)
+        ops[i] = t
+        terms.append(np.einsum(",".join(tin) + "->" + batch + output, *ops, optimize=len(ops) > 1, **kwargs))
+    return Dual(value, full_tangent(_sum_terms(terms), np.shape(value)))
+
+
+def _implicit_output(subs):
+    letters = subs.replace(",", "").replace("...", "")
+    single = sorted(c for c in set(letters) if letters.count(c) == 1)
+    return ("..." if "..." in subs else "") + "".join(single)
+
+
+@implements(np.tensordot, np.linalg.tensordot)
+def _tensordot(a, b, axes=2):
+    na, nb = np.ndim(primal(a)), np.ndim(primal(b))
+    if isinstance(axes, (int, np.integer)):
+        axa, axb = list(range(na - axes, na)), list(range(axes))
+    else:
+        axa, axb = axes
+        axa = [axa] if isinstance(axa, (int, np.integer)) else list(axa)
+        axb = [axb] if isinstance(axb, (int, np.integer)) else list(axb)
+    axa = [int(d) % na for d in axa]
+    axb = [int(d) % nb for d in axb]
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(na)]
+    sb = [next(letters) for _ in range(nb)]
+    for i, j in zip(axa, axb):
+        sb[j] = sa[i]
+    out = [c for d, c in enumerate(sa) if d not in axa] + [c for d, c in enumerate(sb) if d not in axb]
+    return _einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+@implements(np.dot)
+def _dot(a, b, out=None):
+    if out is not None:
+        raise MissingRuleError("np.dot(..., out=...) is not supported by anydiff's duals.")
+    na, nb = np.ndim(primal(a)), np.ndim(primal(b))
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    if na <= 2 and nb <= 2:
+        return _matmul(a, b)
+    return _tensordot(a, b, axes=([-1], [-2 if nb >= 2 else 0]))
+
+
+@implements(np.inner)
+def _inner(a, b):
+    if np.ndim(primal(a)) == 0 or np.ndim(primal(b)) == 0:
+        return np.multiply(a, b)
+    return _tensordot(a, b, axes=([-1], [-1]))
+
+
+@implements(np.vdot)
+def _vdot(a, b):
+    return _einsum("i,i->", np.conjugate(np.ravel(a)), np.ravel(b))
+
+
+@implements(np.outer, np.linalg.outer)
+def _outer(a, b, out=None):
+    return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
+
+
+@implements(np.kron)
+def _kron(a, b):
+    nd = max(np.ndim(primal(a)), np.ndim(primal(b)))
+    sa = (1,) * (nd - np.ndim(primal(a))) + np.shape(a)
+    sb = (1,) * (nd - np.ndim(primal(b))) + np.shape(b)
+    ar = np.reshape(a, tuple(x for s in sa for x in (s, 1)))
+    br = np.reshape(b, tuple(x for s in sb for x in (1, s)))
+    return np.reshape(np.multiply(ar, br), tuple(p * q for p, q in zip(sa, sb)))
+
+
+def _tri_handler(func):
+    def tri(m, k=0):
+        return Dual(func(m.value, k), func(m.tangent, k))
+
+    return tri
+
+
+HANDLED[np.tril] = _tri_handler(np.tril)
+HANDLED[np.triu] = _tri_handler(np.triu)
+
+
+# ------------------------------------------------------------------ linear algebra
+def _square(av, name):
+    if np.ndim(primal(av)) != 2:
+        raise MissingRuleError(
+            f"np.linalg.{name} on anydiff duals supports one square matrix (no stacks).\n"
+            "Hint: loop over the matrices, or use AutoJax()."
+        )
+
+
+def _solve_many(av, R, b_ndim):
+    """``solve(A, R[i])`` for each of the B right-hand sides stacked in ``R``."""
+    B, n = R.shape[0], R.shape[1]
+    if b_ndim == 1:
+        return np.transpose(np.linalg.solve(av, np.transpose(R)))
+    k = R.shape[2]
+    X = np.linalg.solve(av, np.reshape(np.moveaxis(R, 0, 1), (n, B * k)))
+    return np.moveaxis(np.reshape(X, (n, B, k)), 1, 0)
+
+
+@implements(np.linalg.solve)
+def _solve(a, b):
+    top, (av, bv), (ta, tb) = split((a, b))
+    _square(av, "solve")
+    b_ndim = np.ndim(primal(bv))
+    if ta is None:  # one factorization for the value and every tangent
+        B = tb.shape[0]
+        stacked = np.concatenate([np.reshape(bv, (1,) + np.shape(bv)), tb])
+        X = _solve_many(av, stacked, b_ndim)
+        return Dual(X[0], X[1:] if B else X[:0])
+    y = np.linalg.solve(av, bv)
+    R = -np.matmul(ta, y) if tb is None else tb - np.matmul(ta, y)
+    return Dual(y, _solve_many(av, R, b_ndim))
+
+
+@implements(np.linalg.inv)
+def _inv(a):
+    _square(a.value, "inv")
+    Y = np.linalg.inv(a.value)
+    return Dual(Y, -np.matmul(np.matmul(Y, a.tangent), Y))
+
+
+def _trace_inv_times(av, ta):
+    """``trace(A^-1 T_b)`` for each tangent ``T_b``."""
+    return np.einsum("ij,...ji->...", np.linalg.inv(av), ta)
+
+
+@implements(np.linalg.det)
+def _det(a):
+    _square(a.value, "det")
+    d = np.linalg.det(a.value)
+    return Dual(d, _trace_inv_times(a.value, a.tangent) * d)
+
+
+@implements(np.linalg.slogdet)
+def _slogdet(a):
+    _square(a.value, "slogdet")
+    sign, logabs = np.linalg.slogdet(a.value)
+    dlog = _trace_inv_times(a.value, a.tangent)
+    if np.iscomplexobj(primal(a.value)):
+        raise MissingRuleError("np.linalg.slogdet of complex matrices is not supported by anydiff's duals.")
+    return type(np.linalg.slogdet(np.eye(1)))(sign, Dual(logabs, dlog))
+
+
+@implements(np.linalg.cholesky)
+def _cholesky(a, /, *, upper=False):
+    _square(a.value, "cholesky")
+    L = np.linalg.cholesky(a.value)
+    Linv = np.linalg.inv(L)
+    M = np.matmul(np.matmul(Linv, a.tangent), np.transpose(Linv))
+    n = primal(L).shape[0]
+    weights = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+    tL = np.matmul(L, M * weights)
+    result = Dual(L, tL)
+    return np.swapaxes(result, -1, -2) if upper else result
+
+
+@implements(np.linalg.matrix_power)
+def _matrix_power(a, n):
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 0:
+        return np.eye(a.shape[-1], dtype=a.dtype) + np.zeros_like(a)
+    result = a
+    for _ in range(n - 1):
+        result = result @ a
+    return result
+
+
+@implements(np.linalg.multi_dot)
+def _multi_dot(arrays, *, out=None):
+    arrays = list(arrays)
+    result = arrays[0]
+    for m in arrays[1:]:
+        result = np.dot(result, m)
+    return result
+
+
+def _abs2(x):
+    return np.real(x * np.conjugate(x)) if np.iscomplexobj(primal(x)) else x * x
+
+
+@implements(np.linalg.norm)
+def _norm(x, ord=None, axis=None, keepdims=False):
+    ndim = x.ndim
+    if axis is None:
+        if ord is None or (ord == "fro" and ndim == 2) or (ndim == 1 and ord == 2):
+            result = np.sqrt(np.sum(_abs2(x)))
+            return np.reshape(result, (1,) * ndim) if keepdims else result
+        axis = tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if len(axes) == 1:
+        result = _vector_norm(x, ord, axes[0])
+    else:
+        result = _matrix_norm(x, ord, axes)
+    if keepdims:
+        shape = tuple(1 if d in [a % ndim for a in axes] else s for d, s in enumerate(x.shape))
+        result = np.reshape(result, shape)
+    return result
+
+
+def _vector_norm(x, ord, axis):
+    if ord is None or ord == 2:
+        return np.sqrt(np.sum(_abs2(x), axis=axis))
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axis)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axis)
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis)
+    if ord == 0:
+        return np.sum(primal(x) != 0, axis=axis).astype(primal(x).real.dtype)
+    return np.sum(np.abs(x) ** ord, axis=axis) ** (1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes):
+    row, col = (a % x.ndim for a in axes)
+    if ord is None or ord == "fro":
+        return np.sqrt(np.sum(_abs2(x), axis=(row, col)))
+    if ord in (1, -1, np.inf, -np.inf):
+        sum_axis, pick_axis = (row, col) if ord in (1, -1) else (col, row)
+        sums = np.sum(np.abs(x), axis=sum_axis)
+        pick_axis -= pick_axis > sum_axis
+        return (np.max if ord > 0 else np.min)(sums, axis=pick_axis)
+    raise MissingRuleError(
+        f"np.linalg.norm(ord={ord!r}) of a matrix is not supported by anydiff's duals.\n"
+        "Hint: use ord=None, 'fro', 1 or inf, or AutoJax()."
+    )

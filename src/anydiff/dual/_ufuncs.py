@@ -1,0 +1,204 @@
+"""Ufuncs on duals: elementwise calls through the shared rule table, and ufunc methods.
+
+``ufunc(*args)`` on duals computes the value with the ufunc itself and the tangents as
+``sum_i partial_i * t_i``, the partials coming from ``anydiff.rules`` (the one table also
+read by the sparsity tracer). Reductions (``np.add.reduce``, ``np.multiply.reduce``, ...),
+accumulations and ``np.add.at`` are built on the same elementwise rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import MissingRuleError, TracingError
+from ._core import Dual, full_tangent, level, lift, split
+
+__all__ = ["dispatch_ufunc", "apply_ufunc"]
+
+# Functions that are linear but not holomorphic: applied to the tangents themselves
+# (the rule table states derivatives as complex numbers, which cannot express them).
+_ANTILINEAR = {np.conjugate}
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    out = kwargs.pop("out", None)
+    if method == "__call__" and ufunc.signature is not None:  # matmul, vecdot: not elementwise
+        from ._linalg import GUFUNCS
+
+        if ufunc not in GUFUNCS:
+            raise MissingRuleError(f"anydiff's dual numbers do not implement np.{ufunc.__name__}.")
+        result = GUFUNCS[ufunc](*inputs, **kwargs)
+    elif method == "__call__":
+        result = apply_ufunc(ufunc, inputs, kwargs)
+    elif method == "reduce":
+        result = _reduce(ufunc, inputs[0], **kwargs)
+    elif method == "accumulate":
+        result = _accumulate(ufunc, inputs[0], **kwargs)
+    elif method == "at":
+        return _at(ufunc, *inputs)
+    elif method == "outer":
+        a, b = inputs
+        ndim_b = np.ndim(b)
+        result = apply_ufunc(ufunc, (np.reshape(a, np.shape(a) + (1,) * ndim_b), b), kwargs)
+    else:
+        raise MissingRuleError(
+            f"anydiff's dual numbers do not implement {ufunc.__name__}.{method}.\n"
+            "Hint: rewrite it with supported NumPy functions, or use AutoFiniteDiff()."
+        )
+    if out is None:
+        return result
+    if len(out) != 1:
+        raise MissingRuleError(f"{ufunc.__name__} with several outputs is not supported by anydiff's duals.")
+    target = out[0]
+    if not isinstance(target, Dual) and isinstance(result, Dual):
+        raise TracingError(
+            f"np.{ufunc.__name__}(..., out=buffer) writes derivatives into a plain ndarray.\n"
+            "Hint: allocate the buffer with np.zeros_like(x) / np.empty_like(x)."
+        )
+    target[...] = result
+    return target
+
+
+def apply_ufunc(ufunc, inputs, kwargs):
+    """``ufunc(*inputs)`` with tangents from the rule table."""
+    from ..rules import get_rule
+
+    if kwargs.get("where", True) is not True:
+        raise MissingRuleError(
+            f"np.{ufunc.__name__}(..., where=...) is not supported by anydiff's duals.\n"
+            "Hint: use np.where(mask, np.{0}(...), other) instead.".format(ufunc.__name__)
+        )
+    top, values, tangents = split(inputs)
+    if ufunc in _ANTILINEAR or (ufunc is np.absolute and np.iscomplexobj(values[0])):
+        return _nonholomorphic(ufunc, values[0], tangents[0], kwargs)
+    rule = get_rule(ufunc)
+    y = ufunc(*values, **kwargs)
+    if rule.partials is None or all(rule.d1_zero):
+        return y  # piecewise constant (comparisons, floor, sign, ...): a constant
+    with np.errstate(all="ignore"):  # partials of arguments without tangents are discarded
+        partials = rule.partials(*values, y)
+    ndim = np.ndim(y)
+    ty = None
+    for p, t, zero in zip(partials, tangents, rule.d1_zero):
+        if t is None or p is None or zero:
+            continue
+        t = lift(t, ndim)
+        if isinstance(p, float) and p == 1.0:  # add, subtract, positive: no multiplication
+            term = t
+        elif isinstance(p, float) and p == -1.0:
+            term = -t
+        else:
+            term = t * p
+        ty = term if ty is None else ty + term
+    if ty is None:
+        return y
+    if any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
+        ty = ty.copy()
+    dtype = kwargs.get("dtype")
+    if dtype is not None:
+        ty = ty.astype(dtype)
+    return Dual(y, full_tangent(ty, np.shape(y)))
+
+
+def _nonholomorphic(ufunc, v, t, kwargs):
+    y = ufunc(v, **kwargs)
+    if t is None:
+        return y
+    if ufunc is np.conjugate:
+        return Dual(y, np.conjugate(t))
+    # |z| is real-differentiable: d|z| = Re(conj(z) dz) / |z|
+    return Dual(y, np.real(np.conjugate(v) * t) / y)
+
+
+# ------------------------------------------------------------------------- reductions
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
+
+
+def shift_axes(axes):
+    return tuple(a + 1 for a in axes)
+
+
+def _reduce(ufunc, a, axis=0, dtype=None, keepdims=False, initial=np._NoValue, where=True):
+    if where is not True:
+        raise MissingRuleError(f"np.{ufunc.__name__}.reduce(where=...) is not supported by anydiff's duals.")
+    if not isinstance(a, Dual):  # pragma: no cover - NumPy only calls us with a dual
+        return ufunc.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = _axes(axis, a.ndim)
+    if ufunc is np.add:
+        value = np.add.reduce(a.value, axis=axes, dtype=dtype, keepdims=keepdims)
+        tangent = np.add.reduce(a.tangent, axis=shift_axes(axes), dtype=dtype, keepdims=keepdims)
+        result = Dual(value, tangent)
+    else:
+        result = tree_reduce(ufunc, a, axes, keepdims)
+    if initial is not np._NoValue and initial is not None:
+        result = ufunc(result, initial)
+    return result
+
+
+def tree_reduce(ufunc, a, axes, keepdims=False):
+    """Reduce ``a`` over ``axes`` with a binary ufunc by pairwise folding (log depth).
+
+    Every step is an elementwise call, so the derivative comes from the rule table; no
+    division by the inputs (products with zeros are exact).
+    """
+    ndim = a.ndim
+    kept = [d for d in range(ndim) if d not in axes]
+    moved = np.transpose(a, kept + list(axes))
+    kept_shape = tuple(a.shape[d] for d in kept)
+    flat = np.reshape(moved, kept_shape + (-1,))
+    n = flat.shape[-1]
+    if n == 0:
+        raise MissingRuleError(f"np.{ufunc.__name__}.reduce over an empty axis is not supported by anydiff's duals.")
+    while n > 1:
+        h = n // 2
+        folded = ufunc(flat[..., :h], flat[..., h : 2 * h])
+        flat = np.concatenate([folded, flat[..., 2 * h :]], axis=-1) if n % 2 else folded
+        n = h + n % 2
+    result = flat[..., 0]
+    if keepdims:
+        result = np.reshape(result, tuple(1 if d in axes else s for d, s in enumerate(a.shape)))
+    return result
+
+
+def _accumulate(ufunc, a, axis=0, dtype=None):
+    if ufunc is np.add:
+        ax = int(axis) % a.ndim
+        return Dual(np.add.accumulate(a.value, axis=ax, dtype=dtype), np.add.accumulate(a.tangent, axis=ax + 1, dtype=dtype))
+    # sequential forward sweep: exact for any binary ufunc with a rule
+    moved = np.moveaxis(a, axis, 0)
+    acc = moved[0]
+    parts = [acc]
+    for i in range(1, moved.shape[0]):
+        acc = ufunc(acc, moved[i])
+        parts.append(acc)
+    return np.moveaxis(np.stack(parts), 0, axis)
+
+
+def _at(ufunc, a, indices, b=None):
+    if ufunc not in (np.add, np.subtract, np.negative):
+        raise MissingRuleError(
+            f"np.{ufunc.__name__}.at is not supported by anydiff's duals (only np.add.at and np.subtract.at).\n"
+            "Hint: use np.add.at, or rewrite with indexing and assignment."
+        )
+    if not isinstance(a, Dual):
+        raise TracingError(
+            f"np.{ufunc.__name__}.at writes derivatives into a plain ndarray.\n"
+            "Hint: allocate the buffer with np.zeros_like(x) / np.empty_like(x)."
+        )
+    if ufunc is np.negative:
+        a[indices] = -a[indices]
+        return None
+    top = max(level(a), level(b))
+    if top > level(a):
+        a[...] = a + np.zeros_like(b, shape=())  # promote a to b's level
+    _, (bv,), (bt,) = split((b,)) if level(b) == level(a) else (0, (b,), (None,))
+    ufunc.at(a.value, indices, bv)
+    tidx = (slice(None),) + (indices if isinstance(indices, tuple) else (indices,))
+    if bt is not None:
+        target_ndim = np.ndim(a.value[indices])
+        ufunc.at(a.tangent, tidx, lift(bt, target_ndim))
+    return None
