@@ -199,16 +199,16 @@ def _apply(eqn, vals, n):
 
 
 def _union_elementwise(vals, avals, out_aval, n):
-    size = _size(out_aval)
-    total = sp.csr_array((size, n), dtype=bool)
+    """Union of the operands' sets, each broadcast to the output shape by a row gather."""
+    out_shape = tuple(out_aval.shape)
+    total = None
     for v, aval in zip(vals, avals):
-        if not isinstance(v, _Deps):
+        if not isinstance(v, _Deps) or v.S.nnz == 0:
             continue
-        S = v.S
-        if S.shape[0] == 1 and size != 1:  # scalar operand broadcast to every element
-            S = sp.csr_array(sp.csr_array(np.ones((size, 1), dtype=bool)) @ S.astype(np.int8), dtype=bool)
-        total = total + S
-    return total
+        shape = tuple(aval.shape)
+        S = v.S if shape == out_shape else _rows(v.S, np.broadcast_to(np.arange(_size(aval)).reshape(shape), out_shape))
+        total = S if total is None else total + S
+    return sp.csr_array((_size(out_aval), n), dtype=bool) if total is None else total
 
 
 def _structural(eqn, vals, n):

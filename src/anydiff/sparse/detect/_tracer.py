@@ -159,6 +159,49 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     def cumsum(self, *a, **k):
         return np.cumsum(self, *a, **k)
 
+    def cumprod(self, *a, **k):
+        return np.cumprod(self, *a, **k)
+
+    def repeat(self, *a, **k):
+        return np.repeat(self, *a, **k)
+
+    def squeeze(self, *a, **k):
+        return np.squeeze(self, *a, **k)
+
+    def swapaxes(self, *a):
+        return np.swapaxes(self, *a)
+
+    def take(self, *a, **k):
+        return np.take(self, *a, **k)
+
+    def clip(self, *a, **k):
+        return np.clip(self, *a, **k)
+
+    def var(self, *a, **k):
+        return np.var(self, *a, **k)
+
+    def std(self, *a, **k):
+        return np.std(self, *a, **k)
+
+    def diagonal(self, *a, **k):
+        return np.diagonal(self, *a, **k)
+
+    def trace(self, *a, **k):
+        return np.trace(self, *a, **k)
+
+    def conj(self):
+        return np.conjugate(self)
+
+    def item(self, *a):
+        return self._no_value("item()").item(*a)
+
+    def tolist(self):
+        return self._no_value("tolist()").tolist()
+
+    @property
+    def flat(self):
+        return np.ravel(self)
+
     # ------------------------------------------------------------ ufuncs
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
@@ -173,11 +216,27 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
             target.S, target.value = res.S, res.value
             return target
         if method == "at":
-            return _ufunc_at(self.ctx, ufunc, *inputs)
-        if method == "reduce":
-            return _reduce(self.ctx, inputs[0], kwargs.get("axis", 0), kwargs.get("keepdims", False), ufunc)
-        if method == "accumulate":
-            return _cumulative(self.ctx, inputs[0], kwargs.get("axis", 0))
+            try:
+                primals = _primal(inputs) if self.ctx.local else None
+            except _NoValue:
+                primals = None
+            _ufunc_at(self.ctx, ufunc, *inputs)
+            if primals is not None:  # local: keep the primal value up to date
+                buf = np.array(primals[0])
+                ufunc.at(buf, *primals[1:])
+                inputs[0].value = buf
+            return None
+        if method in ("reduce", "accumulate"):
+            if method == "reduce":
+                if ufunc not in (np.add, np.multiply, np.maximum, np.minimum, np.fmax, np.fmin, np.logical_and, np.logical_or):
+                    raise MissingRuleError(f"np.{ufunc.__name__}.reduce has no tracing rule.")
+                res = _reduce(self.ctx, inputs[0], kwargs.get("axis", 0), kwargs.get("keepdims", False), ufunc,
+                              nonlinear=ufunc is np.multiply)
+            else:
+                if ufunc not in (np.add, np.multiply, np.maximum, np.minimum, np.fmax, np.fmin):
+                    raise MissingRuleError(f"np.{ufunc.__name__}.accumulate has no tracing rule.")
+                res = _cumulative(self.ctx, inputs[0], kwargs.get("axis", 0), nonlinear=ufunc is np.multiply)
+            return _fill_value(self.ctx, res, lambda: getattr(ufunc, method)(*_primal(inputs), **kwargs))
         if ufunc is np.matmul and method == "__call__":
             return _matmul(self.ctx, *inputs)
         if method != "__call__":
@@ -193,7 +252,43 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
                 f"{func.__module__}.{func.__name__} has no sparsity tracing rule.\n"
                 "Hint: add it to anydiff/sparse/detect/_tracer.py, or use DenseSparsityDetector(backend)."
             )
-        return handler(self.ctx, *args, **kwargs)
+        res = handler(self.ctx, *args, **kwargs)
+        return _fill_value(self.ctx, res, lambda: func(*_primal(args), **_primal(kwargs)))
+
+
+class _NoValue(Exception):
+    """Some traced input has no primal value (local detector after an untracked operation)."""
+
+
+def _primal(obj):
+    """Replace tracers by their primal values, recursively in lists, tuples and dicts."""
+    if isinstance(obj, _Tracer):
+        if obj.value is None:
+            raise _NoValue
+        return np.asarray(obj.value)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_primal(e) for e in obj)
+    if isinstance(obj, dict):
+        return {k: _primal(v) for k, v in obj.items()}
+    return obj
+
+
+def _fill_value(ctx, res, compute):
+    """Local detector: give ``res`` (a tracer or a list of tracers) its primal value if missing."""
+    if not ctx.local:
+        return res
+    targets = [r for r in (res if isinstance(res, (list, tuple)) else [res]) if isinstance(r, _Tracer)]
+    if not targets or all(t.value is not None for t in targets):
+        return res
+    try:
+        value = compute()
+    except _NoValue:
+        return res
+    values = value if isinstance(res, (list, tuple)) else [value]
+    for t, v in zip(targets, values):
+        if t.value is None:
+            t.value = np.asarray(v)
+    return res
 
 
 def _plain_index(index):
@@ -226,6 +321,8 @@ class _Context:
     def lift(self, a):
         if isinstance(a, _Tracer):
             return a
+        if isinstance(a, (list, tuple)) and _has_tracer(a):  # e.g. [np.sum(x), x[0]]
+            return np.stack([self.lift(e) for e in a])
         arr = np.asarray(a)
         return _Tracer(sp.csr_array((arr.size, self.n), dtype=bool), arr.shape, arr if self.local else None, self)
 
@@ -260,6 +357,10 @@ class _Context:
             self.second(parts[0], parts[1])  # mixed term, e.g. x * y
         S = _union(*parts) if parts else sp.csr_array((math.prod(shape), self.n), dtype=bool)
         return _Tracer(S, shape, value, self)
+
+
+def _has_tracer(seq):
+    return any(isinstance(e, _Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e)) for e in seq)
 
 
 # ------------------------------------------------------------------ structural
@@ -320,12 +421,8 @@ def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, nonlinear=False, **_)
     S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
     if nonlinear or ufunc is np.multiply:
         ctx.second(S)  # prod, var, norm: every pair inside one reduction interacts
-    value = None
-    if ctx.local and t.value is not None:
-        func = {None: np.sum}.get(ufunc, None) or (getattr(ufunc, "reduce") if ufunc is not None else np.sum)
-        value = func(np.asarray(t.value), axis=axes)
     shape = tuple(1 if d in axes else s for d, s in enumerate(t.shape)) if keepdims else out_shape
-    return _Tracer(S, shape, value, ctx)
+    return _Tracer(S, shape, None, ctx)
 
 
 def _extremum(kind):
