@@ -150,6 +150,12 @@ def _evaluate(f, x, T, ctx, kinds, y_spec=None):
         f(y, xd, *ctx)
         return y
     except ValueError as err:
+        if "setting an array element with a sequence" in str(err):
+            raise TracingError(
+                f"f writes a value carrying derivatives into a plain ndarray ({err}).\n"
+                "Hint: allocate buffers written inside f with np.zeros_like(x) / np.empty_like(x) "
+                "(or np.zeros_like(x, shape=...)) instead of np.zeros(n)."
+            ) from err
         if "read-only" in str(err):
             raise TracingError(
                 f"f writes into its input x ({err}).\nHint: work on a copy, x = x.copy(), "

@@ -231,6 +231,11 @@ def _append(arr, values, axis=None):
     return np.concatenate([arr, values], axis=axis)
 
 
+@implements(np.column_stack)
+def _column_stack(tup):
+    return np.concatenate([np.reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup], axis=1)
+
+
 @implements(np.where)
 def _where(condition, *xy):
     condition = primal(condition)
@@ -470,7 +475,7 @@ def _no_out(out, name):
 
 # ------------------------------------------------- composites run on the duals
 #: NumPy functions whose own implementation only calls supported functions.
-_COMPOSITES = (np.hstack, np.vstack, np.dstack, np.column_stack, np.split, np.array_split,
+_COMPOSITES = (np.hstack, np.vstack, np.dstack, np.split, np.array_split,
                np.hsplit, np.vsplit, np.dsplit)
 
 for _f in _COMPOSITES:
