@@ -102,12 +102,31 @@ def _values(contexts):
 
 
 class _Deps:
-    """Index sets of an array's elements: ``S[k, j]`` = element k may depend on input j."""
+    """Index sets of an array's elements: ``S[k, j]`` = element k may depend on input j.
 
-    __slots__ = ("S",)
+    Stored lazily as rows ``ids`` (``-1`` = empty, ``None`` = all rows in order) of a ``base``
+    matrix, so chains of structural primitives (slices, concatenations, reshapes: ``roll``)
+    only move integer ids; the rows are gathered once, when an operation needs them.
+    """
 
-    def __init__(self, S):
-        self.S = sp.csr_array(S, dtype=bool)
+    __slots__ = ("base", "ids", "_S")
+
+    def __init__(self, S=None, base=None, ids=None):
+        if S is not None:
+            S = S if isinstance(S, sp.csr_array) and S.dtype == bool else sp.csr_array(S, dtype=bool)
+            self.base, self.ids, self._S = S, None, S
+        else:
+            self.base, self.ids, self._S = base, ids, None
+
+    @property
+    def S(self):
+        if self._S is None:
+            self._S = _rows(self.base, self.ids)
+        return self._S
+
+    def row_ids(self, shape):
+        """Row of ``base`` of every element, as an array of ``shape``."""
+        return np.arange(self.base.shape[0]).reshape(shape) if self.ids is None else self.ids.reshape(shape)
 
 
 def _identity(n):
@@ -203,39 +222,45 @@ def _union_elementwise(vals, avals, out_aval, n):
     out_shape = tuple(out_aval.shape)
     total = None
     for v, aval in zip(vals, avals):
-        if not isinstance(v, _Deps) or v.S.nnz == 0:
+        if not isinstance(v, _Deps):
             continue
         shape = tuple(aval.shape)
-        S = v.S if shape == out_shape else _rows(v.S, np.broadcast_to(np.arange(_size(aval)).reshape(shape), out_shape))
-        total = S if total is None else total + S
+        if v.ids is None and shape == out_shape:
+            S = v.base
+        elif v._S is not None and shape == out_shape:
+            S = v._S
+        else:
+            S = _rows(v.base, np.broadcast_to(v.row_ids(shape), out_shape))
+        if S.nnz:
+            total = S if total is None else total + S
     return sp.csr_array((_size(out_aval), n), dtype=bool) if total is None else total
 
 
 def _structural(eqn, vals, n):
-    """Run the primitive on element ids (1-based; 0 = depends on nothing) to map elements."""
+    """Run the primitive on element ids (1-based; 0 = depends on nothing) to map elements.
+
+    The result is a lazy view: rows of the operands' bases (stacked if there are several)."""
     out_avals = [v.aval for v in eqn.outvars]
     data_dtype = np.dtype(out_avals[0].dtype)
-    blocks, offset, id_args = [], 0, []
+    bases, offsets, id_args = [], {}, []
+    for v in vals:
+        if isinstance(v, _Deps) and id(v.base) not in offsets:
+            offsets[id(v.base)] = sum(b.shape[0] for b in bases)
+            bases.append(v.base)
     for v, var in zip(vals, eqn.invars):
         aval = var.aval
-        is_data = np.dtype(aval.dtype) == data_dtype or isinstance(v, _Deps)
-        if not is_data:
-            id_args.append(v)  # indices, start positions: concrete
-            continue
-        size = _size(aval)
         if isinstance(v, _Deps):
-            ids = np.arange(offset + 1, offset + size + 1, dtype=np.int32).reshape(aval.shape)
-            blocks.append(v.S)
-            offset += size
+            id_args.append((v.row_ids(aval.shape) + (offsets[id(v.base)] + 1)).astype(np.int32))
+        elif np.dtype(aval.dtype) == data_dtype:
+            id_args.append(np.zeros(aval.shape, dtype=np.int32))  # constant data: depends on nothing
         else:
-            ids = np.zeros(aval.shape, dtype=np.int32)
-        id_args.append(ids)
+            id_args.append(v)  # indices, start positions: concrete
     res = _numpy_structural(eqn.primitive.name, id_args, eqn.params)
     if res is None:  # no NumPy twin: run the JAX primitive itself on the ids
         res = eqn.primitive.bind(*id_args, **eqn.params)
         res = res if eqn.primitive.multiple_results else [res]
-    stacked = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
-    return [_Deps(_rows(stacked, np.asarray(r).ravel().astype(np.int64) - 1)) for r in res]
+    base = sp.vstack(bases, format="csr") if len(bases) > 1 else bases[0]
+    return [_Deps(base=base, ids=np.asarray(r).astype(np.int64) - 1) for r in res]
 
 
 def _numpy_structural(name, args, params):
