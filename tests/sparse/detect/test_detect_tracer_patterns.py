@@ -241,3 +241,14 @@ def test_errors_name_the_problem():
 def test_detectors_are_hashable_frozen_dataclasses():
     assert G == TracerSparsityDetector() and hash(G) == hash(TracerSparsityDetector())
     assert L != G and len({G, L}) == 2
+
+
+def test_many_paths_to_one_input_are_not_lost():
+    # 256 (or 2**16) contributions of x[0] to one output: counts must not wrap around to zero
+    for k in (256, 2**16):
+        S = G.jacobian_sparsity(lambda x: np.sum(np.broadcast_to(x[0], (k,)))[None], np.ones(3))
+        assert dense(S).tolist() == [[1, 0, 0]]
+        H = G.hessian_sparsity(lambda x: np.sum(np.broadcast_to(x[0], (k,)) ** 2), np.ones(3))
+        assert dense(H).tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 0]]
+    A = np.ones((300, 300))
+    assert dense(G.jacobian_sparsity(lambda x: A @ np.broadcast_to(x[:1], (300,)), np.ones(2)))[:, 0].all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["_rows"]
+__all__ = ["_rows", "_product"]
 
 
 def _rows(S, ids):
@@ -20,3 +20,10 @@ def _rows(S, ids):
     src = np.repeat(S.indptr[safe] - indptr[:-1], lengths) + np.arange(total)
     indices = S.indices[src]
     return sp.csr_array((np.ones(total, dtype=bool), indices, indptr), shape=(ids.size, S.shape[1]))
+
+
+def _product(A, B):
+    """Boolean product ``A @ B`` of 0/1 matrices (sums counted in int32, so no wrap-around)."""
+    P = sp.csr_array(sp.csr_array(A).astype(np.int32) @ sp.csr_array(B).astype(np.int32))
+    # every stored entry is a positive count: the pattern is the stored structure
+    return sp.csr_array((np.ones(P.indices.size, dtype=bool), P.indices, P.indptr), shape=P.shape)

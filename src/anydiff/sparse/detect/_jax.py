@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..._errors import MissingRuleError
-from ._index_sets import _rows
+from ._index_sets import _product, _rows
 
 __all__ = ["JaxSparsityDetector"]
 
@@ -320,9 +320,9 @@ def _reduce(v, aval, axes, n):
         out_idx = np.ravel_multi_index(tuple(coords[d] for d in keep), out_shape).ravel()
     else:
         out_idx = np.zeros(idx.size, dtype=np.int64)
-    A = sp.csr_array((np.ones(idx.size, dtype=np.int8), (out_idx, idx.ravel())),
+    A = sp.csr_array((np.ones(idx.size, dtype=np.int32), (out_idx, idx.ravel())),
                      shape=(int(np.prod(out_shape, dtype=int)), idx.size))
-    return sp.csr_array(A @ v.S.astype(np.int8), dtype=bool)
+    return _product(A, v.S)
 
 
 def _cumulative(v, aval, axis, reverse, n):
@@ -333,8 +333,8 @@ def _cumulative(v, aval, axis, reverse, n):
     src, dst = np.nonzero(tri)  # element dst depends on src (src <= dst for forward)
     rows = idx[:, dst].ravel()
     cols = idx[:, src].ravel()
-    A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(idx.size, idx.size))
-    return sp.csr_array(A @ v.S.astype(np.int8), dtype=bool)
+    A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(idx.size, idx.size))
+    return _product(A, v.S)
 
 
 def _dot_general(eqn, vals, n):
@@ -356,11 +356,11 @@ def _dot_general(eqn, vals, n):
     if isinstance(vals[0], _Deps):
         rows = np.broadcast_to(out[..., None], (nb, nlf, nrf, nc)).ravel()
         cols = np.broadcast_to(L[:, :, None, :], (nb, nlf, nrf, nc)).ravel()
-        A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(out.size, L.size))
-        total = total + sp.csr_array(A @ vals[0].S.astype(np.int8), dtype=bool)
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(out.size, L.size))
+        total = total + _product(A, vals[0].S)
     if isinstance(vals[1], _Deps):
         rows = np.broadcast_to(out[..., None], (nb, nlf, nrf, nc)).ravel()
         cols = np.broadcast_to(R[:, None, :, :], (nb, nlf, nrf, nc)).ravel()
-        A = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(out.size, R.size))
-        total = total + sp.csr_array(A @ vals[1].S.astype(np.int8), dtype=bool)
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(out.size, R.size))
+        total = total + _product(A, vals[1].S)
     return total

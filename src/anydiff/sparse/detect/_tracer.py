@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from ..._errors import AnyDiffError, MissingPrimalError, MissingRuleError, TracingError
 from ...rules import RULES
-from ._index_sets import _rows
+from ._index_sets import _product, _rows
 
 __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
 
@@ -311,9 +311,7 @@ class _Context:
         """Record second-order interactions: Σ_e a_e b_eᵀ for row-aligned index sets A, B."""
         if not self.hessian or A.nnz == 0 or (B is not None and B.nnz == 0):
             return
-        A8 = A.astype(np.int8)
-        P = A8.T @ (A8 if B is None else B.astype(np.int8))
-        P = sp.csr_array(P, dtype=bool)
+        P = _product(A.T, A if B is None else B)
         if B is not None:
             P = P + P.T
         self.H = P if self.H is None else sp.csr_array(self.H + P, dtype=bool)
@@ -417,8 +415,8 @@ def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, nonlinear=False, **_)
     out_shape = tuple(t.shape[d] for d in keep)
     coords = np.indices(t.shape).reshape(t.ndim, -1)
     out_idx = np.ravel_multi_index(tuple(coords[d] for d in keep), out_shape) if keep else np.zeros(t.size, np.int64)
-    A = sp.csr_array((np.ones(t.size, dtype=np.int8), (out_idx, np.arange(t.size))), shape=(math.prod(out_shape), t.size))
-    S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
+    A = sp.csr_array((np.ones(t.size, dtype=np.int32), (out_idx, np.arange(t.size))), shape=(math.prod(out_shape), t.size))
+    S = _product(A, t.S)
     if nonlinear or ufunc is np.multiply:
         ctx.second(S)  # prod, var, norm: every pair inside one reduction interacts
     shape = tuple(1 if d in axes else s for d, s in enumerate(t.shape)) if keepdims else out_shape
@@ -450,9 +448,9 @@ def _cumulative(ctx, a, axis=None, nonlinear=False, **_):
     L = t.shape[axis]
     idx = np.moveaxis(t.ids(), axis, -1).reshape(-1, L)
     src, dst = np.nonzero(np.triu(np.ones((L, L), dtype=bool)))
-    A = sp.csr_array((np.ones(idx.shape[0] * src.size, dtype=np.int8), (idx[:, dst].ravel(), idx[:, src].ravel())),
+    A = sp.csr_array((np.ones(idx.shape[0] * src.size, dtype=np.int32), (idx[:, dst].ravel(), idx[:, src].ravel())),
                      shape=(t.size, t.size))
-    S = sp.csr_array(A @ t.S.astype(np.int8), dtype=bool)
+    S = _product(A, t.S)
     if nonlinear:
         ctx.second(S)
     return _Tracer(S, t.shape, None, ctx)
@@ -527,8 +525,8 @@ def _einsum(ctx, subscripts, *operands, **_):
         if t.S.nnz == 0:
             continue
         src = np.ravel_multi_index(tuple(grid[pos[ch]] for ch in term), t.shape) if term else np.zeros(grid.shape[1], np.int64)
-        A = sp.csr_array((np.ones(src.size, dtype=np.int8), (out_idx, src)), shape=(math.prod(out_shape), t.size))
-        parts.append(sp.csr_array(A @ t.S.astype(np.int8), dtype=bool))
+        A = sp.csr_array((np.ones(src.size, dtype=np.int32), (out_idx, src)), shape=(math.prod(out_shape), t.size))
+        parts.append(_product(A, t.S))
         if ctx.hessian:
             per_point.append(_rows(t.S, src))
     for i in range(len(per_point)):  # products of traced operands: mixed second derivatives
@@ -630,8 +628,8 @@ def _ufunc_at(ctx, ufunc, a, indices, b=None):
     target = np.ravel(a.ids()[_plain_index(indices)])
     src = np.broadcast_to(tb.ids(), a.ids()[_plain_index(indices)].shape).ravel()
     rows_new = _rows(tb.S, src)
-    A = sp.csr_array((np.ones(target.size, dtype=np.int8), (target, np.arange(target.size))), shape=(a.size, target.size))
-    a.S = _union(a.S, sp.csr_array(A @ rows_new.astype(np.int8), dtype=bool))
+    A = sp.csr_array((np.ones(target.size, dtype=np.int32), (target, np.arange(target.size))), shape=(a.size, target.size))
+    a.S = _union(a.S, _product(A, rows_new))
     a.value = None
     return None
 
