@@ -258,6 +258,8 @@ class Dual:
         return np.not_equal(self, o)
 
     def _inplace(self, result):
+        if not _writable(self):  # a NumPy scalar inside (x[i] of a 1-d array): rebind, like NumPy
+            return result
         self[...] = result
         return self
 
@@ -388,6 +390,12 @@ def level(a) -> int:
     if not isinstance(a, Dual):
         return 0
     return 1 + max(level(a.value), level(a.tangent))
+
+
+def _writable(a) -> bool:
+    if isinstance(a, Dual):
+        return _writable(a.value) and _writable(a.tangent)
+    return isinstance(a, np.ndarray)
 
 
 def primal(a):
