@@ -45,7 +45,7 @@ ELEMENTWISE = {
 }
 STRUCTURAL = {
     "reshape", "transpose", "squeeze", "expand_dims", "broadcast_in_dim", "slice", "dynamic_slice",
-    "dynamic_update_slice", "concatenate", "pad", "rev", "gather", "split", "stack",
+    "dynamic_update_slice", "concatenate", "pad", "rev", "gather", "split", "stack", "scatter",
 }
 REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod"}
 CUMULATIVE = {"cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"}
@@ -196,6 +196,8 @@ def _apply(eqn, vals, n):
         return [_Deps(_cumulative(vals[0], eqn.invars[0].aval, eqn.params["axis"], eqn.params.get("reverse", False), n))]
     if name == "dot_general":
         return [_Deps(_dot_general(eqn, vals, n))]
+    if name == "scatter-add":
+        return [_Deps(_scatter_add(eqn, vals, n))]
     if name in CALLS:
         closed = eqn.params.get("jaxpr") or eqn.params.get("call_jaxpr") or eqn.params.get("fun_jaxpr")
         inner = getattr(closed, "jaxpr", closed)
@@ -308,6 +310,40 @@ def _numpy_structural(name, args, params):
             out = out[tuple(index)]
         return [out]
     return None
+
+
+def _scatter_add(eqn, vals, n):
+    """``operand.at[idx].add(updates)``: each output element unions its operand element and the
+    updates sent to it. Targets of the updates: scatter-max of update ids, repeated until every
+    update has been seen (one round per level of index collisions)."""
+    import jax
+
+    operand, indices, updates = vals[:3]
+    if isinstance(indices, _Deps):
+        raise MissingRuleError("scatter-add with indices that depend on x cannot be traced.")
+    op_aval, up_aval = eqn.invars[0].aval, eqn.invars[2].aval
+    nu = _size(up_aval)
+    remaining = np.arange(nu, dtype=np.int32)
+    targets = np.full(nu, -1, dtype=np.int64)
+    params = {k: v for k, v in eqn.params.items() if k not in ("update_jaxpr", "update_consts")}
+    while True:
+        res = jax.lax.scatter_max(np.full(op_aval.shape, -1, np.int32), np.asarray(indices),
+                                  remaining.reshape(up_aval.shape), params["dimension_numbers"],
+                                  indices_are_sorted=params.get("indices_are_sorted", False),
+                                  unique_indices=params.get("unique_indices", False), mode=params.get("mode"))
+        res = np.asarray(res).ravel()
+        pos = np.nonzero(res >= 0)[0]
+        fresh = targets[res[pos]] < 0
+        if not fresh.any():
+            break
+        targets[res[pos[fresh]]] = pos[fresh]
+        remaining[res[pos[fresh]]] = -1
+    total = _deps_of(operand, _size(op_aval), n)
+    if isinstance(updates, _Deps):
+        hit = np.nonzero(targets >= 0)[0]
+        A = sp.csr_array((np.ones(hit.size, dtype=np.int32), (targets[hit], hit)), shape=(_size(op_aval), nu))
+        total = total + _product(A, updates.S)
+    return total
 
 
 def _reduce(v, aval, axes, n):
