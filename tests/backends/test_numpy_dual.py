@@ -13,11 +13,11 @@ from anydiff.backends._numpy_dual import AutoNumPy
 
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
+import jax.numpy as jnp
 
 B = AutoNumPy()
 RNG = np.random.default_rng(1)
-TOL = dict(rtol=1e-10, atol=1e-12)
+TOL = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def close(a, b):
@@ -118,6 +118,7 @@ def test_gradient_hessian_hvp(x):
     v = RNG.normal(size=x.shape)
     close(ad.hvp(f, B, x, (v,))[0], H_ref @ v)
     value, grad, H = ad.value_gradient_and_hessian(f, B, x)
+    close(value, rosenbrock(np, x))
     close(grad, g_ref)
     close(H, H_ref)
 
@@ -138,6 +139,7 @@ def test_scalar_derivatives():
     close(ad.derivative(np_fun(scalar_chain), B, t), d_ref)
     close(ad.second_derivative(np_fun(scalar_chain), B, t), dd_ref)
     y, d, dd = ad.value_derivative_and_second_derivative(np_fun(scalar_chain), B, t)
+    close(y, scalar_chain(np, t))
     close(d, d_ref)
     close(dd, dd_ref)
     # vector output of a scalar input

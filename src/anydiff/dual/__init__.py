@@ -5,7 +5,7 @@
 (:mod:`anydiff.rules`). Used by :class:`anydiff.AutoNumPy`.
 """
 
-from ._core import Dual, level, primal
 from . import _functions  # noqa: F401  (registers the NumPy functions)
+from ._core import Dual, level, primal
 
 __all__ = ["Dual", "level", "primal"]

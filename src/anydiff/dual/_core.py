@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import TracingError
 
-__all__ = ["Dual", "level", "primal", "split", "zero_tangent", "lift", "full_tangent"]
+__all__ = ["Dual", "full_tangent", "level", "lift", "primal", "split", "zero_tangent"]
 
 _CONVERT_HINT = (
     "Hint: allocate buffers written inside f with np.zeros_like(x) / np.empty_like(x) (or "
@@ -47,7 +47,7 @@ class Dual:
            [ 0.    , -0.4161]])
     """
 
-    __slots__ = ("value", "tangent")
+    __slots__ = ("tangent", "value")
     __hash__ = None  # mutable, like ndarray
 
     def __init__(self, value, tangent):

@@ -19,7 +19,7 @@ from .._errors import MissingRuleError
 from ._core import Dual, full_tangent, lift, primal, split, zero_tangent
 from ._ufuncs import _reduce, shift_axes
 
-__all__ = ["dispatch_function", "HANDLED", "implements"]
+__all__ = ["HANDLED", "dispatch_function", "implements"]
 
 #: NumPy function -> handler with the same signature.
 HANDLED: dict = {}
@@ -196,7 +196,7 @@ def _pad(array, pad_width, mode="constant", **kwargs):
 # ---------------------------------------------------------- joining and choosing
 def _parts(arrays):
     """Values and tangents (zeros for constants) of a list of operands at one level."""
-    top, values, tangents = split(arrays)
+    _, values, tangents = split(arrays)
     batch = next(t.shape[0] for t in tangents if t is not None)
     dtype = np.result_type(*(primal(v) for v in values))
     tangents = [zero_tangent(batch, np.shape(v), dtype) if t is None else t for v, t in zip(values, tangents)]
@@ -241,7 +241,7 @@ def _where(condition, *xy):
     condition = primal(condition)
     if not xy:
         return np.nonzero(condition)
-    top, values, tangents = split(xy)
+    _, values, tangents = split(xy)
     value = np.where(condition, *values)
     batch = next(t.shape[0] for t in tangents if t is not None)
     ts = [0.0 if t is None else lift(t, np.ndim(value)) for t in tangents]
@@ -481,5 +481,5 @@ _COMPOSITES = (np.hstack, np.vstack, np.dstack, np.split, np.array_split,
 for _f in _COMPOSITES:
     HANDLED[_f] = _f._implementation
 
-from . import _linalg  # noqa: E402,F401  (registers contractions and linear algebra)
+from . import _linalg  # noqa: F401  (registers contractions and linear algebra)
 

@@ -35,7 +35,7 @@ def _sum_terms(terms):
 def _matmul(a, b, **kwargs):
     if kwargs:
         raise MissingRuleError("np.matmul(..., axes/dtype/...) options are not supported by anydiff's duals.")
-    top, (av, bv), (ta, tb) = split((a, b))
+    _, (av, bv), (ta, tb) = split((a, b))
     y = np.matmul(av, bv)
     na, nb = np.ndim(primal(av)), np.ndim(primal(bv))
     if na > 2 or nb > 2:  # stacked matrices: one einsum per operand
@@ -86,7 +86,7 @@ def _einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     subs = subscripts.replace(" ", "")
     inputs, output = subs.split("->") if "->" in subs else (subs, _implicit_output(subs))
     ins = inputs.split(",")
-    top, values, tangents = split(operands)
+    _, values, tangents = split(operands)
     value = np.einsum(f"{inputs}->{output}", *values, optimize=optimize, **kwargs)
     batch = next(c for c in string.ascii_letters if c not in subs)
     terms = []
@@ -198,7 +198,7 @@ def _solve_many(av, R, b_ndim):
 
 @implements(np.linalg.solve)
 def _solve(a, b):
-    top, (av, bv), (ta, tb) = split((a, b))
+    _, (av, bv), (ta, tb) = split((a, b))
     _square(av, "solve")
     b_ndim = np.ndim(primal(bv))
     if ta is None:  # one factorization for the value and every tangent

@@ -13,7 +13,7 @@ import numpy as np
 from .._errors import MissingRuleError, TracingError
 from ._core import Dual, full_tangent, level, lift, split
 
-__all__ = ["dispatch_ufunc", "apply_ufunc"]
+__all__ = ["apply_ufunc", "dispatch_ufunc"]
 
 # Functions that are linear but not holomorphic: applied to the tangents themselves
 # (the rule table states derivatives as complex numbers, which cannot express them).
@@ -68,7 +68,7 @@ def apply_ufunc(ufunc, inputs, kwargs):
             f"np.{ufunc.__name__}(..., where=...) is not supported by anydiff's duals.\n"
             "Hint: use np.where(mask, np.{0}(...), other) instead.".format(ufunc.__name__)
         )
-    top, values, tangents = split(inputs)
+    _, values, tangents = split(inputs)
     if ufunc in _ANTILINEAR or (ufunc is np.absolute and np.iscomplexobj(values[0])):
         return _nonholomorphic(ufunc, values[0], tangents[0], kwargs)
     rule = get_rule(ufunc)
@@ -191,7 +191,7 @@ def _at(ufunc, a, indices, b=None):
         )
     if ufunc is np.negative:
         a[indices] = -a[indices]
-        return None
+        return
     top = max(level(a), level(b))
     if top > level(a):
         a[...] = a + np.zeros_like(b, shape=())  # promote a to b's level
@@ -201,4 +201,4 @@ def _at(ufunc, a, indices, b=None):
     if bt is not None:
         target_ndim = np.ndim(a.value[indices])
         ufunc.at(a.tangent, tidx, lift(bt, target_ndim))
-    return None
+    return
