@@ -34,8 +34,13 @@ __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
 def _union(*mats):
     out = mats[0]
     for M in mats[1:]:
-        out = out + M
-    return sp.csr_array(out, dtype=bool)
+        if M.nnz:
+            out = out + M if out.nnz else M
+    return _bool_csr(out)
+
+
+def _bool_csr(S):
+    return S if isinstance(S, sp.csr_array) and S.dtype == bool else sp.csr_array(S, dtype=bool)
 
 
 class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
@@ -44,7 +49,7 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     __array_priority__ = 1000
 
     def __init__(self, S, shape, value=None, ctx=None):
-        self.S = sp.csr_array(S, dtype=bool)
+        self.S = _bool_csr(S)
         self.shape = tuple(shape)
         self.value = value
         self.ctx = ctx
@@ -346,9 +351,13 @@ class _Context:
                 mine = np.asarray(t.value)
                 chosen = (mine >= other) if ufunc in (np.maximum, np.fmax) else (mine <= other)
                 ids = np.where(np.broadcast_to(chosen, shape), np.broadcast_to(t.ids(), shape), -1)
+            elif t.shape == shape:
+                parts.append(t.S)  # same shape: the rows as they are
+                ids = None
             else:
                 ids = np.broadcast_to(t.ids(), shape)
-            parts.append(_rows(t.S, ids))
+            if ids is not None:
+                parts.append(_rows(t.S, ids))
             if self.hessian and not rule.d2_zero[min(k, rule.nargs - 1)]:
                 self.second(parts[-1])  # nonlinear in this argument
         if self.hessian and not rule.cross_zero and len(parts) == 2:
