@@ -56,6 +56,7 @@ CASES = [
     ("append-split", lambda xp, x: xp.append(x, x[0]) .sum() + sum(p.sum() for p in xp.split(x, 2, axis=1)) * x, X),
     ("tril-diag-trace", lambda xp, x: xp.tril(x @ x.T) + xp.triu(x @ x.T, 1) + xp.trace(x @ x.T) + xp.diagonal(x, 1).sum(), X),
     ("real-imag-conj", lambda xp, x: xp.real(x * (1 + 2j)) + xp.imag(x * (1 - 1j)) + xp.real(xp.conj(x * 1j)), X),
+    ("sinc-average", lambda xp, x: xp.sinc(x - 1.0) + xp.average(x, axis=0, weights=xp.array([1.0, 2.0, 3.0])) + xp.average(x), X),
     ("copy-likes", lambda xp, x: xp.copy(x) + xp.ones_like(x) * xp.sum(xp.zeros_like(x) + x) + xp.full_like(x, 2.0), X),
     # indexing
     ("index-basic", lambda xp, x: x[1:, ::2].sum() + x[-1] + x[..., 1][:, None][0], X),

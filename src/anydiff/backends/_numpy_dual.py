@@ -43,9 +43,9 @@ class AutoNumPy(Backend):
     --------
     >>> import numpy as np, anydiff as ad
     >>> from anydiff.backends._numpy_dual import AutoNumPy
-    >>> ad.jacobian(lambda x: np.sin(x) * x[0], AutoNumPy(), np.array([0.0, 1.0]))
-    array([[1.        , 0.        ],
-           [0.84147098, 0.        ]])
+    >>> ad.jacobian(lambda x: np.sin(x) * x[0], AutoNumPy(), np.array([0.5, 2.0])).round(4)
+    array([[ 0.9182,  0.    ],
+           [ 0.9093, -0.2081]])
     >>> ad.hessian(lambda x: x[0] ** 2 * x[1], AutoNumPy(), np.array([1.0, 2.0]))
     array([[4., 2.],
            [2., 0.]])

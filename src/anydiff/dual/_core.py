@@ -21,7 +21,8 @@ __all__ = ["Dual", "full_tangent", "level", "lift", "primal", "split", "zero_tan
 _CONVERT_HINT = (
     "Hint: allocate buffers written inside f with np.zeros_like(x) / np.empty_like(x) (or "
     "np.zeros_like(x, shape=...)) instead of np.zeros(n), build arrays from pieces with "
-    "np.stack/np.concatenate instead of np.array([...]), and keep values as arrays (no float()). "
+    "np.stack/np.concatenate instead of np.array([...]), drop np.asarray(x) calls inside f, and "
+    "keep values as arrays (no float()). "
     "For code that cannot be changed, use AutoFiniteDiff() or wrap it with differentiate_with."
 )
 

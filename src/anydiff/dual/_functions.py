@@ -432,6 +432,40 @@ def _expand_edge(edge, a, axis):
     return edge
 
 
+@implements(np.average)
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    if weights is None:
+        avg, scale = _mean(a, axis=axis, keepdims=keepdims), np.size(primal(a)) // max(1, np.size(primal(_sum(a, axis=axis))))
+    else:
+        if np.ndim(primal(weights)) != np.ndim(primal(a)):  # 1-d weights along one axis
+            shape = [1] * np.ndim(primal(a))
+            shape[axis] = -1
+            weights = np.reshape(weights, tuple(shape))
+        scale = np.sum(weights * np.ones_like(primal(a)), axis=axis, keepdims=keepdims)
+        avg = np.sum(a * weights, axis=axis, keepdims=keepdims) / scale
+    return (avg, scale) if returned else avg
+
+
+@implements(np.sinc)
+def _sinc(x):
+    y = np.pi * np.where(primal(x) == 0, 1.0e-20, x)
+    return np.sin(y) / y
+
+
+@implements(np.copyto)
+def _copyto(dst, src, casting="same_kind", where=True):
+    if where is not True:
+        src = np.where(where, src, dst)
+    if not isinstance(dst, Dual):
+        from .._errors import TracingError
+
+        raise TracingError(
+            "f copies a value carrying derivatives into a plain ndarray (np.copyto, np.full(n, x[0]), ...).\n"
+            "Hint: allocate the array with np.zeros_like(x) / np.full_like(x, value) and assign into it."
+        )
+    dst[...] = src
+
+
 @implements(np.fliplr)
 def _fliplr(m):
     return np.flip(m, axis=1)
