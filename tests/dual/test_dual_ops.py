@@ -57,6 +57,9 @@ CASES = [
     ("tril-diag-trace", lambda xp, x: xp.tril(x @ x.T) + xp.triu(x @ x.T, 1) + xp.trace(x @ x.T) + xp.diagonal(x, 1).sum(), X),
     ("real-imag-conj", lambda xp, x: xp.real(x * (1 + 2j)) + xp.imag(x * (1 - 1j)) + xp.real(xp.conj(x * 1j)), X),
     ("sinc-average", lambda xp, x: xp.sinc(x - 1.0) + xp.average(x, axis=0, weights=xp.array([1.0, 2.0, 3.0])) + xp.average(x), X),
+    ("rot90-select-dstack", lambda xp, x: xp.rot90(x[:3, :3], 1) + xp.select([x[:3, :3] > 1.1, x[:3, :3] < 0.8], [x[:3, :3] ** 2, -x[:3, :3]], 0.5) + xp.dstack([x[:3, :3], x[:3, 1:]]).sum(-1), X),
+    ("take_along-atleast-array_split", lambda xp, x: xp.take_along_axis(x, xp.argsort(x, axis=1), axis=1) + xp.atleast_2d(x[0]) + (xp.array_split(x, 3, axis=1)[0].sum(1) * xp.cumprod(x)[:3])[:, None], X),
+    ("matrix_power-multi_dot", lambda xp, x: xp.linalg.matrix_power(x[:, :3], 3) + xp.linalg.multi_dot([x, C, x[:, :3]]), X),
     ("copy-likes", lambda xp, x: xp.copy(x) + xp.ones_like(x) * xp.sum(xp.zeros_like(x) + x) + xp.full_like(x, 2.0), X),
     # indexing
     ("index-basic", lambda xp, x: x[1:, ::2].sum() + x[-1] + x[..., 1][:, None][0], X),
