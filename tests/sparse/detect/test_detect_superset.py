@@ -41,7 +41,30 @@ OPS = {
     "matmul": lambda xp, v: (v.reshape(2, 3) @ v.reshape(3, 2)).ravel()[:4].repeat(2)[:6],
     "mean-keepdims": lambda xp, v: (v.reshape(2, 3) - xp.mean(v.reshape(2, 3), axis=1, keepdims=True)).ravel(),
     "divide": lambda xp, v: v / (2.0 + xp.roll(v, -1) ** 2),
+    "convolve": lambda xp, v: xp.convolve(v, v[:3] ** 2, mode="same"),
+    "correlate": lambda xp, v: xp.concatenate([xp.correlate(v, v[4:], mode="valid"), v[:1]]),
+    "convolve-const": lambda xp, v: xp.convolve(v, xp.asarray([1.0, -2.0, 1.0]))[1:-1],
+    "sort": lambda xp, v: xp.sort(v.reshape(2, 3), axis=1).ravel() * v[0],
+    "median": lambda xp, v: xp.concatenate([xp.median(v.reshape(2, 3), axis=0), v[3:]]),
+    "cross": lambda xp, v: xp.cross(v[:3], v[3:]).repeat(2),
+    "einsum-ellipsis": lambda xp, v: xp.einsum("...i,...i", v.reshape(3, 2), v[::-1].reshape(3, 2)).repeat(2),
+    "batched-matmul": lambda xp, v: (v.reshape(2, 1, 3) @ v.reshape(2, 3, 1)).ravel().repeat(3),
+    "interp": lambda xp, v: xp.interp(v, xp.linspace(-2.0, 2.0, 6), v ** 2),
+    "trapezoid": lambda xp, v: xp.trapezoid(v.reshape(2, 3) ** 2, axis=0).repeat(2),
+    "average": lambda xp, v: xp.average(v.reshape(3, 2), axis=0, weights=xp.asarray([1.0, 2.0, 0.5])).repeat(3),
+    "sinc-round": lambda xp, v: xp.sinc(v) + xp.round(v),
+    "vecdot": lambda xp, v: xp.vecdot(v.reshape(3, 2), v.reshape(3, 2)[::-1]).repeat(2),
+    "setitem": lambda xp, v: _setitem(xp, v),
 }
+
+
+def _setitem(xp, v):
+    if xp is np:
+        y = np.zeros_like(v)
+        y[1:] = v[:-1] * v[1:]
+        y[0] = v[5]
+        return y
+    return xp.zeros_like(v).at[1:].set(v[:-1] * v[1:]).at[0].set(v[5])
 chains = st.lists(st.sampled_from(sorted(OPS)), min_size=1, max_size=4)
 
 

@@ -198,6 +198,30 @@ def test_where_maximum_abs_clip_global_vs_local():
     assert dense(L.jacobian_sparsity(branchy, -x)).tolist() == [[1, 1, 1]]
 
 
+def test_value_dependent_indexing_in_the_local_detector():
+    x = np.array([0.3, -1.0, 2.0, 0.5])
+    S = L.jacobian_sparsity(lambda x: x[np.argsort(x)][:2] * x[np.argmax(x)], x)
+    assert dense(S).tolist() == [[0, 1, 1, 0], [1, 0, 1, 0]]
+    S = L.jacobian_sparsity(lambda x: x[np.nonzero(x > 0.4)], x)
+    assert dense(S).tolist() == [[0, 0, 1, 0], [0, 0, 0, 1]]
+    assert dense(L.jacobian_sparsity(lambda x: np.sort(x)[:1], x)).tolist() == [[0, 1, 0, 0]]
+    assert dense(G.jacobian_sparsity(lambda x: np.sort(x)[:1], x)).tolist() == [[1, 1, 1, 1]]
+
+
+def test_more_numpy_functions():
+    x = np.arange(1.0, 7.0)
+    conv = dense(G.jacobian_sparsity(lambda x: np.convolve(x, [1.0, -1.0], mode="valid"), x))
+    assert np.array_equal(conv, (np.eye(6, k=1, dtype=int) + np.eye(6, dtype=int))[:5])
+    assert dense(G.jacobian_sparsity(lambda x: np.cross(x[:3], x[3:]), x)).tolist() == [
+        [0, 1, 1, 0, 1, 1], [1, 0, 1, 1, 0, 1], [1, 1, 0, 1, 1, 0]]
+    assert dense(G.jacobian_sparsity(lambda x: np.einsum("...i,...i", x.reshape(3, 2), x.reshape(3, 2)), x)).tolist() == [
+        [1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]]
+    bm = dense(G.jacobian_sparsity(lambda x: (x.reshape(3, 1, 2) @ x.reshape(3, 2, 1)).ravel(), x))
+    assert bm.tolist() == [[1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]]
+    assert dense(G.jacobian_sparsity(lambda x: np.round(x) + np.sinc(x[0]), x))[:, 0].all()
+    assert dense(G.jacobian_sparsity(lambda x: np.round(x) + np.sinc(x[0]), x))[:, 1:].sum() == 0
+
+
 def test_hessian_patterns():
     n = 7
     x = np.linspace(-1.0, 1.0, n)
@@ -226,8 +250,12 @@ def test_errors_name_the_problem():
         G.jacobian_sparsity(branchy, np.ones(3))
     with pytest.raises(MissingPrimalError, match="Hint"):
         G.jacobian_sparsity(lambda x: x * float(x[0]), np.ones(3))
-    with pytest.raises(MissingRuleError, match="sort"):
-        G.jacobian_sparsity(lambda x: np.sort(x), np.ones(3))
+    with pytest.raises(MissingRuleError, match="fft"):
+        G.jacobian_sparsity(lambda x: np.fft.fft(x), np.ones(3))
+    with pytest.raises(MissingPrimalError, match="Hint.*Local"):
+        G.jacobian_sparsity(lambda x: x[np.argsort(x)], np.ones(3))
+    with pytest.raises(MissingPrimalError, match="value-dependent shape"):
+        G.jacobian_sparsity(lambda x: x[np.nonzero(x)], np.ones(3))
     with pytest.raises(MissingRuleError, match="frexp|rule"):
         G.jacobian_sparsity(lambda x: np.frexp(x)[0], np.ones(3))
     with pytest.raises(TracingError, match="zeros_like"):
