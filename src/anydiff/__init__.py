@@ -13,7 +13,7 @@ from ._errors import (
     MissingRuleError, OutputError, PreparationMismatchError, TracingError, UnsupportedOperationError,
 )
 from .backends import (
-    AutoAutograd, AutoFiniteDiff, AutoJax, AutoTorch, Backend, MixedMode, SecondOrder,
+    AutoAutograd, AutoFiniteDiff, AutoJax, AutoNumPy, AutoTorch, Backend, MixedMode, SecondOrder,
     resolve_backend,
 )
 from .operators import *  # noqa: F401,F403
@@ -32,7 +32,7 @@ __all__ = [
     "AnyDiffError", "BackendNotInstalledError", "ColoringError", "InputError", "MissingPrimalError",
     "MissingRuleError", "OutputError", "PreparationMismatchError", "TracingError",
     "UnsupportedOperationError",
-    "Backend", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
+    "Backend", "AutoJax", "AutoNumPy", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
     "resolve_backend", "clear_cache",
     "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
     "TracerSparsityDetector", "TracerLocalSparsityDetector",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import jax_jvps
+from jaxref import jax_jvps
 
 from anydiff.dual import Dual
 

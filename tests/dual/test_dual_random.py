@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import jax_jvps
+from jaxref import jax_jvps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

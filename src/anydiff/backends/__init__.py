@@ -8,10 +8,11 @@ from ._base import Backend, FunctionSpec
 from ._combinators import MixedMode, SecondOrder
 from ._finite_diff import AutoFiniteDiff
 from ._jax import AutoJax
+from ._numpy_dual import AutoNumPy
 from ._torch import AutoTorch
 
 __all__ = [
-    "Backend", "FunctionSpec", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff",
+    "Backend", "FunctionSpec", "AutoNumPy", "AutoJax", "AutoTorch", "AutoAutograd", "AutoFiniteDiff",
     "SecondOrder", "MixedMode", "resolve_backend", "BACKEND_ALIASES",
 ]
 
@@ -26,6 +27,7 @@ BACKEND_ALIASES = {
     "finitediff": lambda: AutoFiniteDiff(),
     "fd": lambda: AutoFiniteDiff(),
     "complex_step": lambda: AutoFiniteDiff(method="complex"),
+    "numpy": lambda: AutoNumPy(),
 }
 
 

@@ -76,6 +76,36 @@ def test_known_patterns():
     assert dense(J.jacobian_sparsity(jax.jit(lambda x: jax.nn.relu(x)[::2]), x)).tolist() == [[1, 0, 0, 0], [0, 0, 1, 0]]
 
 
+def test_convolutions_sort_and_loops():
+    rng = np.random.default_rng(3)
+    lap = jnp.asarray([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
+    S = J.jacobian_sparsity(lambda x: jax.lax.conv_general_dilated(x.reshape(1, 1, 5, 5), lap, (1, 1), "SAME").ravel(),
+                            jnp.ones(25))
+    i, j = np.divmod(np.arange(25), 5)
+    truth = (np.abs(i[:, None] - i[None, :]) + np.abs(j[:, None] - j[None, :])) <= 1  # 5-point stencil, zero padding
+    assert np.array_equal(S.toarray(), truth)  # the kernel's constant zeros are structural
+    img = rng.uniform(size=2 * 5 * 4 * 3)
+    for f in [
+        lambda x: jax.lax.conv_general_dilated(x.reshape(2, 5, 4, 3), x[:72].reshape(2, 3, 3, 4), (1, 2), ((1, 0), (2, 1)),
+                                               dimension_numbers=("NHWC", "HWIO", "NHWC"), lhs_dilation=(1, 2)).ravel(),
+        lambda x: jax.lax.conv_general_dilated(x.reshape(2, 3, 5, 4), jnp.ones((4, 3, 2, 3)), (1, 1), "SAME").ravel(),
+        lambda x: jnp.convolve(x[:7], x[7:10] ** 2, mode="same"),
+        lambda x: jax.lax.scan(lambda c, xi: (c + xi, c * xi), 1.0, x)[1],
+        lambda x: jax.lax.fori_loop(0, 3, lambda i, c: jnp.roll(c, 1) * c, x),
+        lambda x: jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x[c[0]]), (0, 1.0))[1][None],
+    ]:
+        S = J.jacobian_sparsity(f, jnp.asarray(img)).toarray()
+        Jn = np.abs(np.asarray(jax.jacfwd(f)(jnp.asarray(img)))).reshape(S.shape) > 0
+        assert not (Jn & ~S).any()
+        assert (S & ~Jn).sum() <= 0.1 * S.sum() + 3  # not just dense
+    S = J.jacobian_sparsity(lambda x: jnp.sort(x.reshape(6, 20), axis=0).ravel(), jnp.asarray(img)).toarray()
+    column = np.arange(120) % 20
+    assert np.array_equal(S, column[:, None] == column[None, :])  # global: any element of its column
+    # indices computed from x (argmax): unknown in a global pattern, so any element of the source
+    S = J.jacobian_sparsity(lambda x: x[:3][jnp.argmax(x[3:])] * x[4:], jnp.ones(6)).toarray()
+    assert np.array_equal(S, [[1, 1, 1, 0, 1, 0], [1, 1, 1, 0, 0, 1]])
+
+
 def test_hessian_patterns():
     n = 6
     rosen = lambda x: jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)  # noqa: E731
@@ -86,8 +116,10 @@ def test_hessian_patterns():
 
 
 def test_errors():
-    with pytest.raises(MissingRuleError, match="sort"):
-        J.jacobian_sparsity(jnp.sort, jnp.ones(3))
+    with pytest.raises(MissingRuleError, match="fft"):
+        J.jacobian_sparsity(lambda x: jnp.fft.fft(x).real, jnp.ones(3))
+    with pytest.raises(MissingRuleError, match="while_loop"):
+        J.jacobian_sparsity(lambda x: jax.lax.while_loop(lambda c: c[0] < 1.0, lambda c: c * 2.0, x), jnp.ones(3))
     with pytest.raises(UnsupportedOperationError, match="Hint"):
         J.jacobian_sparsity(lambda y, x: None, jnp.ones(3), y=jnp.ones(3))
     assert J == JaxSparsityDetector() and hash(J) == hash(JaxSparsityDetector())

@@ -29,7 +29,7 @@ from ._index_sets import _product, _rows
 __all__ = ["JaxSparsityDetector"]
 
 ZERO = {
-    "eq", "ne", "lt", "le", "gt", "ge", "sign", "floor", "ceil", "round", "is_finite", "and", "or",
+    "eq", "ne", "lt", "le", "gt", "ge", "eq_to", "lt_to", "le_to", "sign", "floor", "ceil", "round", "is_finite", "and", "or",
     "not", "xor", "stop_gradient", "population_count", "shift_left", "shift_right_logical",
     "shift_right_arithmetic", "argmax", "argmin", "iota", "reduce_and", "reduce_or", "reduce_xor",
     "nextafter", "random_bits", "random_seed", "random_wrap", "random_unwrap", "threefry2x32",
@@ -198,6 +198,15 @@ def _apply(eqn, vals, n):
         return [_Deps(_dot_general(eqn, vals, n))]
     if name == "scatter-add":
         return [_Deps(_scatter_add(eqn, vals, n))]
+    if name == "conv_general_dilated":
+        return [_Deps(_conv(eqn, vals, n))]
+    if name == "sort":
+        return [_Deps(_sort(v, var.aval, eqn.params["dimension"], n)) if isinstance(v, _Deps) else _empty(var.aval, n)
+                for v, var in zip(vals, eqn.invars)]
+    if name == "scan":
+        return _scan(eqn, vals, n)
+    if name == "while":
+        return _while(eqn, vals, n)
     if name in CALLS:
         closed = eqn.params.get("jaxpr") or eqn.params.get("call_jaxpr") or eqn.params.get("fun_jaxpr")
         inner = getattr(closed, "jaxpr", closed)
@@ -244,6 +253,14 @@ def _structural(eqn, vals, n):
     The result is a lazy view: rows of the operands' bases (stacked if there are several)."""
     out_avals = [v.aval for v in eqn.outvars]
     data_dtype = np.dtype(out_avals[0].dtype)
+    if data_dtype.kind not in "fc":  # integer/boolean results have zero derivative
+        return [_empty(a, n) for a in out_avals]
+    if any(isinstance(v, _Deps) and np.dtype(var.aval.dtype) != data_dtype for v, var in zip(vals, eqn.invars)):
+        # indices computed from x (searchsorted, argmax, ...): their values are unknown for a
+        # global pattern, so every output element may come from any element of the data operands
+        union = _union_all([v for v, var in zip(vals, eqn.invars)
+                            if isinstance(v, _Deps) and np.dtype(var.aval.dtype) == data_dtype], n)
+        return [_Deps(sp.csr_array(np.ones((_size(a), 1), dtype=bool)) @ union) for a in out_avals]
     bases, offsets, id_args = [], {}, []
     for v in vals:
         if isinstance(v, _Deps) and id(v.base) not in offsets:
@@ -263,6 +280,14 @@ def _structural(eqn, vals, n):
         res = res if eqn.primitive.multiple_results else [res]
     base = sp.vstack(bases, format="csr") if len(bases) > 1 else bases[0]
     return [_Deps(base=base, ids=np.asarray(r).astype(np.int64) - 1) for r in res]
+
+
+def _union_all(deps, n):
+    """One row: every input any element of ``deps`` depends on."""
+    total = sp.csr_array((1, n), dtype=bool)
+    for d in deps:
+        total = total + sp.csr_array(d.S.sum(axis=0, dtype=np.int32).reshape(1, n) > 0)
+    return sp.csr_array(total, dtype=bool)
 
 
 def _numpy_structural(name, args, params):
@@ -344,6 +369,116 @@ def _scatter_add(eqn, vals, n):
         A = sp.csr_array((np.ones(hit.size, dtype=np.int32), (targets[hit], hit)), shape=(_size(op_aval), nu))
         total = total + _product(A, updates.S)
     return total
+
+
+def _ids1(v, aval):
+    """1-based element ids of an operand as float64 (0 = depends on nothing)."""
+    if isinstance(v, _Deps):
+        return np.arange(1, _size(aval) + 1, dtype=np.float64).reshape(aval.shape)
+    return np.zeros(aval.shape, dtype=np.float64)
+
+
+def _conv(eqn, vals, n):
+    """``conv_general_dilated``: output (b, o, s) = sum over patch entries k of lhs[b, k, s] *
+    kernel[o, k]. Patches come from ``conv_general_dilated_patches`` run on 1-based element ids
+    (exact in float64; 0 = padding). A pair contributes unless the lhs entry is padding or the
+    kernel entry is a constant zero (a stencil's structural zeros hold for every input)."""
+    import jax
+
+    p = eqn.params
+    if p["feature_group_count"] != 1 or p["batch_group_count"] != 1:
+        raise MissingRuleError("JaxSparsityDetector: grouped convolutions (feature/batch_group_count > 1) are not traced.")
+    lhs, rhs = vals[:2]
+    la, ra, oa = eqn.invars[0].aval, eqn.invars[1].aval, eqn.outvars[0].aval
+    lspec, rspec, ospec = p["dimension_numbers"]
+    out_flat = np.arange(_size(oa)).reshape(oa.shape).transpose(ospec)  # logical (B, O, S...)
+    B, O = out_flat.shape[:2]
+    ids = np.transpose(np.arange(1, _size(la) + 1, dtype=np.float64).reshape(la.shape), lspec)  # (B, C, S...)
+    window = tuple(ra.shape[d] for d in rspec[2:])
+    patches = jax.lax.conv_general_dilated_patches(
+        ids, window, p["window_strides"], p["padding"], lhs_dilation=p["lhs_dilation"],
+        rhs_dilation=p["rhs_dilation"], precision=jax.lax.Precision.HIGHEST)
+    patches = np.rint(np.asarray(patches)).astype(np.int64)  # (B, K, S_out...), K = (C, window) C-major
+    K = patches.shape[1]
+    P = np.moveaxis(patches, 1, -1).reshape(B, -1, K)  # (B, S, K): lhs element (1-based) or 0
+    kern = np.transpose(np.arange(_size(ra)).reshape(ra.shape), rspec).reshape(O, K)  # kernel element per (o, k)
+    if isinstance(rhs, _Deps):
+        live = np.ones((O, K), dtype=bool)
+    else:
+        live = np.transpose(np.asarray(rhs), rspec).reshape(O, K) != 0
+    out_bso = np.moveaxis(out_flat, 1, -1).reshape(B, -1, O)  # (B, S, O)
+    b, s_, o, k = np.nonzero((P[:, :, None, :] > 0) & live[None, None, :, :])
+    rows = out_bso[b, s_, o]
+    total = sp.csr_array((_size(oa), n), dtype=bool)
+    if isinstance(lhs, _Deps):
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, P[b, s_, k] - 1)), shape=(_size(oa), _size(la)))
+        total = total + _product(A, lhs.S)
+    if isinstance(rhs, _Deps):
+        A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, kern[o, k])), shape=(_size(oa), _size(ra)))
+        total = total + _product(A, rhs.S)
+    return total
+
+
+def _sort(v, aval, dimension, n):
+    """Global: a sorted element may be any element of its line along ``dimension``."""
+    shape = aval.shape
+    line = np.moveaxis(np.arange(_size(aval)).reshape(shape), dimension, -1).reshape(-1, shape[dimension])
+    rows = np.repeat(line, shape[dimension], axis=1).ravel()  # each element of a line ...
+    cols = np.tile(line, (1, shape[dimension])).ravel()  # ... gets every element of it
+    A = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(_size(aval), _size(aval)))
+    return _product(A, v.S)
+
+
+def _slice0(v, aval, i):
+    """Element ``i`` along the leading axis of an operand (a lazy view for index sets)."""
+    if isinstance(v, _Deps):
+        return _Deps(base=v.base, ids=v.row_ids(aval.shape)[i].copy())
+    return np.asarray(v)[i]
+
+
+def _stack0(items, aval, n):
+    if not any(isinstance(it, _Deps) for it in items):
+        return np.stack([np.asarray(it) for it in items])
+    per = _size(aval) // aval.shape[0]
+    return _Deps(sp.vstack([it.S if isinstance(it, _Deps) else sp.csr_array((per, n), dtype=bool) for it in items],
+                           format="csr"))
+
+
+def _scan(eqn, vals, n):
+    """``lax.scan`` (and ``fori_loop`` with static bounds): the body is walked once per iteration."""
+    p = eqn.params
+    body, nc, ncarry, length = p["jaxpr"], p["num_consts"], p["num_carry"], p["length"]
+    consts, carry, xs = vals[:nc], list(vals[nc:nc + ncarry]), vals[nc + ncarry:]
+    xs_avals = [v.aval for v in eqn.invars[nc + ncarry:]]
+    ys = []
+    order = range(length - 1, -1, -1) if p.get("reverse") else range(length)
+    for i in order:
+        outs = _walk(body.jaxpr, body.consts, list(consts) + carry + [_slice0(x, a, i) for x, a in zip(xs, xs_avals)], n)
+        carry, y = list(outs[:ncarry]), outs[ncarry:]
+        ys.append(y)
+    if p.get("reverse"):
+        ys = ys[::-1]
+    ys_avals = [v.aval for v in eqn.outvars[ncarry:]]
+    stacked = [_stack0([y[k] for y in ys], a, n) for k, a in enumerate(ys_avals)]
+    return carry + stacked
+
+
+def _while(eqn, vals, n):
+    """``lax.while_loop`` whose condition does not depend on ``x``: run exactly, iteration by
+    iteration (a condition that depends on ``x`` needs values: not a global pattern)."""
+    p = eqn.params
+    cj, bj, cn, bn = p["cond_jaxpr"], p["body_jaxpr"], p["cond_nconsts"], p["body_nconsts"]
+    cconsts, bconsts, carry = vals[:cn], vals[cn:cn + bn], list(vals[cn + bn:])
+    while True:
+        (keep_going,) = _walk(cj.jaxpr, cj.consts, list(cconsts) + carry, n)
+        if isinstance(keep_going, _Deps):
+            raise MissingRuleError(
+                "JaxSparsityDetector: a while_loop whose condition depends on x has no global pattern.\n"
+                "Hint: use DenseSparsityDetector(AutoJax()) (pattern at x only), or a fixed trip count (lax.scan / fori_loop)."
+            )
+        if not bool(np.asarray(keep_going)):
+            return carry
+        carry = list(_walk(bj.jaxpr, bj.consts, list(bconsts) + carry, n))
 
 
 def _reduce(v, aval, axes, n):
