@@ -8,7 +8,7 @@ Run: ``python -m benchmarks.sparse`` (writes ``benchmarks/results/sparse.{json,m
    ``AutoSparse(AutoFiniteDiff())`` doing the same); colors vs asdex (target ≤).
 2. Rosenbrock-chain Hessian (n = 1e3, 1e4): ``AutoSparse(AutoJax())`` vs dense ``jax.hessian``
    and asdex.
-3. Coloring alone: ``benchmarks.bench_coloring`` (run separately; its table is linked).
+3. Coloring alone: ``benchmarks.coloring`` (run separately; its table is linked).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def markdown(jac, hess, info):
         L.append(f"| {r['n']} | {r['anydiff_colors']} / {r.get('asdex_colors', '—')} | {fmt_time(r['anydiff_s'])} "
                  f"| {fmt_time(r.get('dense_hessian_s'))} | {fmt_time(r.get('asdex_s'))} | {ratio} "
                  f"| {fmt_time(r['anydiff_prepare_s'])} | {fmt_time(r.get('asdex_detect_color_s'))} |")
-    L += ["", "Coloring alone: see [coloring.md](coloring.md) (`python -m benchmarks.bench_coloring`).", ""]
+    L += ["", "Coloring alone: see [coloring.md](coloring.md) (`python -m benchmarks.coloring`).", ""]
     return "\n".join(L)
 
 

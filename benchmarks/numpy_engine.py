@@ -1,6 +1,6 @@
 """AutoNumPy (anydiff's vectorized forward mode) vs SciPy finite differences and autograd.
 
-Run: ``.venv/bin/python -m benchmarks.bench_numpy_engine``. Writes
+Run: ``.venv/bin/python -m benchmarks.numpy_engine``. Writes
 ``benchmarks/results/numpy_engine.{json,md}`` and prints the ratios.
 
 * Dense Jacobian of a coupled nonlinear NumPy function (n = 100, 1000): prepared

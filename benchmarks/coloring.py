@@ -1,6 +1,6 @@
 """Coloring alone: anydiff's greedy colorings vs networkx and SciPy's group_columns.
 
-Run: ``python -m benchmarks.bench_coloring`` (writes ``benchmarks/results/coloring.{json,md,png}``
+Run: ``python -m benchmarks.coloring`` (writes ``benchmarks/results/coloring.{json,md,png}``
 and ``coloring_example.png``). Targets: each coloring ≤ 1 s at n = 1e5; ≥ 20× faster than
 networkx with no more colors; bidirectional coloring of banded ±5 + 5 dense rows + 5 dense
 columns ≤ 20 colors in total.
