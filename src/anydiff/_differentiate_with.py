@@ -1,0 +1,172 @@
+"""``differentiate_with``: let another backend differentiate one piece of a NumPy function.
+
+anydiff's own NumPy engines (``AutoNumPy`` and the sparsity tracers) follow ``f`` through
+NumPy's dispatch protocols. Code they cannot follow (the ``math`` module, ``float(x[0])``,
+compiled extensions, ``scipy.integrate`` solvers, ...) can be wrapped: the wrapper calls the
+original function on plain arrays, and when it receives a dual or tracer it asks ``backend``
+for the derivative instead of looking inside.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._contexts import Constant
+from ._errors import InputError, TracingError, UnsupportedOperationError
+
+__all__ = ["DifferentiateWith", "differentiate_with"]
+
+
+def differentiate_with(f, backend, *, jacobian_sparsity=None, output_shape=None):
+    """Wrap ``f(x, *args)`` so that anydiff differentiates it with ``backend`` as a black box.
+
+    Inside a function differentiated by ``AutoNumPy()`` (or ``AutoSparse(AutoNumPy())``), the
+    wrapper computes ``f`` at the primal value and pushes the tangents forward with
+    ``backend`` (one batched pushforward). Inside the NumPy sparsity tracers it reports that
+    every output element may depend on every element of ``x`` (or, if given,
+    ``jacobian_sparsity``). On plain arrays it just calls ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> y``: ``x`` an array (differentiated), ``args`` extra arguments held
+        constant (passed to ``backend`` as ``ad.Constant``), ``y`` an array or scalar.
+    backend : Backend or str
+        Any backend that can differentiate ``f`` as it is, e.g. ``AutoFiniteDiff()`` for code
+        that only NumPy can run, or ``AutoJax()`` for a piece written with ``jax.numpy``.
+    jacobian_sparsity : scipy.sparse array, optional
+        Boolean pattern of ``f``'s Jacobian, shape ``(y.size, x.size)``, used by the sparsity
+        tracers instead of "dense". It must hold for every ``x``.
+    output_shape : tuple of int, optional
+        Shape of ``f(x)``: the global sparsity tracer has no values to run ``f`` on, so it
+        needs this (the local tracer and ``AutoNumPy`` run ``f``).
+
+    Returns
+    -------
+    DifferentiateWith
+        A callable with the signature of ``f``.
+
+    Notes
+    -----
+    Only first order: a nested dual (``hessian`` with ``AutoNumPy()`` as both levels) raises
+    ``UnsupportedOperationError``; use ``SecondOrder(AutoFiniteDiff(), AutoNumPy())`` for a
+    Hessian through such a function. Second-order sparsity patterns treat the wrapped
+    function as nonlinear in all of ``x``.
+
+    Examples
+    --------
+    >>> import math, numpy as np, anydiff as ad
+    >>> def opaque(x):                         # the math module: NumPy cannot dispatch it
+    ...     return np.array([math.sin(x[0]) * x[1], math.exp(x[1])])
+    >>> g = ad.differentiate_with(opaque, ad.AutoFiniteDiff(), output_shape=(2,))
+    >>> f = lambda x: np.sum(g(x) * x)
+    >>> x = np.array([0.5, 1.0])
+    >>> exact = [math.cos(0.5) * 0.5 + math.sin(0.5), math.sin(0.5) * 0.5 + 2.0 * math.exp(1.0)]
+    >>> np.allclose(ad.gradient(f, ad.AutoNumPy(), x), exact)
+    True
+    >>> ad.jacobian_sparsity(lambda x: g(x[:2]) * x[2], np.ones(3)).toarray()
+    array([[ True,  True,  True],
+           [ True,  True,  True]])
+    """
+    return DifferentiateWith(f, backend, jacobian_sparsity=jacobian_sparsity, output_shape=output_shape)
+
+
+class DifferentiateWith:
+    """Callable returned by :func:`differentiate_with` (see there)."""
+
+    def __init__(self, f, backend, *, jacobian_sparsity=None, output_shape=None):
+        from .backends import resolve_backend
+
+        if not callable(f):
+            raise InputError(f"differentiate_with needs a callable, got {type(f).__name__}.\nHint: pass the function itself.")
+        self.f = f
+        self.backend = resolve_backend(backend)
+        self.output_shape = None if output_shape is None else tuple(int(k) for k in np.atleast_1d(output_shape))
+        if jacobian_sparsity is not None:
+            S = sp.csr_array(jacobian_sparsity, dtype=bool)
+            if S.ndim != 2:
+                raise InputError("differentiate_with: jacobian_sparsity must be 2-D (output size × input size).\nHint: pass a scipy.sparse array.")
+            jacobian_sparsity = S
+        self.jacobian_sparsity = jacobian_sparsity
+        self.__wrapped__ = f
+        self.__name__ = getattr(f, "__name__", "f")
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def __repr__(self):
+        return f"differentiate_with({self.__name__}, {self.backend!r})"
+
+    def __call__(self, x, *args):
+        from .dual import Dual
+        from .sparse.detect._tracer import _Tracer
+
+        special = (Dual, _Tracer)
+        if any(isinstance(a, special) for a in args):
+            raise UnsupportedOperationError(
+                f"{self!r}: only the first argument is differentiated, but another argument carries "
+                "derivatives.\nHint: pack everything differentiated into one array x (np.concatenate) "
+                "and split it inside f."
+            )
+        if isinstance(x, Dual):
+            return self._dual(x, args)
+        if isinstance(x, _Tracer):
+            return self._trace(x, args)
+        return self.f(x, *args)
+
+    # ------------------------------------------------------------------ AutoNumPy
+    def _dual(self, x, args):
+        from . import operators
+        from .dual import Dual
+
+        if isinstance(x.value, Dual) or isinstance(x.tangent, Dual):
+            raise UnsupportedOperationError(
+                f"{self!r} is first order only, but it received a nested dual (second order with "
+                "AutoNumPy() as both levels).\nHint: use SecondOrder(AutoFiniteDiff(), AutoNumPy()) "
+                "for second derivatives through this function."
+            )
+        value = np.asarray(x.value)
+        contexts = [Constant(a) for a in args]
+        tangents = tuple(np.asarray(t) for t in x.tangent)
+        if not tangents:
+            y = np.asarray(self.f(value, *args))
+            return Dual(y, np.zeros((0,) + y.shape, dtype=y.dtype))
+        y, ty = operators.value_and_pushforward(self.f, self.backend, value, tangents, *contexts)
+        y = np.asarray(y)
+        return Dual(y, np.stack([np.asarray(t, dtype=y.dtype).reshape(y.shape) for t in ty]))
+
+    # ------------------------------------------------------------------ tracers
+    def _trace(self, x, args):
+        from .sparse.detect._index_sets import _product, _rows
+        from .sparse.detect._tracer import _Tracer
+
+        ctx = x.ctx
+        value = None
+        if x.value is not None:
+            value = np.asarray(self.f(np.asarray(x.value), *args))
+            shape = value.shape
+        elif self.output_shape is not None:
+            shape = self.output_shape
+        else:
+            raise TracingError(
+                f"{self!r}: the global sparsity tracer has no values to run f on, so it cannot tell "
+                "the shape of its output.\nHint: pass output_shape= to differentiate_with, or use "
+                "TracerLocalSparsityDetector()."
+            )
+        m = math.prod(shape)
+        if self.jacobian_sparsity is not None:
+            if self.jacobian_sparsity.shape != (m, x.size):
+                raise InputError(
+                    f"{self!r}: jacobian_sparsity has shape {self.jacobian_sparsity.shape}, but f maps "
+                    f"{x.size} inputs to {m} outputs.\nHint: the pattern is (output size, input size)."
+                )
+            S = _product(sp.csr_array(self.jacobian_sparsity, dtype=np.int32), x.S)
+            ctx.second(S)  # conservative: nonlinear in whatever each output depends on
+        else:
+            cols = np.zeros(ctx.n, dtype=bool)
+            cols[x.S.indices] = True
+            row = sp.csr_array(cols[None, :])
+            ctx.second(row)
+            S = _rows(row, np.zeros(m, dtype=np.int64))
+        return _Tracer(S, shape, value if ctx.local else None, ctx)
