@@ -89,6 +89,15 @@ def test_value_and_jacobian_and_out(backend, lib):
     assert res is out and np.allclose(out.toarray(), ad.jacobian(f, backend, x + 0.1).toarray())
     with pytest.raises(ad.InputError, match="pattern"):
         ad.jacobian(f, backend, x, out=sp.csr_array(np.eye(12)))
+    J2 = ad.jacobian(f, backend, x)  # a returned result is writable and can be the next out=
+    J2.data[0] = J2.data[0]
+    assert ad.jacobian(f, backend, x + 0.2, out=J2) is J2
+    assert np.allclose(J2.toarray(), ad.jacobian(f, backend, x + 0.2).toarray())
+    if "Jax" in repr(backend) or "Torch" in repr(backend) or "Autograd" in repr(backend):
+        g = lambda v: namespace_for(lib).sum(v[1:] * v[:-1] ** 2)  # noqa: E731
+        H = ad.hessian(g, backend, x)
+        assert ad.hessian(g, backend, x + 0.1, out=H) is H
+        assert np.allclose(H.toarray(), ad.hessian(g, backend, x + 0.1).toarray())
 
 
 @pytest.mark.parametrize("backend,lib", sparse_backends())

@@ -225,10 +225,12 @@ def write_out(prep, out, value, what="out"):
 
 def _write_sparse_out(out, value):
     value = value.asformat(out.format)
-    same = (
-        out.shape == value.shape and out.nnz == value.nnz
-        and np.array_equal(out.indices, value.indices) and np.array_equal(out.indptr, value.indptr)
+    same = out.shape == value.shape and out.nnz == value.nnz and (
+        (out.indices is value.indices and out.indptr is value.indptr)  # results of one preparation
+        or (np.array_equal(out.indices, value.indices) and np.array_equal(out.indptr, value.indptr))
     )
+    if not out.data.flags.writeable:
+        raise InputError("out is a sparse array with read-only data.\nHint: pass out=out.copy().")
     if not same:
         raise InputError(
             "out is a sparse array whose pattern differs from the result's.\n"

@@ -353,7 +353,10 @@ def _csr_like(template, data):
     """
     J = object.__new__(type(template))
     J.__dict__.update(template.__dict__)
-    J.data = np.asarray(data)
+    data = np.asarray(data)
+    if not data.flags.writeable:  # a view of a JAX buffer: results are the caller's to modify
+        data = data.copy()
+    J.data = data
     return J
 
 
