@@ -358,6 +358,11 @@ def _cumprod(a, axis=None, dtype=None, out=None, **kwargs):
     return np.multiply.accumulate(a, axis=axis, dtype=dtype)
 
 
+def _tangent_dtype(a):
+    t = primal(a.tangent)
+    return t.dtype if t.dtype.kind in "fc" else np.float64
+
+
 def _extreme(pick):
     def extreme(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
         _no_out(out, pick.__name__)
@@ -366,7 +371,7 @@ def _extreme(pick):
         value = pick(a.value, axis=axis, keepdims=True)
         # ties share the derivative equally (the convention of JAX)
         mask = primal(a.value) == primal(value)
-        weights = mask / np.sum(mask, axis=axis, keepdims=True)
+        weights = (mask / np.sum(mask, axis=axis, keepdims=True)).astype(_tangent_dtype(a))
         axes = tuple(range(a.ndim)) if axis is None else axis
         axes = axes if isinstance(axes, tuple) else (axes,)
         axes = tuple(int(d) % a.ndim for d in axes)
@@ -515,5 +520,6 @@ _COMPOSITES = (np.hstack, np.vstack, np.dstack, np.split, np.array_split,
 for _f in _COMPOSITES:
     HANDLED[_f] = _f._implementation
 
-from . import _linalg  # noqa: F401  (registers contractions and linear algebra)
+from . import _linalg  # noqa: F401, E402  (registers contractions and linear algebra)
+from . import _numeric  # noqa: F401, E402  (convolutions, order statistics, nan reductions, ...)
 
