@@ -194,3 +194,72 @@ def test_best_skips_orders_that_cannot_run_but_one_order_raises():
         S, partition="bidirectional", algorithm=coloring.GreedyColoring(order="best")
     )
     assert bi.ncolors <= 3 + 1
+
+
+def _reference_colors(S, order):
+    """The plain greedy kernel (scan every column of each row) on the same pattern and order."""
+    from anydiff.sparse.coloring import greedy, problem
+
+    P = problem.as_pattern(S)
+    C = problem.transpose(P)
+    return greedy.greedy_distance2(
+        np.asarray(order, dtype=np.int32), C.indptr, C.indices, P.indptr, P.indices, P.shape[1]
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(S=patterns(max_size=40), seed=st.integers(0, 1000))
+def test_row_mask_kernel_matches_the_plain_greedy(S, seed):
+    from anydiff.sparse.coloring import greedy, problem
+
+    P = problem.as_pattern(S)
+    n = P.shape[1]
+    for order in (np.arange(n), np.random.default_rng(seed).permutation(n)):
+        order = order.astype(np.int32)
+        ptr, rows = greedy._ordered_csc(P.indptr, P.indices, order, n)
+        got = greedy.greedy_distance2_masks(order, ptr, rows, P.indptr, P.indices, n, greedy._LOWBIT)
+        assert np.array_equal(got, _reference_colors(S, order))
+
+
+@pytest.mark.parametrize("k", [31, 40, 70])
+def test_row_mask_kernel_beyond_64_colors(k):
+    # 2k + 1 colors with rows of 2k + 1 < DENSE_ROW entries: the > 64 colors fallback
+    n = 600
+    S = sp.lil_array(banded(n, k))
+    rng = np.random.default_rng(k)
+    S[rng.integers(0, n, 300), rng.integers(0, n, 300)] = True
+    S = sp.csr_array(S)
+    for order in ("natural", "largest_first", "random"):
+        res = coloring.color(S, algorithm=coloring.GreedyColoring(order=order, seed=1))
+        assert is_structurally_orthogonal(S, res.colors, "column")
+        assert res.ncolors >= 2 * k + 1
+        if order != "random":
+            from anydiff.sparse.coloring import greedy, problem
+
+            P = problem.as_pattern(S)
+            o = np.arange(n) if order == "natural" else greedy._largest_first_d2(P)
+            assert np.array_equal(res.colors, _reference_colors(S, o))
+
+
+def test_canonical_csr_fast_path_matches_the_general_path():
+    from anydiff.sparse.coloring import problem
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        m, n = rng.integers(0, 8, 2)
+        A = (rng.random((m, n)) < 0.4) * rng.integers(-1, 3, (m, n))
+        S = sp.csr_array(A.astype(rng.choice([float, bool, np.int8, complex])))
+        if rng.random() < 0.3 and S.nnz:
+            S.data[rng.integers(0, S.nnz)] = 0  # explicit zero
+        if rng.random() < 0.3 and S.nnz > 1:  # unsorted / duplicated indices
+            S = sp.csr_array((np.ones(S.nnz), S.indices[::-1].copy(), S.indptr), shape=S.shape)
+        if rng.random() < 0.3:
+            S = sp.csr_matrix(S)
+        ref = sp.csr_array(S, copy=True)
+        ref.sum_duplicates()
+        ref.eliminate_zeros()
+        ref.sort_indices()
+        P = problem.as_pattern(S)
+        assert P.shape == ref.shape and P.dtype == bool and P.has_sorted_indices
+        assert np.array_equal(P.indptr, ref.indptr) and np.array_equal(P.indices, ref.indices)
+        assert not np.shares_memory(P.indices, S.indices)

@@ -72,7 +72,8 @@ class GreedyColoring:
 def greedy_distance2(order, col_ptr, col_rows, row_ptr, row_cols, n):
     """Color columns so that columns sharing a row differ (partial distance-2 coloring).
 
-    Works on the bipartite graph (CSC ``col_ptr/col_rows`` and CSR ``row_ptr/row_cols``),
+    Reference kernel (the tests check :func:`greedy_distance2_masks`, which
+    :func:`partial_coloring` runs, against it). Works on the bipartite graph (CSC ``col_ptr/col_rows`` and CSR ``row_ptr/row_cols``),
     never on ``S^T S``. Each column, in ``order``, takes the smallest color not used by a
     column sharing one of its rows.
     """
@@ -89,6 +90,91 @@ def greedy_distance2(order, col_ptr, col_rows, row_ptr, row_cols, n):
         while forbidden[c] == v:
             c += 1
         colors[v] = c
+    return colors
+
+
+#: ``_LOWBIT[(b * 0x03F79D71B4CB0A89 mod 2**64) >> 58]`` is the index of the single set bit of
+#: the 64-bit word ``b`` (de Bruijn sequence).
+_LOWBIT = np.zeros(64, dtype=np.int64)
+for _i in range(64):
+    _LOWBIT[(((1 << _i) * 0x03F79D71B4CB0A89) & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
+del _i
+
+
+@numba.njit(cache=True)
+def _ordered_csc(row_ptr, row_cols, order, n):
+    """CSC of the pattern with its columns renumbered by their position in ``order``.
+
+    Column ``k`` of the result (``ptr[k]:ptr[k + 1]`` of ``rows``, rows sorted) is column
+    ``order[k]`` of the pattern, so the greedy sweep reads it sequentially whatever the order.
+    """
+    m = row_ptr.size - 1
+    pos = np.empty(n, dtype=row_cols.dtype)
+    for k in range(n):
+        pos[order[k]] = k
+    label = np.empty(row_cols.size, dtype=row_cols.dtype)  # position of each entry's column
+    fill = np.zeros(n + 1, dtype=row_ptr.dtype)
+    for p in range(row_cols.size):
+        k = pos[row_cols[p]]
+        label[p] = k
+        fill[k + 1] += 1
+    for k in range(n):
+        fill[k + 1] += fill[k]
+    ptr = fill.copy()
+    rows = np.empty(row_cols.size, dtype=row_cols.dtype)
+    start = row_ptr[0]
+    for i in range(m):
+        end = row_ptr[i + 1]
+        for p in range(start, end):
+            k = label[p]
+            rows[fill[k]] = i
+            fill[k] += 1
+        start = end
+    return ptr, rows
+
+
+@numba.njit(cache=True)
+def greedy_distance2_masks(order, ptr, rows, row_ptr, row_cols, n, lowbit):
+    """Same coloring as :func:`greedy_distance2`, O(nnz) while colors stay below 64.
+
+    ``ptr/rows`` is :func:`_ordered_csc` of the pattern (column ``k`` = ``order[k]``); each row
+    keeps a 64-bit mask of the colors < 64 taken by its colored columns. A column ORs the masks
+    of its rows and takes the lowest free bit, instead of visiting every column of its rows.
+    Only when colors 0-63 are all taken does it scan its rows (``row_ptr/row_cols``, the CSR)
+    for the smallest free color >= 64, stamping a ``forbidden`` array with its position.
+    """
+    m = row_ptr.size - 1
+    colors = np.full(n, -1, dtype=np.int32)
+    used = np.zeros(m, dtype=np.uint64)
+    forbidden = np.full(n + 65, -1, dtype=np.int64)
+    one = np.uint64(1)
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    debruijn = np.uint64(0x03F79D71B4CB0A89)
+    shift = np.uint64(58)
+    start = ptr[0]
+    for k in range(n):
+        end = ptr[k + 1]
+        acc = np.uint64(0)
+        for p in range(start, end):
+            acc |= used[rows[p]]
+        if acc != full:
+            free = ~acc
+            low = free & (~free + one)  # lowest free color, as a bit
+            c = lowbit[(low * debruijn) >> shift]
+            for p in range(start, end):
+                used[rows[p]] |= low
+        else:  # colors 0-63 all taken: look for the smallest free one above
+            for p in range(start, end):
+                i = rows[p]
+                for q in range(row_ptr[i], row_ptr[i + 1]):
+                    cw = colors[row_cols[q]]
+                    if cw >= 64:
+                        forbidden[cw] = k
+            c = 64
+            while forbidden[c] == k:
+                c += 1
+        colors[order[k]] = c
+        start = end
     return colors
 
 
@@ -161,10 +247,16 @@ def _direct_gather(indptr, indices, colors, by_column, m, n):
     """Flat index of every nonzero ``(i, j)`` in the stacked products: ``color(j) * m + i``
     (column partition, products ``B.T``) or ``color(i) * n + j`` (row partition, ``B``)."""
     out = np.empty(indices.size, dtype=np.int64)
-    for i in range(indptr.size - 1):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            out[p] = np.int64(colors[j]) * m + i if by_column else np.int64(colors[i]) * n + j
+    if by_column:
+        for i in range(indptr.size - 1):
+            out[indptr[i] : indptr[i + 1]] = i
+        for p in range(indices.size):
+            out[p] += np.int64(colors[indices[p]]) * m
+    else:
+        for i in range(indptr.size - 1):
+            base = np.int64(colors[i]) * n
+            for p in range(indptr[i], indptr[i + 1]):
+                out[p] = base + indices[p]
     return out
 
 
@@ -204,7 +296,9 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
     n = Q.shape[1]
     if name == "largest_first":
         order = _largest_first_d2(Q)
-    elif name in ("natural", "random"):
+    elif name == "natural":
+        order = np.arange(n, dtype=np.int32)
+    elif name == "random":
         order = vertex_order(name, sp.csr_array((n, n), dtype=np.int8), algorithm.seed)
     else:  # degree-driven dynamic orders need the column intersection graph
         edges = int(np.sum(np.diff(Q.indptr).astype(np.int64) ** 2))
@@ -214,7 +308,6 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
                 "(dense rows).\nHint: use order='largest_first' or 'natural', or partition='bidirectional'."
             )
         order = vertex_order(name, column_graph(Q), algorithm.seed)
-    C = transpose(Q)  # CSR of Q^T = CSC of Q
     row_nnz = np.diff(Q.indptr)
     dense = row_nnz > DENSE_ROW
     budget = int(5e7 // (n // 64 + 2))  # at most ~400 MB of bitsets: only the densest rows
@@ -222,6 +315,7 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
         dense[:] = False
         dense[np.argsort(-row_nnz, kind="stable")[:budget]] = True
     if dense.any():
+        C = transpose(Q)  # CSR of Q^T = CSC of Q
         dense_id = np.where(dense, np.cumsum(dense) - 1, -1).astype(np.int32)
         colors = greedy_distance2_bitsets(
             order.astype(np.int32),
@@ -234,9 +328,9 @@ def partial_coloring(P, partition, name, algorithm) -> ColoringResult:
             int(dense.sum()),
         )
     else:
-        colors = greedy_distance2(
-            order.astype(np.int32), C.indptr, C.indices, Q.indptr, Q.indices, n
-        )
+        order = order.astype(np.int32, copy=False)
+        ptr, rows = _ordered_csc(Q.indptr, Q.indices, order, n)
+        colors = greedy_distance2_masks(order, ptr, rows, Q.indptr, Q.indices, n, _LOWBIT)
     k = int(colors.max(initial=-1)) + 1
     gather = _direct_gather(
         P.indptr, P.indices, colors, partition == "column", P.shape[0], P.shape[1]

@@ -85,6 +85,9 @@ def as_pattern(S) -> sp.csr_array:
             raise ColoringError(
                 f"The pattern must be 2-D, got {S.ndim} dimensions.\nHint: pass an (m, n) matrix."
             )
+        fast = _canonical_csr_copy(S)
+        if fast is not None:
+            return fast
         P = sp.csr_array(S, copy=True)
     else:
         A = np.asarray(S)
@@ -107,6 +110,60 @@ def as_pattern(S) -> sp.csr_array:
     )
     P.has_sorted_indices = True
     return P
+
+
+def _canonical_csr_copy(S):
+    """:func:`as_pattern` of a CSR input that is already canonical (sorted indices, no
+    duplicates, no explicit zeros), checked in one pass without scipy's copies; ``None`` when
+    it is not (the general path then canonicalizes a copy)."""
+    if S.format != "csr" or S.indices.dtype.kind not in "iu" or S.indptr.dtype.kind not in "iu":
+        return None
+    m, n = S.shape
+    indptr = S.indptr
+    nnz = int(indptr[-1]) if indptr.size else 0
+    if (
+        indptr.size != m + 1
+        or nnz > S.indices.size
+        or nnz > S.data.size
+        or nnz >= 2**31 - 1
+        or max(m, n) >= 2**31 - 1
+    ):
+        return None
+    if not np.all(S.data[:nnz]):  # explicit zeros
+        return None
+    if not _is_canonical(indptr, S.indices, n):
+        return None
+    P = sp.csr_array(
+        (
+            np.ones(nnz, dtype=bool),
+            S.indices[:nnz].astype(np.int32, copy=True),
+            indptr.astype(np.int32, copy=True),
+        ),
+        shape=(m, n),
+    )
+    P.has_sorted_indices = True
+    return P
+
+
+@numba.njit(cache=True)
+def _is_canonical(indptr, indices, n):
+    """Row pointers nondecreasing from 0, column indices in ``[0, n)`` strictly increasing in
+    each row. Flat passes over the entries (a decrease is allowed only at a row start)."""
+    m = indptr.size - 1
+    if indptr[0] != 0:
+        return False
+    nnz = indptr[m]
+    inner = np.ones(nnz + 1, dtype=np.bool_)  # False at the first entry of each row
+    for i in range(m):
+        if indptr[i + 1] < indptr[i]:
+            return False
+        inner[indptr[i]] = False
+    bad = False
+    for p in range(nnz):
+        bad |= (indices[p] < 0) | (indices[p] >= n)
+    for p in range(1, nnz):
+        bad |= (indices[p] <= indices[p - 1]) & inner[p]
+    return not bad
 
 
 def rows_cols(P: sp.csr_array):
