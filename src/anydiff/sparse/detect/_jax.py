@@ -40,13 +40,15 @@ ELEMENTWISE = {
     "acosh", "atanh", "sqrt", "rsqrt", "cbrt", "integer_pow", "square", "abs", "logistic", "erf",
     "erfc", "erf_inv", "lgamma", "digamma", "igamma", "igammac", "polygamma", "bessel_i0e",
     "bessel_i1e", "select_n", "clamp", "real", "imag", "conj", "complex", "add_any", "copy",
-    "copy_p", "reduce_precision", "convert_element_type", "tan", "zeta", "regularized_incomplete_beta",
+    "copy_p", "reduce_precision", "convert_element_type", "zeta", "regularized_incomplete_beta",
     "pjit_elementwise", "optimization_barrier",
 }
 STRUCTURAL = {
     "reshape", "transpose", "squeeze", "expand_dims", "broadcast_in_dim", "slice", "dynamic_slice",
     "dynamic_update_slice", "concatenate", "pad", "rev", "gather", "split", "stack", "scatter",
 }
+#: structural primitives that keep the row-major order of the elements (the sets are unchanged)
+_SAME_ORDER = {"reshape", "squeeze", "expand_dims"}
 REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod"}
 CUMULATIVE = {"cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"}
 CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
@@ -78,7 +80,11 @@ class JaxSparsityDetector:
                 "JaxSparsityDetector cannot trace in-place functions f(y, x) (JAX arrays are immutable).\n"
                 "Hint: write f to return its output."
             )
-        x = jax.numpy.asarray(x)
+        if isinstance(x, (np.ndarray, jax.Array)):  # trace on the abstract value: no device transfer
+            x = jax.ShapeDtypeStruct(x.shape, jax.dtypes.canonicalize_dtype(x.dtype),
+                                     weak_type=bool(getattr(x, "weak_type", False)))
+        else:
+            x = jax.numpy.asarray(x)
         contexts = _values(contexts)
         closed = jax.make_jaxpr(lambda x: f(x, *contexts))(x)
         n = int(np.prod(x.shape, dtype=int))
@@ -104,38 +110,115 @@ def _values(contexts):
 class _Deps:
     """Index sets of an array's elements: ``S[k, j]`` = element k may depend on input j.
 
-    Stored lazily as rows ``ids`` (``-1`` = empty, ``None`` = all rows in order) of a ``base``
-    matrix, so chains of structural primitives (slices, concatenations, reshapes: ``roll``)
-    only move integer ids; the rows are gathered once, when an operation needs them.
+    Stored lazily as a union of *terms* ``(base, ids, full)``: element k depends on row
+    ``ids[k]`` of the boolean CSR matrix ``base`` (``-1`` = no row; ``full``: no ``-1``).
+    Structural primitives (slices, concatenations, reshapes: ``roll``) only move integer ids,
+    elementwise primitives only collect terms (a union is taken once, when an operation needs
+    the matrix ``S``), so chains of cheap primitives create no sparse matrices.
     """
 
-    __slots__ = ("base", "ids", "_S")
+    __slots__ = ("_S", "n", "size", "terms")
 
-    def __init__(self, S=None, base=None, ids=None):
+    def __init__(self, S=None, terms=(), size=0, n=0):
         if S is not None:
             S = S if isinstance(S, sp.csr_array) and S.dtype == bool else sp.csr_array(S, dtype=bool)
-            self.base, self.ids, self._S = S, None, S
-        else:
-            self.base, self.ids, self._S = base, ids, None
+            size, n = S.shape
+            terms = ((S, np.arange(size), True),) if S.nnz else ()
+        self.terms, self.size, self.n, self._S = terms, size, n, S
 
     @property
     def S(self):
         if self._S is None:
-            self._S = _rows(self.base, self.ids)
+            self._S = _union_terms(self.terms, self.size, self.n)
         return self._S
 
-    def row_ids(self, shape):
-        """Row of ``base`` of every element, as an array of ``shape``."""
-        return np.arange(self.base.shape[0]).reshape(shape) if self.ids is None else self.ids.reshape(shape)
+
+def _gather(base, ids, full):
+    """Rows ``ids`` of ``base`` as ``(row, column)`` pairs, rows ascending (``-1``: no row)."""
+    indptr = base.indptr
+    if base.nnz == base.shape[0] and indptr[-1] == indptr.size - 1 and np.array_equal(indptr, np.arange(indptr.size)):
+        # one entry per row (the identity, permutations): no segments to expand
+        if full:
+            return np.arange(ids.size), base.indices[ids]
+        rows = np.flatnonzero(ids >= 0)
+        return rows, base.indices[ids[rows]]
+    if full:
+        starts, lengths = indptr[ids], indptr[ids + 1] - indptr[ids]
+    else:
+        safe = np.where(ids >= 0, ids, 0)
+        starts = indptr[safe]
+        lengths = np.where(ids >= 0, indptr[safe + 1] - starts, 0)
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.size else 0
+    rows = np.repeat(np.arange(ids.size), lengths)
+    src = np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
+    return rows, base.indices[src]
+
+
+def _union_terms(terms, size, n):
+    """The boolean CSR matrix of a union of terms (sorted indices, no duplicates)."""
+    if not terms or n == 0:
+        return sp.csr_array((size, n), dtype=bool)
+    if len(terms) == 1:
+        base, ids, full = terms[0]
+        return _rows(base, ids)
+    shift = int(n - 1).bit_length()  # key = row << shift | column: sorted by row, then column
+    keys = []
+    for base, ids, full in terms:
+        rows, cols = _gather(base, ids, full)
+        keys.append((rows << shift) | cols)
+    k = np.concatenate(keys)
+    k.sort(kind="stable")  # concatenated sorted runs: a merge
+    if k.size:
+        keep = np.empty(k.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(k[1:], k[:-1], out=keep[1:])
+        k = k[keep]
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(k >> shift, minlength=size), out=indptr[1:])
+    return sp.csr_array((np.ones(k.size, dtype=bool), k & ((1 << shift) - 1), indptr), shape=(size, n))
+
+
+#: terms kept lazily before a union is materialized (bounds the work per elementwise primitive)
+_MAX_TERMS = 8
+
+
+def _add_term(terms, term):
+    """Add ``term`` to the list ``terms``, merged into a term of the same base when the two
+    agree wherever both have a row (same views, or complementary parts of one view)."""
+    base, ids, full = term
+    for k, (b, other, other_full) in enumerate(terms):
+        if b is not base:
+            continue
+        if other is ids:
+            return
+        if full and other_full:
+            if ids[0] == other[0] and np.array_equal(ids, other):
+                return
+            continue
+        both = (ids >= 0) & (other >= 0)
+        if np.array_equal(ids[both], other[both]):
+            merged = np.where(other >= 0, other, ids)
+            terms[k] = (b, merged, full or other_full or bool((merged >= 0).all()))
+            return
+    terms.append(term)
+
+
+def _lazy(terms, size, n):
+    """A ``_Deps`` of ``terms`` (materialized once there are too many of them)."""
+    if len(terms) > _MAX_TERMS:
+        return _Deps(_union_terms(terms, size, n))
+    return _Deps(terms=tuple(terms), size=size, n=n)
 
 
 def _identity(n):
-    return sp.eye_array(n, dtype=bool, format="csr")
+    ids = np.arange(n)
+    return sp.csr_array((np.ones(n, dtype=bool), ids, np.arange(n + 1)), shape=(n, n))
 
 
 def _as_csr(v, n):
     if isinstance(v, _Deps):
-        return sp.csr_array(v.S, dtype=bool)
+        return v.S  # built during this detection: not shared
     size = int(np.size(v))
     return sp.csr_array((size, n), dtype=bool)
 
@@ -144,29 +227,38 @@ def _size(aval):
     return int(np.prod(aval.shape, dtype=int))
 
 
+def _literal_type():
+    global _LITERAL
+    if _LITERAL is None:
+        from jax.extend.core import Literal
+
+        _LITERAL = Literal
+    return _LITERAL
+
+
+_LITERAL = None
+
+
 def _walk(jaxpr, consts, args, n):
+    Literal = _literal_type()
     env = {}
 
     def read(v):
-        if type(v).__name__ == "Literal":
-            return np.asarray(v.val)
-        return env[v]
+        return np.asarray(v.val) if isinstance(v, Literal) else env[v]
 
     for var, val in zip(jaxpr.constvars, consts):
         env[var] = np.asarray(val)
     for var, val in zip(jaxpr.invars, args):
         env[var] = val
     for eqn in jaxpr.eqns:
-        vals = [read(v) for v in eqn.invars]
-        outs = _apply(eqn, vals, n)
+        outs = _apply(eqn, [read(v) for v in eqn.invars], n)
         for var, out in zip(eqn.outvars, outs):
-            if type(var).__name__ != "DropVar":
-                env[var] = out
+            env[var] = out  # DropVars are never read
     return [read(v) for v in jaxpr.outvars]
 
 
 def _empty(aval, n):
-    return _Deps(sp.csr_array((_size(aval), n), dtype=bool))
+    return _Deps(size=_size(aval), n=n)
 
 
 def _deps_of(v, size, n):
@@ -178,16 +270,17 @@ def _deps_of(v, size, n):
 
 def _apply(eqn, vals, n):
     name = eqn.primitive.name
+    for v in vals:
+        if isinstance(v, _Deps):
+            break
+    else:  # nothing here depends on x: evaluate concretely
+        return _concrete(eqn, vals)
     out_avals = [v.aval for v in eqn.outvars]
-    if not any(isinstance(v, _Deps) for v in vals):
-        # nothing here depends on x: evaluate concretely
-        res = eqn.primitive.bind(*vals, **eqn.params)
-        return [np.asarray(r) for r in (res if eqn.primitive.multiple_results else [res])]
     if name in ZERO or (name == "convert_element_type" and np.dtype(out_avals[0].dtype).kind not in "fc"):
         return [_empty(a, n) for a in out_avals]
     if name in ELEMENTWISE:
-        operands = vals[1:] if name == "select_n" else vals
-        return [_Deps(_union_elementwise(operands, [v.aval for v in (eqn.invars[1:] if name == "select_n" else eqn.invars)], out_avals[0], n))]
+        skip = 1 if name == "select_n" else 0  # the selector of select_n has zero derivative
+        return [_union_elementwise(vals[skip:], eqn.invars[skip:], out_avals[0], n)]
     if name in STRUCTURAL:
         return _structural(eqn, vals, n)
     if name in REDUCE:
@@ -212,7 +305,7 @@ def _apply(eqn, vals, n):
         inner = getattr(closed, "jaxpr", closed)
         consts = getattr(closed, "consts", ())
         outs = _walk(inner, consts, vals[-len(inner.invars):] if len(inner.invars) < len(vals) else vals, n)
-        return [o if isinstance(o, _Deps) else o for o in outs]
+        return outs
     if name == "cond":
         branches = eqn.params["branches"]
         results = [_walk(b.jaxpr, b.consts, vals[1:], n) for b in branches]
@@ -228,23 +321,58 @@ def _apply(eqn, vals, n):
     )
 
 
-def _union_elementwise(vals, avals, out_aval, n):
-    """Union of the operands' sets, each broadcast to the output shape by a row gather."""
+#: NumPy twins of common elementwise primitives (same dtypes in, same dtype out), for the
+#: concrete evaluation of equations that do not depend on x (JAX dispatch costs ~100 µs)
+_NUMPY_ELEMENTWISE = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "neg": np.negative, "max": np.maximum,
+    "min": np.minimum, "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal, "and": np.logical_and, "or": np.logical_or,
+}
+
+
+def _concrete(eqn, vals):
+    """Value of an equation none of whose operands depends on x (NumPy for the common
+    primitives, the JAX primitive otherwise)."""
+    name = eqn.primitive.name
+    out = None
+    try:
+        with np.errstate(all="ignore"):  # overflow to inf, wrap-around: as in XLA, silently
+            if name in _NUMPY_ELEMENTWISE and len(vals) == (1 if name == "neg" else 2):
+                if name not in ("and", "or") or all(np.asarray(v).dtype == bool for v in vals):  # else bitwise
+                    out = [np.asarray(_NUMPY_ELEMENTWISE[name](*vals))]
+            elif name == "convert_element_type":
+                out = [np.asarray(vals[0]).astype(np.dtype(eqn.outvars[0].aval.dtype))]
+            elif name in STRUCTURAL and name != "pad":  # pad: the padding value is an operand
+                out = _numpy_structural(name, [np.asarray(v) for v in vals], eqn.params)
+        if out is not None and all(np.shape(r) == tuple(var.aval.shape) and np.asarray(r).dtype == np.dtype(var.aval.dtype)
+                                   for r, var in zip(out, eqn.outvars)):
+            return [np.asarray(r) for r in out]
+    except (TypeError, ValueError):  # e.g. extended dtypes (PRNG keys): the JAX primitive
+        pass
+    res = eqn.primitive.bind(*vals, **eqn.params)
+    return [np.asarray(r) for r in (res if eqn.primitive.multiple_results else [res])]
+
+
+def _union_elementwise(vals, invars, out_aval, n):
+    """Union of the operands' sets (lazy: their terms), each broadcast to the output shape."""
     out_shape = tuple(out_aval.shape)
-    total = None
-    for v, aval in zip(vals, avals):
-        if not isinstance(v, _Deps):
-            continue
-        shape = tuple(aval.shape)
-        if v.ids is None and shape == out_shape:
-            S = v.base
-        elif v._S is not None and shape == out_shape:
-            S = v._S
-        else:
-            S = _rows(v.base, np.broadcast_to(v.row_ids(shape), out_shape))
-        if S.nnz:
-            total = S if total is None else total + S
-    return sp.csr_array((_size(out_aval), n), dtype=bool) if total is None else total
+    deps = []
+    for v, var in zip(vals, invars):
+        if isinstance(v, _Deps) and v.terms:
+            shape = tuple(var.aval.shape)
+            if shape != out_shape:  # broadcast (scalar operands): ids follow the elements
+                where = np.broadcast_to(np.arange(v.size).reshape(shape), out_shape).ravel()
+                v = _Deps(terms=tuple((b, ids[where], full) for b, ids, full in v.terms), size=where.size, n=n)
+            deps.append(v)
+    if not deps:
+        return _Deps(size=_size(out_aval), n=n)
+    if len(deps) == 1:
+        return deps[0]  # one operand depends on x: same sets (same object, so its matrix is shared)
+    terms = list(deps[0].terms)
+    for d in deps[1:]:
+        for term in d.terms:
+            _add_term(terms, term)
+    return _lazy(terms, deps[0].size, n)
 
 
 def _structural(eqn, vals, n):
@@ -261,25 +389,97 @@ def _structural(eqn, vals, n):
         union = _union_all([v for v, var in zip(vals, eqn.invars)
                             if isinstance(v, _Deps) and np.dtype(var.aval.dtype) == data_dtype], n)
         return [_Deps(sp.csr_array(np.ones((_size(a), 1), dtype=bool)) @ union) for a in out_avals]
-    bases, offsets, id_args = [], {}, []
-    for v in vals:
-        if isinstance(v, _Deps) and id(v.base) not in offsets:
-            offsets[id(v.base)] = sum(b.shape[0] for b in bases)
-            bases.append(v.base)
+    name = eqn.primitive.name
+    if name in _SAME_ORDER and isinstance(vals[0], _Deps) and (name != "reshape" or eqn.params.get("dimensions") is None):
+        return [vals[0]]  # row-major order unchanged: same sets
+    fast = _move_ids(name, vals, eqn, data_dtype, n)
+    if fast is not None:
+        return fast
+    # positions (1-based) of the data operands' elements, stacked; 0 = depends on nothing
+    pos_args, data, total = [], [], 0
     for v, var in zip(vals, eqn.invars):
         aval = var.aval
         if isinstance(v, _Deps):
-            id_args.append((v.row_ids(aval.shape) + (offsets[id(v.base)] + 1)).astype(np.int32))
+            pos_args.append(np.arange(total + 1, total + 1 + v.size, dtype=np.int32).reshape(aval.shape))
+            data.append((v, total))
+            total += v.size
         elif np.dtype(aval.dtype) == data_dtype:
-            id_args.append(np.zeros(aval.shape, dtype=np.int32))  # constant data: depends on nothing
+            pos_args.append(np.zeros(aval.shape, dtype=np.int32))  # constant data: depends on nothing
         else:
-            id_args.append(v)  # indices, start positions: concrete
-    res = _numpy_structural(eqn.primitive.name, id_args, eqn.params)
-    if res is None:  # no NumPy twin: run the JAX primitive itself on the ids
-        res = eqn.primitive.bind(*id_args, **eqn.params)
+            pos_args.append(v)  # indices, start positions: concrete
+    res = _numpy_structural(name, pos_args, eqn.params)
+    if res is None:  # no NumPy twin: run the JAX primitive itself on the positions
+        res = eqn.primitive.bind(*pos_args, **eqn.params)
         res = res if eqn.primitive.multiple_results else [res]
-    base = sp.vstack(bases, format="csr") if len(bases) > 1 else bases[0]
-    return [_Deps(base=base, ids=np.asarray(r).astype(np.int64) - 1) for r in res]
+    # per base: layers of ids over the stacked positions (a layer per term of an operand with
+    # that base), with a -1 sentinel at the end for position 0 ("nothing")
+    layers = {}
+    for v, offset in data:
+        count = {}
+        for base, ids, _ in v.terms:
+            key = id(base)
+            k = count.get(key, 0)
+            count[key] = k + 1
+            stack = layers.setdefault(key, (base, []))[1]
+            if len(stack) == k:
+                stack.append(np.full(total + 1, -1, dtype=np.int64))
+            stack[k][offset:offset + v.size] = ids
+    outs = []
+    for r in res:
+        where = np.asarray(r, dtype=np.int64).ravel() - 1
+        terms = []
+        for base, stack in layers.values():
+            for lookup in stack:
+                ids = lookup[where]
+                valid = ids >= 0
+                if valid.all():
+                    terms.append((base, ids, True))
+                elif valid.any():
+                    terms.append((base, ids, False))
+        outs.append(_Deps(terms=tuple(terms), size=where.size, n=n))
+    return outs
+
+
+#: structural primitives whose output elements are all input elements (no fill values)
+_MOVES = {"transpose", "broadcast_in_dim", "slice", "concatenate", "stack", "rev"}
+
+
+def _move_ids(name, vals, eqn, data_dtype, n):
+    """Fast path of ``_structural``: a pure move (NumPy twin, no fill values) whose data operands
+    all depend on ``x`` through at most one term each, with one common base: the primitive is
+    run on the ids themselves. ``None`` when it does not apply."""
+    if name not in _MOVES:
+        return None
+    base, args, full = None, [], True
+    for v, var in zip(vals, eqn.invars):
+        if not isinstance(v, _Deps) and np.dtype(var.aval.dtype) != data_dtype:
+            args.append(v)  # indices, start positions: concrete
+            continue
+        if not isinstance(v, _Deps) or not v.terms:  # constant data / no dependence: no row
+            args.append(np.full(var.aval.shape, -1, dtype=np.int64))
+            full = False
+            continue
+        if len(v.terms) > 1:
+            return None
+        b, ids, f = v.terms[0]
+        if base is None:
+            base = b
+        elif b is not base:
+            return None
+        args.append(ids.reshape(var.aval.shape))
+        full = full and f
+    if base is None:
+        return [_empty(v.aval, n) for v in eqn.outvars]
+    outs = []
+    for r in _numpy_structural(name, args, eqn.params):
+        ids = np.ascontiguousarray(r).ravel()
+        if full:
+            outs.append(_Deps(terms=((base, ids, True),), size=ids.size, n=n))
+            continue
+        valid = ids >= 0
+        terms = ((base, ids, True),) if valid.all() else ((base, ids, False),) if valid.any() else ()
+        outs.append(_Deps(terms=terms, size=ids.size, n=n))
+    return outs
 
 
 def _union_all(deps, n):
@@ -432,7 +632,14 @@ def _sort(v, aval, dimension, n):
 def _slice0(v, aval, i):
     """Element ``i`` along the leading axis of an operand (a lazy view for index sets)."""
     if isinstance(v, _Deps):
-        return _Deps(base=v.base, ids=v.row_ids(aval.shape)[i].copy())
+        terms = []
+        for base, ids, full in v.terms:
+            ids = ids.reshape(aval.shape)[i].ravel().copy()
+            if full or (ids >= 0).all():
+                terms.append((base, ids, True))
+            elif (ids >= 0).any():
+                terms.append((base, ids, False))
+        return _Deps(terms=tuple(terms), size=_size(aval) // aval.shape[0], n=v.n)
     return np.asarray(v)[i]
 
 
