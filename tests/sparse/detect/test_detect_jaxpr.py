@@ -177,3 +177,9 @@ def test_dense_detector_thresholds_a_dense_jacobian_and_hessian():
     H = Dh.hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]), x)
     assert dense(H).tolist() == [[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]]
     assert D == DenseSparsityDetector(ad.AutoFiniteDiff(method="complex")) and hash(D) == hash(D)
+
+
+def test_random_keys_inside_f():
+    # PRNG keys have an extended dtype: constants of the walk that must stay JAX arrays
+    f = lambda x: x * jax.random.normal(jax.random.PRNGKey(1), (3,)) + jax.random.uniform(jax.random.key(2), (3,)) * x[0]  # noqa: E731
+    assert np.array_equal(J.jacobian_sparsity(f, jnp.ones(3)).toarray(), [[1, 0, 0], [1, 1, 0], [1, 0, 1]])

@@ -350,7 +350,16 @@ def _concrete(eqn, vals):
     except (TypeError, ValueError):  # e.g. extended dtypes (PRNG keys): the JAX primitive
         pass
     res = eqn.primitive.bind(*vals, **eqn.params)
-    return [np.asarray(r) for r in (res if eqn.primitive.multiple_results else [res])]
+    return [_host(r) for r in (res if eqn.primitive.multiple_results else [res])]
+
+
+def _host(r):
+    """A concrete value as a NumPy array; values with extended dtypes (PRNG keys) stay JAX arrays."""
+    import jax
+
+    if jax.dtypes.issubdtype(getattr(r, "dtype", np.float64), jax.dtypes.extended):
+        return r
+    return np.asarray(r)
 
 
 def _union_elementwise(vals, invars, out_aval, n):
