@@ -128,3 +128,10 @@ def test_unsupported_options_raise_missing_rule_error():
         np.quantile(d, Dual(np.array(0.3), np.ones((1,))))
     with pytest.raises(ad.MissingRuleError, match="out="):
         np.median(d, out=np.empty(()))
+
+
+def test_real_if_close():
+    z = Dual(X + 0j, np.ones((1,) + X.shape, complex))
+    r = np.real_if_close(z * (1 + 1e-18j))
+    assert r.value.dtype == np.float64 and r.tangent.dtype == np.float64
+    assert np.real_if_close(z * (1 + 1j)).value.dtype == np.complex128

@@ -522,4 +522,5 @@ for _f in _COMPOSITES:
 
 from . import _linalg  # noqa: F401, E402  (registers contractions and linear algebra)
 from . import _numeric  # noqa: F401, E402  (convolutions, order statistics, nan reductions, ...)
+from . import _fft, _decomp  # noqa: F401, E402  (np.fft, pinv/eigh/svd/qr)
 
