@@ -75,6 +75,20 @@ GUFUNCS[np.vecdot] = _vecdot
 HANDLED[np.linalg.vecdot] = _vecdot
 
 
+def _gufunc_einsum(name, subscripts):
+    def contraction(*operands, **kwargs):
+        if kwargs:
+            raise MissingRuleError(f"np.{name}(..., axes/dtype/...) options are not supported by anydiff's duals.")
+        return _einsum(subscripts, *operands)
+
+    return contraction
+
+
+if hasattr(np, "matvec"):  # NumPy >= 2.2
+    GUFUNCS[np.matvec] = _gufunc_einsum("matvec", "...ij,...j->...i")
+    GUFUNCS[np.vecmat] = _gufunc_einsum("vecmat", "...i,...ij->...j")
+
+
 # -------------------------------------------------------------------------- einsum
 @implements(np.einsum)
 def _einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
