@@ -207,6 +207,14 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     def flat(self):
         return np.ravel(self)
 
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
     # ------------------------------------------------------------ ufuncs
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
@@ -382,6 +390,7 @@ _STRUCTURAL = {
     np.fliplr, np.flipud, np.tile, np.repeat, np.broadcast_to, np.take, np.pad, np.atleast_1d,
     np.atleast_2d, np.diagonal, np.triu, np.tril, np.append, np.rot90, np.take_along_axis,
     np.copy, np.asarray, np.array, np.ascontiguousarray, np.diag, np.split, np.array_split,
+    np.fft.fftshift, np.fft.ifftshift,
 }
 
 
@@ -781,8 +790,12 @@ def _elementwise_unary(ctx, a, *args, **kwargs):
 
 
 def _imag(ctx, a):
+    """Empty sets when the value is known to be real; otherwise (complex intermediates such as
+    FFT outputs, or no value in the global detector) the sets of ``a``."""
     t = ctx.lift(a)
-    return _Tracer(sp.csr_array((t.size, ctx.n), dtype=bool), t.shape, None, ctx)
+    if t.value is not None and not np.iscomplexobj(t.value):
+        return _Tracer(sp.csr_array((t.size, ctx.n), dtype=bool), t.shape, None, ctx)
+    return _Tracer(t.S, t.shape, None, ctx)
 
 
 def _average(ctx, a, axis=None, weights=None, returned=False, keepdims=False):
@@ -849,6 +862,61 @@ def _multi_dot(ctx, arrays, **_):
     return out
 
 
+def _fft_lengths(kind, last, size, n):
+    """(input length read, output length) along one transformed axis of the given size."""
+    if kind == "c2r" and last:  # irfft, hfft: n outputs from n // 2 + 1 inputs
+        n = 2 * (size - 1) if n is None else int(n)
+        return n // 2 + 1, n
+    n = size if n is None else int(n)
+    return n, (n // 2 + 1 if kind == "r2c" and last else n)
+
+
+def _fft_transform(ctx, kind, a, s, axes, out):
+    """np.fft transforms: linear; along the transformed axes every output element depends on
+    every input element read (after NumPy's cropping or zero padding to ``n``/``s``)."""
+    if out is not None:
+        raise MissingRuleError("np.fft.* with out= is not traced.\nHint: assign the result instead.")
+    t = ctx.lift(a)
+    if axes is None:  # every axis, or the last len(s) ones
+        axes = tuple(range(t.ndim)) if s is None else tuple(range(t.ndim - len(s), t.ndim))
+    axes = [int(d) % t.ndim for d in axes]
+    s = [None] * len(axes) if s is None else list(s)
+    out_shape = list(t.shape)
+    for k, (d, nk) in enumerate(zip(axes, s)):
+        read, out_shape[d] = _fft_lengths(kind, k == len(axes) - 1, t.shape[d], nk)
+        if read < t.shape[d]:  # cropped
+            t = np.take(t, np.arange(read), axis=d)
+        elif read > t.shape[d]:  # zero padded: no dependencies
+            widths = [(0, 0)] * t.ndim
+            widths[d] = (0, read - t.shape[d])
+            t = np.pad(t, widths)
+    full = np.broadcast_to(_reduce(ctx, t, tuple(axes), keepdims=True), tuple(out_shape))
+    return _Tracer(full.S, full.shape, None, ctx)
+
+
+def _fft_rule(kind, multi, default_axes=None):
+    if multi:
+        def transform(ctx, a, s=None, axes=default_axes, norm=None, out=None):
+            return _fft_transform(ctx, kind, a, s, axes, out)
+    else:
+        def transform(ctx, a, n=None, axis=-1, norm=None, out=None):
+            return _fft_transform(ctx, kind, a, [n], [axis], out)
+    return transform
+
+
+def _fft_handlers():
+    fft = np.fft
+    handlers = {}
+    for kind, one, two, many in (("c2c", (fft.fft, fft.ifft), (fft.fft2, fft.ifft2), (fft.fftn, fft.ifftn)),
+                                 ("r2c", (fft.rfft, fft.ihfft), (fft.rfft2,), (fft.rfftn,)),
+                                 ("c2r", (fft.irfft, fft.hfft), (fft.irfft2,), (fft.irfftn,))):
+        handlers.update({f: _fft_rule(kind, False) for f in one})
+        # default axes: (-2, -1) for the 2-d transforms, None (all or the last len(s)) otherwise
+        handlers.update({f: _fft_rule(kind, True, (-2, -1)) for f in two})
+        handlers.update({f: _fft_rule(kind, True) for f in many})
+    return handlers
+
+
 #: NumPy >= 2.2 generalized ufuncs (contractions), as einsum subscripts.
 _GUFUNCS = {getattr(np, name): subs for name, subs in (
     ("vecdot", "...i,...i->..."), ("matvec", "...ij,...j->...i"), ("vecmat", "...i,...ij->...j"))
@@ -883,6 +951,7 @@ _HANDLERS = {
     np.shape: lambda ctx, a: ctx.lift(a).shape, np.ndim: lambda ctx, a: ctx.lift(a).ndim,
     np.size: lambda ctx, a, axis=None: ctx.lift(a).size if axis is None else ctx.lift(a).shape[axis],
 }
+_HANDLERS.update(_fft_handlers())
 
 
 # ------------------------------------------------------------------ detectors
