@@ -229,14 +229,15 @@ def _write_sparse_out(out, value):
         (out.indices is value.indices and out.indptr is value.indptr)  # results of one preparation
         or (np.array_equal(out.indices, value.indices) and np.array_equal(out.indptr, value.indptr))
     )
-    if not out.data.flags.writeable:
-        raise InputError("out is a sparse array with read-only data.\nHint: pass out=out.copy().")
     if not same:
         raise InputError(
             "out is a sparse array whose pattern differs from the result's.\n"
             "Hint: pass as out a result of an earlier call with the same preparation."
         )
-    np.copyto(out.data, value.data)
+    if out.data.flags.writeable:
+        np.copyto(out.data, value.data)
+    else:  # an earlier JAX result: its data is a read-only view of a JAX buffer; take the new one
+        out.data = np.asarray(value.data)
     return out
 
 

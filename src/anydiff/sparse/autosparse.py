@@ -349,14 +349,12 @@ def _csr_like(template, data):
 
     The structure was validated once when the template was built; each prepared call only
     attaches a fresh data array (index arrays are shared between results and must not be
-    modified in place).
+    modified in place). With a JAX backend the data array is a read-only view of JAX's output
+    buffer: copying it would cost as much as a third of a prepared call (Brusselator N = 32).
     """
     J = object.__new__(type(template))
     J.__dict__.update(template.__dict__)
-    data = np.asarray(data)
-    if not data.flags.writeable:  # a view of a JAX buffer: results are the caller's to modify
-        data = data.copy()
-    J.data = data
+    J.data = np.asarray(data)  # with JAX: a read-only view of the output buffer (no copy)
     return J
 
 
