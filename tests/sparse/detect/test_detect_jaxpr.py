@@ -183,3 +183,24 @@ def test_random_keys_inside_f():
     # PRNG keys have an extended dtype: constants of the walk that must stay JAX arrays
     f = lambda x: x * jax.random.normal(jax.random.PRNGKey(1), (3,)) + jax.random.uniform(jax.random.key(2), (3,)) * x[0]  # noqa: E731
     assert np.array_equal(J.jacobian_sparsity(f, jnp.ones(3)).toarray(), [[1, 0, 0], [1, 1, 0], [1, 0, 1]])
+
+
+def test_default_detector_falls_back_to_jaxpr_for_numpy_inputs():
+    import math
+
+    import anydiff as ad
+
+    x = np.ones(4)  # a NumPy input to jax.numpy code: the NumPy tracer fails, the jaxpr detector runs
+    assert np.array_equal(ad.jacobian_sparsity(lambda v: jnp.diff(v**2), x).toarray(), np.eye(3, 4, dtype=bool) | np.eye(3, 4, 1, dtype=bool))
+    H = ad.hessian_sparsity(lambda v: jnp.sum(v[1:] * v[:-1]), x).toarray()
+    assert np.array_equal(H, np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool))
+    with pytest.raises(ad.MissingPrimalError, match="Local"):  # math module: no fallback, the tracer's error
+        ad.jacobian_sparsity(lambda v: np.array([math.sin(v[0])]), x)
+
+    def plain_buffer(v):
+        buf = np.zeros(2)
+        buf[0] = v[0]
+        return buf
+
+    with pytest.raises(ad.TracingError, match="zeros_like"):  # neither NumPy- nor JAX-traceable
+        ad.jacobian_sparsity(plain_buffer, x)

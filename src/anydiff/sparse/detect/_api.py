@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from ..._arrays import library_of
 from ..._contexts import Context
-from ..._errors import InputError
+from ..._errors import InputError, TracingError
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "default_detector"]
 
@@ -50,8 +52,10 @@ def jacobian_sparsity(f, *args, detector=None):
     *args
         ``x, *contexts`` or ``y, x, *contexts`` (contexts as ``ad.Constant``/``ad.Cache``).
     detector : optional
-        ``JaxSparsityDetector()`` (default for JAX inputs), ``DenseSparsityDetector(backend)``,
-        ``KnownSparsityDetector(S)``, ...
+        Default: ``TracerSparsityDetector()`` for NumPy inputs (falling back to the jaxpr
+        detector when ``f`` turns out to be ``jax.numpy`` code), ``JaxSparsityDetector()`` for
+        JAX inputs. Others: ``TracerLocalSparsityDetector()``, ``DenseSparsityDetector(backend)``,
+        ``KnownSparsityDetector(S)``.
 
     Examples
     --------
@@ -63,7 +67,8 @@ def jacobian_sparsity(f, *args, detector=None):
            [0, 0, 1, 1]])
     """
     y, x, contexts = _split(args)
-    detector = default_detector(library_of(x)) if detector is None else detector
+    if detector is None:
+        return _with_default(library_of(x), lambda d: d.jacobian_sparsity(f, x, contexts=contexts, y=y))
     return detector.jacobian_sparsity(f, x, contexts=contexts, y=y)
 
 
@@ -81,5 +86,24 @@ def hessian_sparsity(f, x, *contexts, detector=None):
            [0, 1, 0]])
     """
     contexts = tuple(c.value if isinstance(c, Context) else c for c in contexts)
-    detector = default_detector(library_of(x)) if detector is None else detector
-    return detector.hessian_sparsity(f, np.asarray(x) if library_of(x) == "numpy" else x, contexts=contexts)
+    x = np.asarray(x) if library_of(x) == "numpy" else x
+    if detector is None:
+        return _with_default(library_of(x), lambda d: d.hessian_sparsity(f, x, contexts=contexts))
+    return detector.hessian_sparsity(f, x, contexts=contexts)
+
+
+def _with_default(library, detect):
+    """Run ``detect`` with the default detector for ``library``. A NumPy input given to a
+    function written with ``jax.numpy`` makes the NumPy tracer fail; the jaxpr detector is
+    then tried (if JAX is installed), and the tracer's error is raised if that fails too."""
+    try:
+        return detect(default_detector(library))
+    except TracingError as err:
+        if library != "numpy" or importlib.util.find_spec("jax") is None:
+            raise
+        from ._jax import JaxSparsityDetector
+
+        try:
+            return detect(JaxSparsityDetector())
+        except Exception:  # noqa: BLE001 - not JAX code either: the tracer's message applies
+            raise err from None
