@@ -79,6 +79,14 @@ def jacobian_rows(sizes, repeat):
             row["anydiff_s"], row["asdex_s"], r = time_pair(
                 lambda: ad.jacobian(f_jax, b, x, prep=prep), lambda: _block(jf(x)), rounds=3 * repeat)
             row["ratio_vs_asdex_median"] = 1.0 / r
+            # like for like: sparse_output="jax" keeps the values on the device, as asdex's BCOO does
+            bj = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
+            prep_j = ad.prepare_jacobian(f_jax, bj, x)
+            row["anydiff_jaxout_s"], asdex_s2, r = time_pair(
+                lambda: ad.jacobian(f_jax, bj, x, prep=prep_j).data.block_until_ready(), lambda: _block(jf(x)),
+                rounds=3 * repeat)
+            row["jaxout_ratio_vs_asdex"] = row["anydiff_jaxout_s"] / asdex_s2
+            row["jaxout_ratio_vs_asdex_median"] = 1.0 / r
             row["max_abs_error_vs_asdex"] = float(np.max(np.abs(np.asarray(Ja.todense()) - J.toarray())))
         except ImportError:
             row["asdex_s"] = None
@@ -140,6 +148,13 @@ def hessian_rows(sizes, repeat):
             row["anydiff_s"], row["asdex_s"], r = time_pair(
                 lambda: ad.hessian(f, b, x, prep=prep), lambda: _block(hf(x)), rounds=3 * repeat)
             row["ratio_vs_asdex_median"] = 1.0 / r
+            bj = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
+            prep_j = ad.prepare_hessian(f, bj, x)
+            row["anydiff_jaxout_s"], asdex_s2, r = time_pair(
+                lambda: ad.hessian(f, bj, x, prep=prep_j).data.block_until_ready(), lambda: _block(hf(x)),
+                rounds=3 * repeat)
+            row["jaxout_ratio_vs_asdex"] = row["anydiff_jaxout_s"] / asdex_s2
+            row["jaxout_ratio_vs_asdex_median"] = 1.0 / r
         except ImportError:
             row["asdex_s"] = None
         row["ratio_vs_asdex"] = row["anydiff_s"] / row["asdex_s"] if row.get("asdex_s") else None
@@ -148,24 +163,33 @@ def hessian_rows(sizes, repeat):
     return rows
 
 
+def _jaxout(r):
+    if r.get("jaxout_ratio_vs_asdex") is None:
+        return "—"
+    return f"{r['jaxout_ratio_vs_asdex']:.2f} ({r['jaxout_ratio_vs_asdex_median']:.2f})"
+
+
 def markdown(jac, hess, info):
     L = [
         "# Sparse Jacobians and Hessians",
         "",
         f"Machine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, commit {info['commit']}, "
-        f"{info['timestamp']}. Min over repeats after warm-up; prepared calls; JAX jitted and blocked. anydiff and asdex are timed interleaved, round by round (ratio of minima, and the median of per-round ratios).",
+        f"{info['timestamp']}. Min over repeats after warm-up; prepared calls; JAX jitted and blocked. anydiff and asdex are timed interleaved, round by round (ratio of minima, and the median of per-round ratios). "
+        "Default output: scipy.sparse CSR on the host (the values are copied off the device); "
+        "`AutoSparse(AutoJax(), sparse_output=\"jax\")` returns a `jax.experimental.sparse.BCSR` on the device, like asdex's BCOO.",
         "",
         "## Brusselator 2-D Jacobian",
         "",
-        "| N (n) | colors anydiff / asdex / SciPy | anydiff (JAX) | dense jacfwd | speed-up (≥ 50× at N=32) | asdex | ratio min (median of rounds), ≤ 1 | SciPy colored FD | anydiff colored FD | AutoNumPy | pattern exact |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N (n) | colors anydiff / asdex / SciPy | anydiff (JAX) | dense jacfwd | speed-up (≥ 50× at N=32) | asdex | ratio min (median of rounds), ≤ 1 | anydiff, BCSR output | ratio (median) | SciPy colored FD | anydiff colored FD | AutoNumPy | pattern exact |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in jac:
         ratio = "—" if r.get("ratio_vs_asdex") is None else f"{r['ratio_vs_asdex']:.2f} (median {r['ratio_vs_asdex_median']:.2f})"
         L.append(
             f"| {r['N']} ({r['n']}) | {r['anydiff_colors']} / {r.get('asdex_colors', '—')} / {r['scipy_groups']} "
             f"| {fmt_time(r['anydiff_s'])} | {fmt_time(r['dense_jacfwd_s'])} | {r['speedup_vs_dense']:.0f}× "
-            f"| {fmt_time(r.get('asdex_s'))} | {ratio} | {fmt_time(r['scipy_fd_s'])} | {fmt_time(r['anydiff_fd_s'])} "
+            f"| {fmt_time(r.get('asdex_s'))} | {ratio} | {fmt_time(r.get('anydiff_jaxout_s'))} | {_jaxout(r)} "
+            f"| {fmt_time(r['scipy_fd_s'])} | {fmt_time(r['anydiff_fd_s'])} "
             f"| {fmt_time(r.get('anydiff_numpy_s'))} | {r['pattern_exact']} |"
         )
     L += ["", "Preparation (detect + color + seeds + jit) and detection alone:", "",
@@ -174,12 +198,13 @@ def markdown(jac, hess, info):
         L.append(f"| {r['N']} | {fmt_time(r['anydiff_prepare_s'])} | {fmt_time(r['anydiff_detect_s'])} "
                  f"| {fmt_time(r.get('asdex_detect_color_s'))} |")
     L += ["", "## Rosenbrock-chain Hessian", "",
-          "| n | colors anydiff / asdex | anydiff | dense jax.hessian | asdex | ratio min (median of rounds) | anydiff prepare | asdex detect + color |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| n | colors anydiff / asdex | anydiff | dense jax.hessian | asdex | ratio min (median of rounds) | anydiff, BCSR output | ratio (median) | anydiff prepare | asdex detect + color |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for r in hess:
         ratio = "—" if r.get("ratio_vs_asdex") is None else f"{r['ratio_vs_asdex']:.2f} (median {r['ratio_vs_asdex_median']:.2f})"
         L.append(f"| {r['n']} | {r['anydiff_colors']} / {r.get('asdex_colors', '—')} | {fmt_time(r['anydiff_s'])} "
                  f"| {fmt_time(r.get('dense_hessian_s'))} | {fmt_time(r.get('asdex_s'))} | {ratio} "
+                 f"| {fmt_time(r.get('anydiff_jaxout_s'))} | {_jaxout(r)} "
                  f"| {fmt_time(r['anydiff_prepare_s'])} | {fmt_time(r.get('asdex_detect_color_s'))} |")
     L += ["", "Coloring alone: see [coloring.md](coloring.md) (`python -m benchmarks.coloring`).", ""]
     return "\n".join(L)

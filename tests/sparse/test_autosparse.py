@@ -212,3 +212,33 @@ def test_acyclic_substitution_hessian():
     dense = ad.hessian(f, ad.AutoFiniteDiff(method="complex"), x)
     assert prep.run.coloring.ncolors == 2  # acyclic: fewer colors than star coloring (3)
     assert np.allclose(H.toarray(), dense, rtol=1e-6, atol=1e-6)
+
+
+def test_jax_sparse_output():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    from jax.experimental import sparse as jsparse
+
+    f = banded_diff(jnp, k=1)
+    x = jnp.linspace(0.5, 1.5, 12)
+    b = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
+    prep = ad.prepare_jacobian(f, b, x)
+    for point in (x, x + 0.3):  # prepared, called twice
+        J = ad.jacobian(f, b, point, prep=prep)
+        assert isinstance(J, jsparse.BCSR) and J.shape == (12, 12)
+        assert np.allclose(np.asarray(J.todense()), np.asarray(jax.jacfwd(f)(point)), rtol=1e-12)
+    y, J = ad.value_and_jacobian(f, b, np.asarray(x))  # NumPy input: still BCSR, value as NumPy
+    assert isinstance(J, jsparse.BCSR) and isinstance(y, np.ndarray)
+    g = lambda v: jnp.sum(v[1:] * v[:-1] ** 2)  # noqa: E731
+    for coloring in (None, ad.GreedyColoring(decompression="substitution")):
+        bh = ad.AutoSparse(ad.AutoJax(), coloring=coloring, sparse_output="jax")
+        H = ad.hessian(g, bh, x)
+        assert isinstance(H, jsparse.BCSR)
+        assert np.allclose(np.asarray(H.todense()), np.asarray(jax.hessian(g)(x)), rtol=1e-12)
+    with pytest.raises(ad.AnyDiffError, match="out"):
+        ad.jacobian(f, b, x, out=J)
+    with pytest.raises(ad.InputError, match="jitted JAX"):
+        ad.AutoSparse(ad.AutoFiniteDiff(), sparse_output="jax")
+    with pytest.raises(ad.InputError, match="output choice"):
+        ad.AutoSparse(ad.AutoJax(), sparse_output="bcoo")

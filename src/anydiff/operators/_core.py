@@ -52,7 +52,9 @@ def _keep_sparse(convert):
     import scipy.sparse as sp
 
     def back(a):
-        return a if sp.issparse(a) else convert(a)
+        if sp.issparse(a) or type(a).__module__.startswith("jax.experimental.sparse"):
+            return a
+        return convert(a)
 
     return back
 

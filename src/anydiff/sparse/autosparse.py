@@ -40,10 +40,13 @@ class AutoSparse(_Delegating):
     partition : {"auto", "column", "row", "bidirectional"}
         ``"auto"`` colors columns (forward mode) and rows (reverse mode), where the dense backend
         has the mode, and keeps the one with fewer colors.
-    sparse_output : bool
+    sparse_output : {True, False, "jax"}
         ``True``: Jacobians are ``scipy.sparse.csr_array`` of shape ``(m, n)`` (sizes of the
-        flattened output and input), whatever the input's array library. ``False``: a dense
-        array of the input's library with shape ``y.shape + x.shape``.
+        flattened output and input), whatever the input's array library (with a JAX backend the
+        ``data`` array is a read-only view of JAX's output buffer). ``False``: a dense array of
+        the input's library with shape ``y.shape + x.shape``. ``"jax"`` (jitted ``AutoJax()``
+        only): a ``jax.experimental.sparse.BCSR`` of shape ``(m, n)`` whose values never leave
+        the device.
 
     Examples
     --------
@@ -61,7 +64,7 @@ class AutoSparse(_Delegating):
     sparsity_detector: Any = None
     coloring: Any = None
     partition: str = "auto"
-    sparse_output: bool = True
+    sparse_output: Any = True
 
     name: ClassVar[str] = "sparse"
     sparse_results: ClassVar[bool] = True
@@ -72,6 +75,20 @@ class AutoSparse(_Delegating):
             raise InputError(
                 f"AutoSparse(partition={self.partition!r}) is not a partition.\n"
                 "Hint: use 'auto', 'column', 'row' or 'bidirectional'."
+            )
+        if isinstance(self.sparse_output, (bool, np.bool_)):
+            object.__setattr__(self, "sparse_output", bool(self.sparse_output))
+        elif self.sparse_output != "jax":
+            raise InputError(
+                f"AutoSparse(sparse_output={self.sparse_output!r}) is not an output choice.\n"
+                "Hint: use True (scipy.sparse CSR), False (dense) or 'jax' (jax.experimental.sparse.BCSR)."
+            )
+        if self.sparse_output == "jax" and not (
+            self.dense_backend.library == "jax" and getattr(self.dense_backend, "jit", False)
+        ):
+            raise InputError(
+                "AutoSparse(sparse_output='jax') needs a jitted JAX dense backend (AutoJax()).\n"
+                "Hint: use sparse_output=True (scipy.sparse) with other backends."
             )
         if isinstance(self.dense_backend, AutoSparse):
             raise InputError("AutoSparse(AutoSparse(...)) is not meaningful.\nHint: wrap a dense backend.")
@@ -173,15 +190,14 @@ class AutoSparse(_Delegating):
         gather = self._gathering(result, spec, forward=forward, reverse=reverse)
         with_value = self._compile(gather)
         data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
-        finish = self._finisher(spec, (spec.m, spec.n))
-        template = result.pattern
+        wrap = self._wrapper(result.pattern, spec, (spec.m, spec.n))
 
         def value_and_jacobian(x, ctx):
             y, data = with_value(x, ctx)
-            return y, finish(_csr_like(template, to_numpy(data)))
+            return y, wrap(data)
 
         def jacobian(x, ctx):
-            return finish(_csr_like(template, to_numpy(data_only(x, ctx))))
+            return wrap(data_only(x, ctx))
 
         for closure in (value_and_jacobian, jacobian):  # for introspection (tests, CLI, benchmarks)
             closure.coloring, closure.pattern = result, S
@@ -216,15 +232,14 @@ class AutoSparse(_Delegating):
 
         with_value = self._compile(everything)
         data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
-        finish = self._finisher(spec, (spec.n, spec.n), hessian=True)
-        template = result.pattern
+        wrap = self._wrapper(result.pattern, spec, (spec.n, spec.n), hessian=True)
 
         def value_gradient_and_hessian(x, ctx):
             y, grad, data = with_value(x, ctx)
-            return (y, grad), finish(_csr_like(template, to_numpy(data)))
+            return (y, grad), wrap(data)
 
         def hessian(x, ctx):
-            return finish(_csr_like(template, to_numpy(data_only(x, ctx))))
+            return wrap(data_only(x, ctx))
 
         for closure in (value_gradient_and_hessian, hessian):
             closure.coloring, closure.pattern = result, S
@@ -318,11 +333,36 @@ class AutoSparse(_Delegating):
         return self.dense_backend.from_numpy_native(rows.reshape((rows.shape[0],) + tuple(shape)), spec)
 
     def _finisher(self, spec, shape2d, hessian=False):
-        if self.sparse_output:
+        """Scipy CSR result -> the requested output (used where decompression runs on the host)."""
+        if self.sparse_output is True:
             return lambda J: J
+        if self.sparse_output == "jax":
+            from jax.experimental import sparse as jsparse
+
+            return lambda J: jsparse.BCSR.from_scipy_sparse(J)
         full = (spec.x_shape + spec.x_shape) if hessian else (spec.y_shape + spec.x_shape)
         library = spec.input_library
         return lambda J: from_numpy(J.toarray().reshape(full), library)
+
+    def _wrapper(self, template, spec, shape2d, hessian=False):
+        """``data -> result``: the gathered nonzeros (row-major order of ``template``) as the
+        requested output. ``"jax"`` keeps them on the device (no host transfer)."""
+        if self.sparse_output == "jax":
+            import jax.numpy as jnp
+            from jax.experimental import sparse as jsparse
+
+            import jax
+
+            indices, indptr = jnp.asarray(template.indices), jnp.asarray(template.indptr)
+            # validated once; each call only attaches the new values (the constructor costs
+            # ~30 µs per call, as much as a small sparse Jacobian)
+            first = jsparse.BCSR((jnp.zeros(template.nnz, dtype=_np(spec.y_dtype)), indices, indptr), shape=shape2d,
+                                 indices_sorted=True, unique_indices=True)
+            treedef = jax.tree_util.tree_structure(first)
+            unflatten = jax.tree_util.tree_unflatten
+            return lambda data: unflatten(treedef, (data, indices, indptr))
+        finish = self._finisher(spec, shape2d, hessian)
+        return lambda data: finish(_csr_like(template, to_numpy(data)))
 
 
 class _NumpyLike:
