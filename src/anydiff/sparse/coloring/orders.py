@@ -59,6 +59,41 @@ def vertex_order(name: str, graph: sp.csr_array, seed=None) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _bucket_push(head, nxt, prv, v, key):
+    """Put vertex ``v`` at the front of bucket ``key`` (doubly linked bucket queue)."""
+    prv[v] = -1
+    nxt[v] = head[key]
+    if head[key] >= 0:
+        prv[head[key]] = v
+    head[key] = v
+
+
+@numba.njit(cache=True)
+def _bucket_unlink(head, nxt, prv, v, key):
+    """Remove vertex ``v`` from bucket ``key``."""
+    if prv[v] >= 0:
+        nxt[prv[v]] = nxt[v]
+    else:
+        head[key] = nxt[v]
+    if nxt[v] >= 0:
+        prv[nxt[v]] = prv[v]
+
+
+@numba.njit(cache=True)
+def _bucket_queue(key, size, reverse):
+    """Buckets of vertices by ``key`` (filled in reverse vertex order when ``reverse``, so that
+    ties come out in natural order)."""
+    n = key.size
+    head = np.full(size, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    prv = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        v = n - 1 - k if reverse else k
+        _bucket_push(head, nxt, prv, v, key[v])
+    return head, nxt, prv
+
+
+@numba.njit(cache=True)
 def smallest_last_order(ptr, adj, n):
     """Smallest-last ordering (Matula–Beck) of a graph, with bucket queues: O(n + edges)."""
     degree = np.empty(n, dtype=np.int64)
@@ -67,16 +102,7 @@ def smallest_last_order(ptr, adj, n):
     maxdeg = 0
     for v in range(n):
         maxdeg = max(maxdeg, degree[v])
-    # doubly linked buckets
-    head = np.full(maxdeg + 1, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    prv = np.full(n, -1, dtype=np.int64)
-    for v in range(n):
-        d = degree[v]
-        nxt[v] = head[d]
-        if head[d] >= 0:
-            prv[head[d]] = v
-        head[d] = v
+    head, nxt, prv = _bucket_queue(degree, maxdeg + 1, False)
     removed = np.zeros(n, dtype=np.bool_)
     order = np.empty(n, dtype=np.int64)
     low = 0
@@ -84,10 +110,7 @@ def smallest_last_order(ptr, adj, n):
         while head[low] < 0:
             low += 1
         v = head[low]
-        # unlink v
-        head[low] = nxt[v]
-        if nxt[v] >= 0:
-            prv[nxt[v]] = -1
+        _bucket_unlink(head, nxt, prv, v, low)
         removed[v] = True
         order[k] = v
         for p in range(ptr[v], ptr[v + 1]):
@@ -95,19 +118,9 @@ def smallest_last_order(ptr, adj, n):
             if removed[w]:
                 continue
             d = degree[w]
-            # move w from bucket d to d - 1
-            if prv[w] >= 0:
-                nxt[prv[w]] = nxt[w]
-            else:
-                head[d] = nxt[w]
-            if nxt[w] >= 0:
-                prv[nxt[w]] = prv[w]
+            _bucket_unlink(head, nxt, prv, w, d)  # one fewer remaining neighbor
             degree[w] = d - 1
-            prv[w] = -1
-            nxt[w] = head[d - 1]
-            if head[d - 1] >= 0:
-                prv[head[d - 1]] = w
-            head[d - 1] = w
+            _bucket_push(head, nxt, prv, w, d - 1)
             low = min(low, d - 1)
     return order
 
@@ -123,16 +136,7 @@ def dynamic_degree_order(ptr, adj, n, incidence):
     maxkey = 0
     for v in range(n):
         maxkey = max(maxkey, key[v])
-    size = max(maxkey, 0) + n + 1
-    head = np.full(size, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    prv = np.full(n, -1, dtype=np.int64)
-    for v in range(n - 1, -1, -1):
-        d = key[v]
-        nxt[v] = head[d]
-        if head[d] >= 0:
-            prv[head[d]] = v
-        head[d] = v
+    head, nxt, prv = _bucket_queue(key, max(maxkey, 0) + n + 1, True)
     done = np.zeros(n, dtype=np.bool_)
     order = np.empty(n, dtype=np.int64)
     top = maxkey
@@ -140,9 +144,7 @@ def dynamic_degree_order(ptr, adj, n, incidence):
         while top > 0 and head[top] < 0:
             top -= 1
         v = head[top]
-        head[top] = nxt[v]
-        if nxt[v] >= 0:
-            prv[nxt[v]] = -1
+        _bucket_unlink(head, nxt, prv, v, top)
         done[v] = True
         order[k] = v
         for p in range(ptr[v], ptr[v + 1]):
@@ -151,17 +153,8 @@ def dynamic_degree_order(ptr, adj, n, incidence):
                 continue
             d = key[w]
             nd = d + 1 if incidence else d - 1
-            if prv[w] >= 0:
-                nxt[prv[w]] = nxt[w]
-            else:
-                head[d] = nxt[w]
-            if nxt[w] >= 0:
-                prv[nxt[w]] = prv[w]
+            _bucket_unlink(head, nxt, prv, w, d)
             key[w] = nd
-            prv[w] = -1
-            nxt[w] = head[nd]
-            if head[nd] >= 0:
-                prv[head[nd]] = w
-            head[nd] = w
+            _bucket_push(head, nxt, prv, w, nd)
             top = max(top, nd)
     return order
