@@ -59,41 +59,6 @@ def vertex_order(name: str, graph: sp.csr_array, seed=None) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _bucket_push(head, nxt, prv, v, key):
-    """Put vertex ``v`` at the front of bucket ``key`` (doubly linked bucket queue)."""
-    prv[v] = -1
-    nxt[v] = head[key]
-    if head[key] >= 0:
-        prv[head[key]] = v
-    head[key] = v
-
-
-@numba.njit(cache=True)
-def _bucket_unlink(head, nxt, prv, v, key):
-    """Remove vertex ``v`` from bucket ``key``."""
-    if prv[v] >= 0:
-        nxt[prv[v]] = nxt[v]
-    else:
-        head[key] = nxt[v]
-    if nxt[v] >= 0:
-        prv[nxt[v]] = prv[v]
-
-
-@numba.njit(cache=True)
-def _bucket_queue(key, size, reverse):
-    """Buckets of vertices by ``key`` (filled in reverse vertex order when ``reverse``, so that
-    ties come out in natural order)."""
-    n = key.size
-    head = np.full(size, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    prv = np.full(n, -1, dtype=np.int64)
-    for k in range(n):
-        v = n - 1 - k if reverse else k
-        _bucket_push(head, nxt, prv, v, key[v])
-    return head, nxt, prv
-
-
-@numba.njit(cache=True)
 def smallest_last_order(ptr, adj, n):
     """Smallest-last ordering (Matula–Beck) of a graph, with bucket queues: O(n + edges)."""
     degree = np.empty(n, dtype=np.int64)
@@ -102,7 +67,16 @@ def smallest_last_order(ptr, adj, n):
     maxdeg = 0
     for v in range(n):
         maxdeg = max(maxdeg, degree[v])
-    head, nxt, prv = _bucket_queue(degree, maxdeg + 1, False)
+    # doubly linked buckets
+    head = np.full(maxdeg + 1, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    prv = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        d = degree[v]
+        nxt[v] = head[d]
+        if head[d] >= 0:
+            prv[head[d]] = v
+        head[d] = v
     removed = np.zeros(n, dtype=np.bool_)
     order = np.empty(n, dtype=np.int64)
     low = 0
@@ -110,7 +84,10 @@ def smallest_last_order(ptr, adj, n):
         while head[low] < 0:
             low += 1
         v = head[low]
-        _bucket_unlink(head, nxt, prv, v, low)
+        # unlink v
+        head[low] = nxt[v]
+        if nxt[v] >= 0:
+            prv[nxt[v]] = -1
         removed[v] = True
         order[k] = v
         for p in range(ptr[v], ptr[v + 1]):
@@ -118,9 +95,19 @@ def smallest_last_order(ptr, adj, n):
             if removed[w]:
                 continue
             d = degree[w]
-            _bucket_unlink(head, nxt, prv, w, d)  # one fewer remaining neighbor
+            # move w from bucket d to d - 1
+            if prv[w] >= 0:
+                nxt[prv[w]] = nxt[w]
+            else:
+                head[d] = nxt[w]
+            if nxt[w] >= 0:
+                prv[nxt[w]] = prv[w]
             degree[w] = d - 1
-            _bucket_push(head, nxt, prv, w, d - 1)
+            prv[w] = -1
+            nxt[w] = head[d - 1]
+            if head[d - 1] >= 0:
+                prv[head[d - 1]] = w
+            head[d - 1] = w
             low = min(low, d - 1)
     return order
 
@@ -136,7 +123,16 @@ def dynamic_degree_order(ptr, adj, n, incidence):
     maxkey = 0
     for v in range(n):
         maxkey = max(maxkey, key[v])
-    head, nxt, prv = _bucket_queue(key, max(maxkey, 0) + n + 1, True)
+    size = max(maxkey, 0) + n + 1
+    head = np.full(size, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    prv = np.full(n, -1, dtype=np.int64)
+    for v in range(n - 1, -1, -1):
+        d = key[v]
+        nxt[v] = head[d]
+        if head[d] >= 0:
+            prv[head[d]] = v
+        head[d] = v
     done = np.zeros(n, dtype=np.bool_)
     order = np.empty(n, dtype=np.int64)
     top = maxkey
@@ -144,7 +140,9 @@ def dynamic_degree_order(ptr, adj, n, incidence):
         while top > 0 and head[top] < 0:
             top -= 1
         v = head[top]
-        _bucket_unlink(head, nxt, prv, v, top)
+        head[top] = nxt[v]
+        if nxt[v] >= 0:
+            prv[nxt[v]] = -1
         done[v] = True
         order[k] = v
         for p in range(ptr[v], ptr[v + 1]):
@@ -153,8 +151,17 @@ def dynamic_degree_order(ptr, adj, n, incidence):
                 continue
             d = key[w]
             nd = d + 1 if incidence else d - 1
-            _bucket_unlink(head, nxt, prv, w, d)
+            if prv[w] >= 0:
+                nxt[prv[w]] = nxt[w]
+            else:
+                head[d] = nxt[w]
+            if nxt[w] >= 0:
+                prv[nxt[w]] = prv[w]
             key[w] = nd
-            _bucket_push(head, nxt, prv, w, nd)
+            prv[w] = -1
+            nxt[w] = head[nd]
+            if head[nd] >= 0:
+                prv[head[nd]] = w
+            head[nd] = w
             top = max(top, nd)
     return order
