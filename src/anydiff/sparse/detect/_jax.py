@@ -136,7 +136,12 @@ class _Deps:
 def _gather(base, ids, full):
     """Rows ``ids`` of ``base`` as ``(row, column)`` pairs, rows ascending (``-1``: no row)."""
     indptr = base.indptr
-    if base.nnz == base.shape[0] and indptr[-1] == indptr.size - 1 and np.array_equal(indptr, np.arange(indptr.size)):
+    one = getattr(base, "_anydiff_one_per_row", None)  # bases are never modified: check once
+    if one is None:
+        one = bool(base.nnz == base.shape[0] and indptr[-1] == indptr.size - 1
+                   and np.array_equal(indptr, np.arange(indptr.size)))
+        base._anydiff_one_per_row = one
+    if one:
         # one entry per row (the identity, permutations): no segments to expand
         if full:
             return np.arange(ids.size), base.indices[ids]
