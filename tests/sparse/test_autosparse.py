@@ -242,3 +242,24 @@ def test_jax_sparse_output():
         ad.AutoSparse(ad.AutoFiniteDiff(), sparse_output="jax")
     with pytest.raises(ad.InputError, match="output choice"):
         ad.AutoSparse(ad.AutoJax(), sparse_output="bcoo")
+
+
+def test_torch_sparse_output():
+    torch = pytest.importorskip("torch")
+    f = lambda x: torch.diff(x**2) * x[0]  # noqa: E731
+    x = torch.linspace(0.5, 1.5, 8, dtype=torch.float64)
+    b = ad.AutoSparse(ad.AutoTorch(), sparse_output="torch", sparsity_detector=ad.DenseSparsityDetector(ad.AutoTorch()))
+    prep = ad.prepare_jacobian(f, b, x)
+    for point in (x, x + 0.2):  # prepared, called twice
+        J = ad.jacobian(f, b, point, prep=prep)
+        assert J.layout == torch.sparse_csr and tuple(J.shape) == (7, 8)
+        assert np.allclose(J.to_dense().numpy(), ad.jacobian(f, ad.AutoTorch(), point).numpy(), rtol=1e-12)
+    g = lambda v: torch.sum(v[1:] * v[:-1] ** 2)  # noqa: E731
+    for coloring in (None, ad.GreedyColoring(decompression="substitution")):
+        bh = ad.AutoSparse(ad.AutoTorch(), coloring=coloring, sparse_output="torch",
+                           sparsity_detector=ad.DenseSparsityDetector(ad.AutoTorch()))
+        H = ad.hessian(g, bh, x)
+        assert H.layout == torch.sparse_csr
+        assert np.allclose(H.to_dense().numpy(), ad.hessian(g, ad.AutoTorch(), x).numpy(), rtol=1e-12)
+    with pytest.raises(ad.InputError, match="torch dense backend"):
+        ad.AutoSparse(ad.AutoFiniteDiff(), sparse_output="torch")

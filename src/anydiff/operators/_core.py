@@ -52,7 +52,7 @@ def _keep_sparse(convert):
     import scipy.sparse as sp
 
     def back(a):
-        if sp.issparse(a) or type(a).__module__.startswith("jax.experimental.sparse"):
+        if sp.issparse(a) or type(a).__module__.startswith("jax.experimental.sparse") or getattr(a, "is_sparse_csr", False):
             return a
         return convert(a)
 

@@ -40,13 +40,13 @@ class AutoSparse(_Delegating):
     partition : {"auto", "column", "row", "bidirectional"}
         ``"auto"`` colors columns (forward mode) and rows (reverse mode), where the dense backend
         has the mode, and keeps the one with fewer colors.
-    sparse_output : {True, False, "jax"}
+    sparse_output : {True, False, "jax", "torch"}
         ``True``: Jacobians are ``scipy.sparse.csr_array`` of shape ``(m, n)`` (sizes of the
         flattened output and input), whatever the input's array library (with a JAX backend the
         ``data`` array is a read-only view of JAX's output buffer). ``False``: a dense array of
         the input's library with shape ``y.shape + x.shape``. ``"jax"`` (jitted ``AutoJax()``
         only): a ``jax.experimental.sparse.BCSR`` of shape ``(m, n)`` whose values never leave
-        the device.
+        the device. ``"torch"`` (``AutoTorch()`` only): a ``torch`` sparse CSR tensor ``(m, n)``.
 
     Examples
     --------
@@ -78,10 +78,16 @@ class AutoSparse(_Delegating):
             )
         if isinstance(self.sparse_output, (bool, np.bool_)):
             object.__setattr__(self, "sparse_output", bool(self.sparse_output))
-        elif self.sparse_output != "jax":
+        elif self.sparse_output not in ("jax", "torch"):
             raise InputError(
                 f"AutoSparse(sparse_output={self.sparse_output!r}) is not an output choice.\n"
-                "Hint: use True (scipy.sparse CSR), False (dense) or 'jax' (jax.experimental.sparse.BCSR)."
+                "Hint: use True (scipy.sparse CSR), False (dense), 'jax' (jax.experimental.sparse.BCSR) "
+                "or 'torch' (torch sparse CSR tensor)."
+            )
+        if self.sparse_output == "torch" and self.dense_backend.library != "torch":
+            raise InputError(
+                "AutoSparse(sparse_output='torch') needs a torch dense backend (AutoTorch()).\n"
+                "Hint: use sparse_output=True (scipy.sparse) with other backends."
             )
         if self.sparse_output == "jax" and not (
             self.dense_backend.library == "jax" and getattr(self.dense_backend, "jit", False)
@@ -340,6 +346,13 @@ class AutoSparse(_Delegating):
             from jax.experimental import sparse as jsparse
 
             return lambda J: jsparse.BCSR.from_scipy_sparse(J)
+        if self.sparse_output == "torch":
+            import torch
+
+            _quiet_torch_csr()
+            return lambda J: torch.sparse_csr_tensor(
+                torch.from_numpy(J.indptr.astype(np.int64)), torch.from_numpy(J.indices.astype(np.int64)),
+                torch.from_numpy(np.array(J.data)), size=J.shape, check_invariants=False)
         full = (spec.x_shape + spec.x_shape) if hessian else (spec.y_shape + spec.x_shape)
         library = spec.input_library
         return lambda J: from_numpy(J.toarray().reshape(full), library)
@@ -361,6 +374,18 @@ class AutoSparse(_Delegating):
             treedef = jax.tree_util.tree_structure(first)
             unflatten = jax.tree_util.tree_unflatten
             return lambda data: unflatten(treedef, (data, indices, indptr))
+        if self.sparse_output == "torch":
+            import torch
+
+            _quiet_torch_csr()
+            crow = torch.from_numpy(template.indptr.astype(np.int64))
+            col = torch.from_numpy(template.indices.astype(np.int64))
+
+            def to_torch(data):
+                values = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.array(data))
+                return torch.sparse_csr_tensor(crow, col, values, size=shape2d, check_invariants=False)  # validated once
+
+            return to_torch
         finish = self._finisher(spec, shape2d, hessian)
         return lambda data: finish(_csr_like(template, to_numpy(data)))
 
@@ -382,6 +407,19 @@ def _context_objects(spec):
     from .._contexts import Cache, Constant
 
     return tuple(Cache(v) if k == "cache" else Constant(v) for v, k in zip(spec.contexts, spec.context_kinds))
+
+
+def _quiet_torch_csr():
+    """torch warns once per process that sparse CSR tensors are "in beta": let that one
+    warning happen here, silenced, instead of in a user's prepared call."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        torch.sparse_csr_tensor(torch.zeros(2, dtype=torch.int64), torch.zeros(1, dtype=torch.int64),
+                                torch.zeros(1), size=(1, 1), check_invariants=False)
 
 
 def _csr_like(template, data):
