@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
+from hypothesis import settings
 
 import anydiff as ad
+
+# Property tests draw the same examples on every run by default, so a CI result can be
+# reproduced; ANYDIFF_HYPOTHESIS=random explores new examples (run it while developing).
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("random")
+settings.load_profile("random" if os.environ.get("ANYDIFF_HYPOTHESIS") == "random" else "reproducible")
 
 if importlib.util.find_spec("jax") is not None:
     import jax

@@ -79,17 +79,20 @@ def apply_ufunc(ufunc, inputs, kwargs):
         partials = rule.partials(*values, y)
     ndim = np.ndim(y)
     ty = None
-    for p, t, zero in zip(partials, tangents, rule.d1_zero):
-        if t is None or p is None or zero:
-            continue
-        t = lift(t, ndim)
-        if isinstance(p, float) and p == 1.0:  # add, subtract, positive: no multiplication
-            term = t
-        elif isinstance(p, float) and p == -1.0:
-            term = -t
-        else:
-            term = t * p
-        ty = term if ty is None else ty + term
+    # tangents at singular points (norm or sqrt at 0, ...) are nan/inf without a warning, as in
+    # JAX: the value computation above keeps NumPy's own warnings
+    with np.errstate(all="ignore"):
+        for p, t, zero in zip(partials, tangents, rule.d1_zero):
+            if t is None or p is None or zero:
+                continue
+            t = lift(t, ndim)
+            if isinstance(p, float) and p == 1.0:  # add, subtract, positive: no multiplication
+                term = t
+            elif isinstance(p, float) and p == -1.0:
+                term = -t
+            else:
+                term = t * p
+            ty = term if ty is None else ty + term
     if ty is None:
         return y
     if any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
