@@ -33,50 +33,25 @@ def run_sparse_demo(console, args) -> bool:
         import jax.numpy as jnp
 
         f = brusselator_2d(jnp, N)
-        t0 = time.perf_counter()
-        S = jacobian_sparsity(f, x, detector=JaxSparsityDetector())
-        detect_s = time.perf_counter() - t0
-        exact = (S != brusselator_pattern(N)).nnz == 0
-        console.print(f"Detected the pattern from the jaxpr in {_fmt(detect_s)}: {S.nnz} nonzeros "
-                      f"({100 * S.nnz / n**2:.2f} % dense), identical to the stencil's: {exact}.")
+        _, exact = _detect(console, f, x, N, JaxSparsityDetector(), "from the jaxpr")
         ok &= exact
-        dense_b, sparse_b = AutoJax(), AutoSparse(AutoJax())
-        dense_prep = ops.prepare_jacobian(f, dense_b, x)
-        sparse_prep = ops.prepare_jacobian(f, sparse_b, x)
-        Jd = np.asarray(ops.jacobian(f, dense_b, x, prep=dense_prep))
-        Js = ops.jacobian(f, sparse_b, x, prep=sparse_prep)
-        err = float(np.max(np.abs(Js.toarray() - Jd)))
-        ok &= err < 1e-10
-        colors = sparse_prep.run.coloring.ncolors
-        td = best_time(lambda: ops.jacobian(f, dense_b, x, prep=dense_prep), budget=0.3)
-        ts = best_time(lambda: ops.jacobian(f, sparse_b, x, prep=sparse_prep), budget=0.3)
-        rows.append(("jax", colors, td, ts, err))
+        row, prep, _ = _sparse_vs_dense(f, AutoJax(), AutoSparse(AutoJax()), x, dense_budget=0.3)
+        ok &= row[-1] < 1e-10
+        rows.append(("jax",) + row)
         if args.png:
             from .sparse import show_colors
 
-            path = show_colors(sparse_prep.run.coloring, args.png, title=f"Brusselator N={N}: {colors} colors")
+            path = show_colors(prep.run.coloring, args.png, title=f"Brusselator N={N}: {row[0]} colors")
             console.print(f"Coloring picture written to {path}.")
     f_np = brusselator_2d(np, N)
-    t0 = time.perf_counter()
-    S_np = jacobian_sparsity(f_np, x, detector=TracerSparsityDetector())
-    detect_s = time.perf_counter() - t0
-    exact = (S_np != brusselator_pattern(N)).nnz == 0
-    console.print(f"Detected the pattern of the plain NumPy version by tracing in {_fmt(detect_s)}: "
-                  f"identical to the stencil's: {exact}.")
+    S_np, exact = _detect(console, f_np, x, N, TracerSparsityDetector(), "of the plain NumPy version by tracing")
     ok &= exact
     known = KnownSparsityDetector(S_np)  # detection is timed above; reuse its result below
-    for name, dense_b, tol in [("numpy (AutoNumPy, exact)", AutoNumPy(), 1e-10),
-                               ("finite differences (forward)", AutoFiniteDiff(method="forward"), 1e-3)]:
-        sparse_b = AutoSparse(dense_b, sparsity_detector=known)
-        p_dense = ops.prepare_jacobian(f_np, dense_b, x)
-        p_sparse = ops.prepare_jacobian(f_np, sparse_b, x)
-        Jd = ops.jacobian(f_np, dense_b, x, prep=p_dense)
-        Js = ops.jacobian(f_np, sparse_b, x, prep=p_sparse)
-        err = float(np.max(np.abs(Js.toarray() - Jd)))
-        ok &= err < tol * max(1.0, float(np.max(np.abs(Jd))))
-        rows.append((name, p_sparse.run.coloring.ncolors,
-                     best_time(lambda: ops.jacobian(f_np, dense_b, x, prep=p_dense), budget=0.5),
-                     best_time(lambda: ops.jacobian(f_np, sparse_b, x, prep=p_sparse), budget=0.3), err))
+    for name, dense_b, rtol in [("numpy (AutoNumPy, exact)", AutoNumPy(), 1e-10),
+                                ("finite differences (forward)", AutoFiniteDiff(method="forward"), 1e-3)]:
+        row, _, scale = _sparse_vs_dense(f_np, dense_b, AutoSparse(dense_b, sparsity_detector=known), x, dense_budget=0.5)
+        ok &= row[-1] < rtol * max(1.0, scale)
+        rows.append((name,) + row)
     table = Table(title="Sparse vs dense Jacobian (prepared calls)")
     for col in ("backend", "colors", "dense", "sparse", "speed-up", "max |sparse - dense|"):
         table.add_column(col, justify="left" if col == "backend" else "right")
@@ -84,3 +59,29 @@ def run_sparse_demo(console, args) -> bool:
         table.add_row(name, str(colors), _fmt(td), _fmt(ts), f"{td / ts:.0f}×", f"{e:.1e}")
     console.print(table)
     return ok
+
+
+def _detect(console, f, x, N, detector, how):
+    """Detect the Jacobian pattern (timed), report it and whether it equals the stencil's."""
+    from .cli import _fmt
+
+    t0 = time.perf_counter()
+    S = jacobian_sparsity(f, x, detector=detector)
+    detect_s = time.perf_counter() - t0
+    exact = (S != brusselator_pattern(N)).nnz == 0
+    console.print(f"Detected the pattern {how} in {_fmt(detect_s)}: {S.nnz} nonzeros "
+                  f"({100 * S.nnz / x.size**2:.2f} % dense), identical to the stencil's: {exact}.")
+    return S, exact
+
+
+def _sparse_vs_dense(f, dense_b, sparse_b, x, dense_budget):
+    """Prepared dense and sparse Jacobians: ``((colors, dense time, sparse time, max error),
+    sparse preparation, max |dense entry|)``."""
+    p_dense = ops.prepare_jacobian(f, dense_b, x)
+    p_sparse = ops.prepare_jacobian(f, sparse_b, x)
+    Jd = np.asarray(ops.jacobian(f, dense_b, x, prep=p_dense))
+    Js = ops.jacobian(f, sparse_b, x, prep=p_sparse)
+    err = float(np.max(np.abs(Js.toarray() - Jd)))
+    td = best_time(lambda: ops.jacobian(f, dense_b, x, prep=p_dense), budget=dense_budget)
+    ts = best_time(lambda: ops.jacobian(f, sparse_b, x, prep=p_sparse), budget=0.3)
+    return (p_sparse.run.coloring.ncolors, td, ts, err), p_sparse, float(np.max(np.abs(Jd)))
