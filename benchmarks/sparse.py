@@ -30,6 +30,21 @@ def _block(a):
     return jax.block_until_ready(a)
 
 
+def _versus_asdex(row, operator, prepare, f, b, prep, x, asdex_fn, rounds):
+    """anydiff (scipy output, prepared ``prep``) and ``AutoSparse(AutoJax(), sparse_output="jax")``
+    (values stay on the device, like asdex's BCOO) vs the jitted ``asdex_fn``, each pair timed
+    interleaved round by round: the ratios are robust to machine drift."""
+    row["anydiff_s"], row["asdex_s"], r = time_pair(
+        lambda: operator(f, b, x, prep=prep), lambda: _block(asdex_fn(x)), rounds=rounds)
+    row["ratio_vs_asdex_median"] = 1.0 / r
+    bj = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
+    prep_j = prepare(f, bj, x)
+    row["anydiff_jaxout_s"], asdex_s, r = time_pair(
+        lambda: operator(f, bj, x, prep=prep_j).data.block_until_ready(), lambda: _block(asdex_fn(x)), rounds=rounds)
+    row["jaxout_ratio_vs_asdex"] = row["anydiff_jaxout_s"] / asdex_s
+    row["jaxout_ratio_vs_asdex_median"] = 1.0 / r
+
+
 def jacobian_rows(sizes, repeat):
     import jax
     import jax.numpy as jnp
@@ -75,18 +90,7 @@ def jacobian_rows(sizes, repeat):
             jf = jax.jit(asdex.jacobian_from_coloring(f_jax, col))
             Ja = jf(x)
             row["asdex_colors"] = int(col.num_colors)
-            # interleaved with anydiff, round by round: the ratio is robust to machine drift
-            row["anydiff_s"], row["asdex_s"], r = time_pair(
-                lambda: ad.jacobian(f_jax, b, x, prep=prep), lambda: _block(jf(x)), rounds=3 * repeat)
-            row["ratio_vs_asdex_median"] = 1.0 / r
-            # like for like: sparse_output="jax" keeps the values on the device, as asdex's BCOO does
-            bj = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
-            prep_j = ad.prepare_jacobian(f_jax, bj, x)
-            row["anydiff_jaxout_s"], asdex_s2, r = time_pair(
-                lambda: ad.jacobian(f_jax, bj, x, prep=prep_j).data.block_until_ready(), lambda: _block(jf(x)),
-                rounds=3 * repeat)
-            row["jaxout_ratio_vs_asdex"] = row["anydiff_jaxout_s"] / asdex_s2
-            row["jaxout_ratio_vs_asdex_median"] = 1.0 / r
+            _versus_asdex(row, ad.jacobian, ad.prepare_jacobian, f_jax, b, prep, x, jf, 3 * repeat)
             row["max_abs_error_vs_asdex"] = float(np.max(np.abs(np.asarray(Ja.todense()) - J.toarray())))
         except ImportError:
             row["asdex_s"] = None
@@ -145,16 +149,7 @@ def hessian_rows(sizes, repeat):
             hf = jax.jit(asdex.hessian_from_coloring(f, col))
             hf(x)
             row["asdex_colors"] = int(col.num_colors)
-            row["anydiff_s"], row["asdex_s"], r = time_pair(
-                lambda: ad.hessian(f, b, x, prep=prep), lambda: _block(hf(x)), rounds=3 * repeat)
-            row["ratio_vs_asdex_median"] = 1.0 / r
-            bj = ad.AutoSparse(ad.AutoJax(), sparse_output="jax")
-            prep_j = ad.prepare_hessian(f, bj, x)
-            row["anydiff_jaxout_s"], asdex_s2, r = time_pair(
-                lambda: ad.hessian(f, bj, x, prep=prep_j).data.block_until_ready(), lambda: _block(hf(x)),
-                rounds=3 * repeat)
-            row["jaxout_ratio_vs_asdex"] = row["anydiff_jaxout_s"] / asdex_s2
-            row["jaxout_ratio_vs_asdex_median"] = 1.0 / r
+            _versus_asdex(row, ad.hessian, ad.prepare_hessian, f, b, prep, x, hf, 3 * repeat)
         except ImportError:
             row["asdex_s"] = None
         row["ratio_vs_asdex"] = row["anydiff_s"] / row["asdex_s"] if row.get("asdex_s") else None
@@ -163,10 +158,11 @@ def hessian_rows(sizes, repeat):
     return rows
 
 
-def _jaxout(r):
-    if r.get("jaxout_ratio_vs_asdex") is None:
+def _ratio_cell(r, key, median_label="median "):
+    """``min-ratio (median of rounds)`` for the markdown table, or a dash."""
+    if r.get(key) is None:
         return "—"
-    return f"{r['jaxout_ratio_vs_asdex']:.2f} ({r['jaxout_ratio_vs_asdex_median']:.2f})"
+    return f"{r[key]:.2f} ({median_label}{r[key + '_median']:.2f})"
 
 
 def markdown(jac, hess, info):
@@ -184,11 +180,11 @@ def markdown(jac, hess, info):
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in jac:
-        ratio = "—" if r.get("ratio_vs_asdex") is None else f"{r['ratio_vs_asdex']:.2f} (median {r['ratio_vs_asdex_median']:.2f})"
+        ratio = _ratio_cell(r, "ratio_vs_asdex")
         L.append(
             f"| {r['N']} ({r['n']}) | {r['anydiff_colors']} / {r.get('asdex_colors', '—')} / {r['scipy_groups']} "
             f"| {fmt_time(r['anydiff_s'])} | {fmt_time(r['dense_jacfwd_s'])} | {r['speedup_vs_dense']:.0f}× "
-            f"| {fmt_time(r.get('asdex_s'))} | {ratio} | {fmt_time(r.get('anydiff_jaxout_s'))} | {_jaxout(r)} "
+            f"| {fmt_time(r.get('asdex_s'))} | {ratio} | {fmt_time(r.get('anydiff_jaxout_s'))} | {_ratio_cell(r, 'jaxout_ratio_vs_asdex', '')} "
             f"| {fmt_time(r['scipy_fd_s'])} | {fmt_time(r['anydiff_fd_s'])} "
             f"| {fmt_time(r.get('anydiff_numpy_s'))} | {r['pattern_exact']} |"
         )
@@ -201,10 +197,10 @@ def markdown(jac, hess, info):
           "| n | colors anydiff / asdex | anydiff | dense jax.hessian | asdex | ratio min (median of rounds) | anydiff, BCSR output | ratio (median) | anydiff prepare | asdex detect + color |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in hess:
-        ratio = "—" if r.get("ratio_vs_asdex") is None else f"{r['ratio_vs_asdex']:.2f} (median {r['ratio_vs_asdex_median']:.2f})"
+        ratio = _ratio_cell(r, "ratio_vs_asdex")
         L.append(f"| {r['n']} | {r['anydiff_colors']} / {r.get('asdex_colors', '—')} | {fmt_time(r['anydiff_s'])} "
                  f"| {fmt_time(r.get('dense_hessian_s'))} | {fmt_time(r.get('asdex_s'))} | {ratio} "
-                 f"| {fmt_time(r.get('anydiff_jaxout_s'))} | {_jaxout(r)} "
+                 f"| {fmt_time(r.get('anydiff_jaxout_s'))} | {_ratio_cell(r, 'jaxout_ratio_vs_asdex', '')} "
                  f"| {fmt_time(r['anydiff_prepare_s'])} | {fmt_time(r.get('asdex_detect_color_s'))} |")
     L += ["", "Coloring alone: see [coloring.md](coloring.md) (`python -m benchmarks.coloring`).", ""]
     return "\n".join(L)
