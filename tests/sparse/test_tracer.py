@@ -175,3 +175,11 @@ def test_scipy_special_functions():
     assert np.array_equal(H, [[0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])  # xlogy is linear in x
     with pytest.raises(ad.MissingRuleError, match="ellipk"):
         G.jacobian_sparsity(sc.ellipk, np.full(2, 0.5))
+
+
+def test_array_methods_match_functions():
+    # the ndarray methods forward to the NumPy functions (shared with the Dual array)
+    S = G.jacobian_sparsity(lambda v: v.reshape(2, 3).transpose((1, 0)).sum(1), np.ones(6))
+    assert np.array_equal(dense(S), [[1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0], [0, 0, 1, 0, 0, 1]])
+    S = G.jacobian_sparsity(lambda v: v.reshape(2, 3).mT.flatten() * v.conjugate().real, np.ones(6))
+    assert np.array_equal(dense(S), np.array(dense(G.jacobian_sparsity(lambda v: v.reshape(2, 3).T.ravel() * v, np.ones(6)))))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._array_methods import ArrayMethods
 from .._errors import TracingError
 
 __all__ = ["Dual", "full_tangent", "level", "lift", "primal", "split", "zero_tangent"]
@@ -27,7 +28,7 @@ _CONVERT_HINT = (
 )
 
 
-class Dual:
+class Dual(ArrayMethods):
     """An array ``value`` with ``B`` stacked tangents (shape ``(B,) + value.shape``).
 
     Parameters
@@ -122,31 +123,6 @@ class Dual:
     @property
     def level(self):
         return level(self)
-
-    @property
-    def T(self):
-        return np.transpose(self)
-
-    @property
-    def mT(self):
-        return np.swapaxes(self, -1, -2)
-
-    @property
-    def real(self):
-        return np.real(self)
-
-    @property
-    def imag(self):
-        return np.imag(self)
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
     def __repr__(self):
         return f"Dual(value={self.value!r}, tangent of shape {self.tangent.shape})"
@@ -283,28 +259,6 @@ class Dual:
         return self._inplace(np.matmul(self, o))
 
     # --------------------------------------------------------- ndarray methods
-    def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
-
-    def ravel(self, order="C"):
-        return np.ravel(self, order=order)
-
-    def flatten(self, order="C"):
-        return np.ravel(self, order=order).copy()
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a1, a2):
-        return np.swapaxes(self, a1, a2)
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis)
-
     def copy(self, order="C"):
         return np.copy(self)
 
@@ -312,56 +266,6 @@ class Dual:
         if np.dtype(dtype).kind not in "fc":
             return primal(self).astype(dtype)
         return Dual(_astype(self.value, dtype), _astype(self.tangent, dtype))
-
-    def conj(self):
-        return np.conjugate(self)
-
-    conjugate = conj
-
-    def dot(self, o):
-        return np.dot(self, o)
-
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def max(self, axis=None, out=None, keepdims=False):
-        return np.max(self, axis=axis, out=out, keepdims=keepdims)
-
-    def min(self, axis=None, out=None, keepdims=False):
-        return np.min(self, axis=axis, out=out, keepdims=keepdims)
-
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        return np.cumsum(self, axis=axis)
-
-    def cumprod(self, axis=None):
-        return np.cumprod(self, axis=axis)
-
-    def clip(self, a_min=None, a_max=None):
-        return np.clip(self, a_min, a_max)
-
-    def take(self, indices, axis=None):
-        return np.take(self, indices, axis=axis)
-
-    def repeat(self, repeats, axis=None):
-        return np.repeat(self, repeats, axis=axis)
-
-    def diagonal(self, offset=0, axis1=0, axis2=1):
-        return np.diagonal(self, offset, axis1, axis2)
-
-    def trace(self, offset=0, axis1=0, axis2=1):
-        return np.trace(self, offset, axis1, axis2)
 
     def fill(self, v):
         self[...] = v

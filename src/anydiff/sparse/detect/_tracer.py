@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..._array_methods import ArrayMethods
 from ..._errors import AnyDiffError, MissingPrimalError, MissingRuleError, TracingError
 from ...rules import RULES
 from ._index_sets import _product, _rows
@@ -43,7 +44,7 @@ def _bool_csr(S):
     return S if isinstance(S, sp.csr_array) and S.dtype == bool else sp.csr_array(S, dtype=bool)
 
 
-class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
+class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
     """Array stand-in carrying index sets (and, for the local detector, values)."""
 
     __array_priority__ = 1000
@@ -58,13 +59,6 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
     dtype = property(lambda self: np.dtype(float) if self.value is None else np.asarray(self.value).dtype)
-    T = property(lambda self: np.transpose(self))
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self):
         return f"<traced array shape={self.shape} nnz={self.S.nnz}>"
@@ -122,15 +116,6 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
             self.value[index] = new_t.value
 
     # -------------------------------------------------------- conveniences
-    def reshape(self, *shape, **kw):
-        return np.reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
-
-    def ravel(self):
-        return np.ravel(self)
-
-    def flatten(self):
-        return np.ravel(self)
-
     def copy(self):
         return _Tracer(self.S, self.shape, None if self.value is None else np.array(self.value), self.ctx)
 
@@ -140,80 +125,11 @@ class _Tracer(np.lib.mixins.NDArrayOperatorsMixin):
     def view(self, *args, **kwargs):  # autograd.numpy wraps results with .view(ndarray)
         return self
 
-    def transpose(self, *axes):
-        return np.transpose(self, axes or None)
-
-    def sum(self, *a, **k):
-        return np.sum(self, *a, **k)
-
-    def mean(self, *a, **k):
-        return np.mean(self, *a, **k)
-
-    def prod(self, *a, **k):
-        return np.prod(self, *a, **k)
-
-    def max(self, *a, **k):
-        return np.max(self, *a, **k)
-
-    def min(self, *a, **k):
-        return np.min(self, *a, **k)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def cumsum(self, *a, **k):
-        return np.cumsum(self, *a, **k)
-
-    def cumprod(self, *a, **k):
-        return np.cumprod(self, *a, **k)
-
-    def repeat(self, *a, **k):
-        return np.repeat(self, *a, **k)
-
-    def squeeze(self, *a, **k):
-        return np.squeeze(self, *a, **k)
-
-    def swapaxes(self, *a):
-        return np.swapaxes(self, *a)
-
-    def take(self, *a, **k):
-        return np.take(self, *a, **k)
-
-    def clip(self, *a, **k):
-        return np.clip(self, *a, **k)
-
-    def var(self, *a, **k):
-        return np.var(self, *a, **k)
-
-    def std(self, *a, **k):
-        return np.std(self, *a, **k)
-
-    def diagonal(self, *a, **k):
-        return np.diagonal(self, *a, **k)
-
-    def trace(self, *a, **k):
-        return np.trace(self, *a, **k)
-
-    def conj(self):
-        return np.conjugate(self)
-
     def item(self, *a):
         return self._no_value("item()").item(*a)
 
     def tolist(self):
         return self._no_value("tolist()").tolist()
-
-    @property
-    def flat(self):
-        return np.ravel(self)
-
-    @property
-    def real(self):
-        return np.real(self)
-
-    @property
-    def imag(self):
-        return np.imag(self)
 
     # ------------------------------------------------------------ ufuncs
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
