@@ -6,14 +6,9 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import strategies as st
 
-ORDERS = [
-    "natural",
-    "largest_first",
-    "smallest_last",
-    "incidence_degree",
-    "dynamic_largest_first",
-    "random",
-]
+from anydiff.sparse.coloring.orders import ORDERS as _ORDERS
+
+ORDERS = list(_ORDERS)  # every vertex order anydiff offers
 
 
 @st.composite
