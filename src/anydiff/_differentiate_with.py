@@ -138,7 +138,7 @@ class DifferentiateWith:
 
     # ------------------------------------------------------------------ tracers
     def _trace(self, x, args):
-        from .sparse.detect._index_sets import _product, _rows
+        from .sparse.detect._index_sets import _any_row, _product, _rows
         from .sparse.detect._tracer import _Tracer
 
         ctx = x.ctx
@@ -164,9 +164,7 @@ class DifferentiateWith:
             S = _product(sp.csr_array(self.jacobian_sparsity, dtype=np.int32), x.S)
             ctx.second(S)  # conservative: nonlinear in whatever each output depends on
         else:
-            cols = np.zeros(ctx.n, dtype=bool)
-            cols[x.S.indices] = True
-            row = sp.csr_array(cols[None, :])
+            row = _any_row([x.S], ctx.n)
             ctx.second(row)
             S = _rows(row, np.zeros(m, dtype=np.int64))
         return _Tracer(S, shape, value if ctx.local else None, ctx)

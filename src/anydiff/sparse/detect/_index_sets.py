@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["_rows", "_product"]
+__all__ = ["_rows", "_product", "_any_row"]
 
 
 def _rows(S, ids):
@@ -27,3 +27,13 @@ def _product(A, B):
     P = sp.csr_array(sp.csr_array(A).astype(np.int32) @ sp.csr_array(B).astype(np.int32))
     # every stored entry is a positive count: the pattern is the stored structure
     return sp.csr_array((np.ones(P.indices.size, dtype=bool), P.indices, P.indptr), shape=P.shape)
+
+
+def _any_row(mats, n):
+    """One ``(1, n)`` row: every input that any element of any of ``mats`` depends on (for
+    results that may depend on all of their operands: solves, opaque functions, gathers at
+    indices computed from ``x``). Broadcast it to ``k`` elements with ``_rows(row, zeros(k))``."""
+    cols = np.zeros(n, dtype=bool)
+    for S in mats:
+        cols[S.indices[S.data.astype(bool, copy=False)]] = True
+    return sp.csr_array(cols[None, :])

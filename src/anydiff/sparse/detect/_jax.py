@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..._errors import MissingRuleError
-from ._index_sets import _product, _rows
+from ._index_sets import _any_row, _product, _rows
 
 __all__ = ["JaxSparsityDetector"]
 
@@ -400,9 +400,9 @@ def _structural(eqn, vals, n):
     if any(isinstance(v, _Deps) and np.dtype(var.aval.dtype) != data_dtype for v, var in zip(vals, eqn.invars)):
         # indices computed from x (searchsorted, argmax, ...): their values are unknown for a
         # global pattern, so every output element may come from any element of the data operands
-        union = _union_all([v for v, var in zip(vals, eqn.invars)
-                            if isinstance(v, _Deps) and np.dtype(var.aval.dtype) == data_dtype], n)
-        return [_Deps(sp.csr_array(np.ones((_size(a), 1), dtype=bool)) @ union) for a in out_avals]
+        union = _any_row([v.S for v, var in zip(vals, eqn.invars)
+                          if isinstance(v, _Deps) and np.dtype(var.aval.dtype) == data_dtype], n)
+        return [_Deps(_rows(union, np.zeros(_size(a), dtype=np.int64))) for a in out_avals]
     name = eqn.primitive.name
     if name in _SAME_ORDER and isinstance(vals[0], _Deps) and (name != "reshape" or eqn.params.get("dimensions") is None):
         return [vals[0]]  # row-major order unchanged: same sets
@@ -494,14 +494,6 @@ def _move_ids(name, vals, eqn, data_dtype, n):
         terms = ((base, ids, True),) if valid.all() else ((base, ids, False),) if valid.any() else ()
         outs.append(_Deps(terms=terms, size=ids.size, n=n))
     return outs
-
-
-def _union_all(deps, n):
-    """One row: every input any element of ``deps`` depends on."""
-    total = sp.csr_array((1, n), dtype=bool)
-    for d in deps:
-        total = total + sp.csr_array(d.S.sum(axis=0, dtype=np.int32).reshape(1, n) > 0)
-    return sp.csr_array(total, dtype=bool)
 
 
 def _numpy_structural(name, args, params):

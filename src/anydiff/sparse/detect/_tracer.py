@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from ..._array_methods import ArrayMethods
 from ..._errors import AnyDiffError, MissingPrimalError, MissingRuleError, TracingError
 from ...rules import RULES
-from ._index_sets import _product, _rows
+from ._index_sets import _any_row, _product, _rows
 
 __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
 
@@ -584,11 +584,7 @@ def _kron(ctx, a, b):
 
 
 def _dense_block(ctx, *arrays):
-    ts = [ctx.lift(a) for a in arrays]
-    cols = np.zeros(ctx.n, dtype=bool)
-    for t in ts:
-        cols[t.S.indices] = True
-    return sp.csr_array(cols[None, :])
+    return _any_row([ctx.lift(a).S for a in arrays], ctx.n)
 
 
 def _inv(ctx, a):
