@@ -382,7 +382,7 @@ class AutoSparse(_Delegating):
             col = torch.from_numpy(template.indices.astype(np.int64))
 
             def to_torch(data):
-                values = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.array(data))
+                values = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.asarray(data))  # fresh from the gather: no copy
                 return torch.sparse_csr_tensor(crow, col, values, size=shape2d, check_invariants=False)  # validated once
 
             return to_torch
