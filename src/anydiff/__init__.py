@@ -21,7 +21,7 @@ from .operators import *  # noqa: F401,F403
 from .operators._core import clear_cache
 from .sparse import (
     AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
-    TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
+    TorchSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
     jacobian_sparsity, show_colors,
 )
 from .operators import __all__ as _operators
@@ -36,6 +36,6 @@ __all__ = [
     "Backend", "AutoJax", "AutoNumPy", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
     "resolve_backend", "clear_cache",
     "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
-    "TracerSparsityDetector", "TracerLocalSparsityDetector",
+    "TracerSparsityDetector", "TracerLocalSparsityDetector", "TorchSparsityDetector",
     "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors",
 ] + list(_operators)

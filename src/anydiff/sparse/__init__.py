@@ -4,12 +4,12 @@ from . import coloring, detect
 from .autosparse import AutoSparse, KnownSparsityDetector
 from .coloring import GreedyColoring, show_colors
 from .detect import (
-    DenseSparsityDetector, JaxSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector,
+    DenseSparsityDetector, JaxSparsityDetector, TorchSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector,
     hessian_sparsity, jacobian_sparsity,
 )
 
 __all__ = [
     "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
-    "TracerSparsityDetector", "TracerLocalSparsityDetector",
+    "TorchSparsityDetector", "TracerSparsityDetector", "TracerLocalSparsityDetector",
     "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors", "detect",
 ]

@@ -138,7 +138,7 @@ class AutoSparse(_Delegating):
             return self.sparsity_detector
         from .detect import default_detector
 
-        if self.dense_backend.library in ("jax", "numpy"):
+        if self.dense_backend.library in ("jax", "numpy", "torch"):
             return default_detector(self.dense_backend.library)
         raise InputError(
             f"AutoSparse({self.dense_backend!r}) has no default sparsity detector ({self.dense_backend.library} "

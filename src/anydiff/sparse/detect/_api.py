@@ -19,6 +19,10 @@ def default_detector(library: str):
         from ._jax import JaxSparsityDetector
 
         return JaxSparsityDetector()
+    if library == "torch":
+        from ._torch import TorchSparsityDetector
+
+        return TorchSparsityDetector()
     if library == "numpy":
         from ._tracer import TracerSparsityDetector
 
