@@ -37,6 +37,10 @@ class GreedyColoring:
         Symmetric problems: give the neutral color to color classes no entry is read from.
     seed : int, optional
         Seed of the ``"random"`` order.
+    portfolio : bool
+        Star coloring: run two greedy kernels on each order (forbidding two-colored paths, and
+        keeping two-colored stars with their hubs) and keep the one with fewer colors. About
+        twice the time of one kernel; ``False`` runs the first only.
 
     Raises
     ------
@@ -47,13 +51,14 @@ class GreedyColoring:
     --------
     >>> from anydiff.sparse.coloring import GreedyColoring
     >>> GreedyColoring(order="smallest_last")
-    GreedyColoring(order='smallest_last', decompression='direct', postprocessing=False, seed=None)
+    GreedyColoring(order='smallest_last', decompression='direct', postprocessing=False, seed=None, portfolio=True)
     """
 
     order: object = "natural"
     decompression: str = "direct"
     postprocessing: bool = False
     seed: int | None = None
+    portfolio: bool = True
 
     def __post_init__(self):
         check_order(self.order)

@@ -226,26 +226,23 @@ def edge_ids(G: sp.csr_array):
 
 @numba.njit(cache=True)
 def _edge_ids(ptr, adj, n):
+    """One pass: sweeping rows ``u`` in increasing order meets the entries of each row ``w``
+    in its sorted order, so a cursor per row gives the mirror of every entry."""
     eid = np.empty(adj.size, dtype=np.int64)
     mirror = np.empty(adj.size, dtype=np.int64)
+    cursor = ptr[:-1].astype(np.int64)
     ne = 0
     for u in range(n):
         for p in range(ptr[u], ptr[u + 1]):
             w = adj[p]
+            q = cursor[w]
+            cursor[w] = q + 1
+            mirror[p] = q
             if u < w:
                 eid[p] = ne
                 ne += 1
-    for u in range(n):
-        for p in range(ptr[u], ptr[u + 1]):
-            w = adj[p]
-            lo, hi = ptr[w], ptr[w + 1]  # binary search of u in the sorted row w
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if adj[mid] < u:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            mirror[p] = lo
-            if u > w:
-                eid[p] = eid[lo]
+            elif u > w:
+                eid[p] = eid[q]
+            else:
+                eid[p] = -1
     return eid, mirror, ne
