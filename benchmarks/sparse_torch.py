@@ -1,0 +1,111 @@
+"""Sparse Jacobians of PyTorch code: ``AutoSparse(AutoTorch())`` with the ATen-graph detector.
+
+Run: ``python -m benchmarks.sparse_torch`` (writes ``benchmarks/results/sparse_torch.{json,md}``).
+
+Brusselator 2-D written with ``torch`` (N = 32, 64), side by side in one run:
+
+* detection time of ``TorchSparsityDetector`` vs ``JaxSparsityDetector`` on the ``jax.numpy`` twin;
+* prepared sparse Jacobian vs dense ``torch.func.jacfwd`` (target ≥ 50× faster);
+* prepared sparse Jacobian vs the *compressed limit*: one ``vmap`` of ``ncolors`` torch JVPs,
+  the product any compressed method must compute (target ≤ 1.5×).
+
+Pairs are timed interleaved (``time_pair``): the ratios are medians of per-round ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import anydiff as ad
+from anydiff.testing import brusselator_2d, brusselator_pattern, brusselator_point
+
+from ._common import fmt_time, machine_info, time_pair, write_results
+
+
+def _best(fn, repeat=3):
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def row_for(N, rounds):
+    import jax
+    import jax.numpy as jnp
+    import torch
+
+    f = brusselator_2d(torch, N)
+    x = torch.from_numpy(brusselator_point(N))
+    row = {"N": N, "n": x.numel()}
+    row["detect_torch_s"] = _best(lambda: ad.TorchSparsityDetector().jacobian_sparsity(f, x))
+    fj = brusselator_2d(jnp, N)
+    row["detect_jaxpr_s"] = _best(lambda: ad.JaxSparsityDetector().jacobian_sparsity(fj, jnp.asarray(x.numpy())))
+    S = ad.TorchSparsityDetector().jacobian_sparsity(f, x)
+    row["pattern_exact"] = bool((S != brusselator_pattern(N)).nnz == 0)
+    b = ad.AutoSparse(ad.AutoTorch())
+    t = time.perf_counter()
+    prep = ad.prepare_jacobian(f, b, x)
+    row["prepare_s"] = time.perf_counter() - t
+    J = ad.jacobian(f, b, x, prep=prep)
+    dense = torch.func.jacfwd(f)(x)
+    row["max_abs_error"] = float(np.abs(J.toarray() - dense.numpy()).max())
+    colors = ad.coloring.color(S, algorithm=ad.GreedyColoring(order="largest_first")).colors  # AutoSparse's default
+    ncolors = int(np.max(colors)) + 1
+    row["ncolors"] = ncolors
+    seeds = torch.from_numpy((np.arange(ncolors)[:, None] == colors[None, :]).astype(np.float64))
+    limit = torch.func.vmap(lambda t: torch.func.jvp(f, (x,), (t,))[1])
+    row["sparse_s"], row["dense_jacfwd_s"], r = time_pair(
+        lambda: ad.jacobian(f, b, x, prep=prep), lambda: torch.func.jacfwd(f)(x), rounds=max(3, rounds // 3))
+    row["speedup_vs_dense_median"] = r
+    row["sparse_s2"], row["limit_s"], r = time_pair(lambda: ad.jacobian(f, b, x, prep=prep), lambda: limit(seeds),
+                                                    rounds=rounds)
+    row["ratio_vs_limit_median"] = 1.0 / r
+    bt = ad.AutoSparse(ad.AutoTorch(), sparse_output="torch")
+    prep_t = ad.prepare_jacobian(f, bt, x)
+    row["sparse_torchcsr_s"], _, r = time_pair(lambda: ad.jacobian(f, bt, x, prep=prep_t), lambda: limit(seeds),
+                                               rounds=rounds)
+    row["torchcsr_ratio_vs_limit_median"] = 1.0 / r
+    del jax
+    return row
+
+
+def markdown(rows, info):
+    lines = [
+        "# Sparse Jacobians of torch code (`AutoSparse(AutoTorch())`)", "",
+        f"Machine: {info['machine']}, {info['cpus']} CPUs, torch {info['versions'].get('torch')}, "
+        f"commit {info['commit']}, {info['date']}. Medians of interleaved rounds; the machine was shared "
+        "with other jobs while this ran, so absolute times are noisy: read the ratios.", "",
+        "| N (n) | colors | pattern exact | detect: torch graph / jaxpr (JAX twin) | prepare | sparse (scipy) | "
+        "dense `jacfwd` | speed-up vs dense (target ≥ 50×) | compressed limit | sparse ÷ limit (target ≤ 1.5) "
+        "| torch CSR ÷ limit | max error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['N']} ({r['n']}) | {r['ncolors']} | {r['pattern_exact']} | {fmt_time(r['detect_torch_s'])} / "
+            f"{fmt_time(r['detect_jaxpr_s'])} | {fmt_time(r['prepare_s'])} | {fmt_time(r['sparse_s'])} | "
+            f"{fmt_time(r['dense_jacfwd_s'])} | {r['speedup_vs_dense_median']:.0f}× | {fmt_time(r['limit_s'])} | "
+            f"{r['ratio_vs_limit_median']:.2f} | {r['torchcsr_ratio_vs_limit_median']:.2f} | {r['max_abs_error']:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[32, 64])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    info = machine_info()
+    rows = [row_for(N, args.rounds) for N in args.sizes]
+    write_results("sparse_torch", {"info": info, "rows": rows}, markdown(rows, info))
+
+
+if __name__ == "__main__":
+    main()
