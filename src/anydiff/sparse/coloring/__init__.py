@@ -19,6 +19,7 @@ Examples
 from . import check
 from ._color import color
 from ._plot import show_colors
+from .exact import ExactColoring
 from .greedy import GreedyColoring
 from .orders import BEST_OF, ORDERS
 from .problem import PARTITIONS, STRUCTURES, ColoringProblem
@@ -31,6 +32,7 @@ __all__ = [
     "STRUCTURES",
     "ColoringProblem",
     "ColoringResult",
+    "ExactColoring",
     "GreedyColoring",
     "check",
     "color",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..._errors import ColoringError
 from .acyclic import acyclic_coloring
 from .bicoloring import bidirectional_coloring
+from .exact import ExactColoring, exact_coloring
 from .greedy import GreedyColoring, best_of, partial_coloring
 from .problem import ColoringProblem, as_pattern
 from .result import ColoringResult
@@ -27,7 +28,7 @@ def color(S, structure="nonsymmetric", partition="column", algorithm=None) -> Co
         Column coloring (forward mode, ``J @ seeds``), row coloring (reverse mode,
         ``seeds.T @ J``) or bidirectional (forward colors on columns and reverse colors on
         rows, for Jacobians with dense rows and dense columns).
-    algorithm : GreedyColoring, optional
+    algorithm : GreedyColoring or ExactColoring, optional
         Defaults to ``GreedyColoring()`` (natural order, direct decompression).
 
     Returns
@@ -56,9 +57,9 @@ def color(S, structure="nonsymmetric", partition="column", algorithm=None) -> Co
     2
     """
     algorithm = GreedyColoring() if algorithm is None else algorithm
-    if not isinstance(algorithm, GreedyColoring):
+    if not isinstance(algorithm, (GreedyColoring, ExactColoring)):
         raise ColoringError(
-            f"algorithm must be a GreedyColoring, got {type(algorithm).__name__}.\n"
+            f"algorithm must be a GreedyColoring or ExactColoring, got {type(algorithm).__name__}.\n"
             "Hint: pass coloring.GreedyColoring(order=...)."
         )
     problem = (
@@ -68,6 +69,12 @@ def color(S, structure="nonsymmetric", partition="column", algorithm=None) -> Co
     )
     P = as_pattern(S)
     problem.validate(P)
+    if isinstance(algorithm, ExactColoring):
+        if problem.partition == "bidirectional":
+            raise ColoringError("ExactColoring supports column, row and star colorings.\n"
+                                "Hint: use GreedyColoring for bidirectional colorings.")
+        greedy = color(P, problem, algorithm=GreedyColoring(order="largest_first"))
+        return exact_coloring(P, problem, algorithm, upper_bound=greedy.ncolors)
     names = algorithm.orders
     if problem.structure == "symmetric":
         make = acyclic_coloring if algorithm.decompression == "substitution" else star_coloring
