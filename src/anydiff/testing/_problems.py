@@ -38,14 +38,15 @@ def brusselator_2d(xp, N: int):
     forcing = np.where(((X - 0.3) ** 2 + (Y - 0.6) ** 2) <= 0.1**2, 5.0, 0.0)
 
     def lap(w):
-        return (xp.roll(w, 1, axis=0) + xp.roll(w, -1, axis=0) + xp.roll(w, 1, axis=1)
-                + xp.roll(w, -1, axis=1) - 4.0 * w)
+        # positional shift and axis: np.roll, jnp.roll and torch.roll all accept them
+        return xp.roll(w, 1, 0) + xp.roll(w, -1, 0) + xp.roll(w, 1, 1) + xp.roll(w, -1, 1) - 4.0 * w
 
     def f(x):
+        source = xp.asarray(forcing)  # a native constant (torch cannot add NumPy arrays to tensors)
         u = xp.reshape(x[: N * N], (N, N))
         v = xp.reshape(x[N * N:], (N, N))
         uuv = u * u * v
-        du = coef * lap(u) + B + uuv - (A + 1.0) * u + forcing
+        du = coef * lap(u) + B + uuv - (A + 1.0) * u + source
         dv = coef * lap(v) + A * u - uuv
         return xp.concatenate([xp.reshape(du, (-1,)), xp.reshape(dv, (-1,))])
 

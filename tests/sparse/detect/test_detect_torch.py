@@ -7,7 +7,8 @@ import scipy.sparse as sp
 torch = pytest.importorskip("torch")
 
 import anydiff as ad  # noqa: E402
-from anydiff.testing._problems import brusselator_pattern, rosenbrock_chain_hessian_pattern  # noqa: E402
+from anydiff.testing import brusselator_2d, brusselator_pattern  # noqa: E402
+from anydiff.testing._problems import rosenbrock_chain_hessian_pattern  # noqa: E402
 
 F = torch.nn.functional
 _g = torch.Generator().manual_seed(0)
@@ -16,26 +17,6 @@ W1[1, 0, 1] = 0.0  # a zero tap: the pattern honours it
 W2 = torch.randn(2, 1, 3, 3, generator=_g, dtype=torch.float64)
 M = torch.randn(4, 12, generator=_g, dtype=torch.float64) * (torch.rand(4, 12, generator=_g) < 0.3)
 IDX = torch.tensor([[0, 2, 1], [3, 3, 0]])
-
-
-def brusselator_torch(N):
-    A, B, alpha = 3.4, 1.0, 10.0
-    coef = alpha * (N - 1) ** 2
-    g = np.linspace(0.0, 1.0, N)
-    X, Y = np.meshgrid(g, g, indexing="ij")
-    forcing = torch.from_numpy(np.where(((X - 0.3) ** 2 + (Y - 0.6) ** 2) <= 0.01, 5.0, 0.0))
-
-    def lap(w):
-        return torch.roll(w, 1, 0) + torch.roll(w, -1, 0) + torch.roll(w, 1, 1) + torch.roll(w, -1, 1) - 4 * w
-
-    def f(x):
-        u, v = x[: N * N].reshape(N, N), x[N * N:].reshape(N, N)
-        uuv = u * u * v
-        du = coef * lap(u) + B + uuv - (A + 1.0) * u + forcing
-        dv = coef * lap(v) + A * u - uuv
-        return torch.cat([du.reshape(-1), dv.reshape(-1)])
-
-    return f
 
 
 EXACT = {
@@ -76,7 +57,7 @@ def test_exact_patterns(name):
 
 
 def test_brusselator_pattern_and_numpy_input():
-    f = brusselator_torch(6)
+    f = brusselator_2d(torch, 6)
     x = torch.rand(72, dtype=torch.float64)
     assert (ad.TorchSparsityDetector().jacobian_sparsity(f, x) != brusselator_pattern(6)).nnz == 0
     assert (ad.jacobian_sparsity(f, x) != brusselator_pattern(6)).nnz == 0  # default for torch input
@@ -118,7 +99,7 @@ def test_hessian_patterns():
 
 
 def test_autosparse_torch_jacobian_and_hessian():
-    f = brusselator_torch(8)
+    f = brusselator_2d(torch, 8)
     x = torch.rand(128, dtype=torch.float64)
     b = ad.AutoSparse(ad.AutoTorch())
     prep = ad.prepare_jacobian(f, b, x)
