@@ -13,12 +13,15 @@ from ._errors import (
     AnyDiffError, BackendNotInstalledError, ColoringError, InputError, MissingPrimalError,
     MissingRuleError, OutputError, PreparationMismatchError, TracingError, UnsupportedOperationError,
 )
+from ._errors import ConditioningWarning, ConditionsNotSatisfiedError, IllConditionedError
+
 from .backends import (
     AutoAutograd, AutoFiniteDiff, AutoJax, AutoNumPy, AutoTorch, Backend, MixedMode, SecondOrder,
     resolve_backend,
 )
 from .operators import *  # noqa: F401,F403
 from .operators._core import clear_cache
+from .implicit import ImplicitFunction, ImplicitInfo, fixed_point_conditions, implicit_function, optimality_conditions  # noqa: E501
 from .sparse import (
     AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
     TorchSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
@@ -32,10 +35,12 @@ __all__ = [
     "Cache", "Constant", "differentiate_with", "DifferentiateWith",
     "AnyDiffError", "BackendNotInstalledError", "ColoringError", "InputError", "MissingPrimalError",
     "MissingRuleError", "OutputError", "PreparationMismatchError", "TracingError",
+    "ConditionsNotSatisfiedError", "IllConditionedError", "ConditioningWarning",
     "UnsupportedOperationError",
     "Backend", "AutoJax", "AutoNumPy", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
     "resolve_backend", "clear_cache",
     "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
     "TracerSparsityDetector", "TracerLocalSparsityDetector", "TorchSparsityDetector",
     "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors",
+    "implicit_function", "ImplicitFunction", "ImplicitInfo", "fixed_point_conditions", "optimality_conditions",
 ] + list(_operators)

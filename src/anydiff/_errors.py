@@ -18,6 +18,9 @@ __all__ = [
     "MissingPrimalError",
     "TracingError",
     "ColoringError",
+    "ConditionsNotSatisfiedError",
+    "IllConditionedError",
+    "ConditioningWarning",
 ]
 
 
@@ -71,3 +74,15 @@ class TracingError(AnyDiffError, TypeError):
 
 class ColoringError(AnyDiffError, ValueError):
     """A coloring problem was given a pattern it cannot handle."""
+
+
+class ConditionsNotSatisfiedError(AnyDiffError, ValueError):
+    """``implicit_function``: the conditions are not zero at the solver's output."""
+
+
+class IllConditionedError(AnyDiffError, ArithmeticError):
+    """``implicit_function``: ∂F/∂y is singular, numerically singular, or a Krylov solve failed."""
+
+
+class ConditioningWarning(UserWarning):
+    """``implicit_function``: ∂F/∂y is badly conditioned; derivatives may be inaccurate."""

@@ -1,0 +1,225 @@
+"""The linearisation of ``F(x, y) = 0`` at one solution: JVPs and VJPs of ``y(x)``.
+
+By the implicit function theorem, with ``A = ∂F/∂y`` and ``B = ∂F/∂x`` at ``(x, y)``:
+``ty = -A⁻¹ B tx`` (JVP) and ``tx = -Bᵀ A⁻ᵀ dy`` (VJP). ``A`` is factorised once per point
+and reused for every tangent and cotangent; products with ``B`` and ``Bᵀ`` are batched
+pushforwards and pullbacks of the conditions with the conditions' backend.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import operators as ops
+from .._contexts import Constant
+from .._errors import AnyDiffError, ConditionsNotSatisfiedError, InputError, PreparationMismatchError
+from ._linear import KRYLOV, factorize
+
+__all__ = ["ImplicitInfo", "Linearization"]
+
+DENSE_MAX = 200  # "auto": dense LU up to this many unknowns
+DENSE_FALLBACK_MAX = 3000  # "auto": dense LU when sparsity detection fails, up to this size
+DENSE_FRACTION = 0.2  # "auto": a detected pattern denser than this is factorised densely
+
+
+@dataclass
+class ImplicitInfo:
+    """What the last derivative computation of an implicit function did.
+
+    Attributes
+    ----------
+    linear_solver : str
+        ``"splu"`` (sparse LU), ``"lu"`` (dense LU), a Krylov method (``"gmres"``,
+        ``"bicgstab"``, ``"cg"``, ``"lsmr"``) or ``"callable"``.
+    reason : str
+        Why ``"auto"`` chose it (or ``"requested"``).
+    n : int
+        Number of unknowns ``y.size``.
+    nnz : int or None
+        Stored entries of ∂F/∂y (``None`` for matrix-free solvers).
+    residual_norm : float
+        Max-norm of ``F(x, y)`` at the solver's ``y``.
+    condition_estimate : float or None
+        1-norm condition estimate of ∂F/∂y (dense LU always; sparse LU when its pivots look
+        suspicious; ``None`` otherwise).
+    factorizations : int
+        Factorisations (or Krylov operators) built so far by this function.
+    solves : int
+        Right-hand sides solved so far (tangents plus cotangents).
+    krylov_iterations : int
+        Total Krylov iterations of the last factorisation (0 for direct solvers).
+    seconds_factorize : float
+        Time spent building ∂F/∂y and factorising it, last factorisation.
+    """
+
+    linear_solver: str = ""
+    reason: str = ""
+    n: int = 0
+    nnz: int | None = None
+    residual_norm: float = float("nan")
+    condition_estimate: float | None = None
+    factorizations: int = 0
+    solves: int = 0
+    krylov_iterations: int = 0
+    seconds_factorize: float = 0.0
+
+
+class Linearization:
+    """∂F/∂y factorised at ``(x, y)``, with batched JVPs and VJPs of ``y(x)``."""
+
+    def __init__(self, owner, x, y, ctx):
+        x, y = np.array(x), np.array(y)  # own writable copies (backends may wrap them)
+        self.owner, self.x, self.y, self.ctx = owner, x, y, ctx
+        self.cctx = tuple(Constant(c) for c in ctx)
+        backend = owner._conditions_backend(x, y, ctx)
+        self.backend = backend
+        r = np.asarray(_to_numpy(owner.conditions(_native(backend, x), _native(backend, y), *ctx)))
+        if r.size != y.size:
+            raise InputError(
+                f"implicit_function: the conditions return {r.size} values but y has {y.size} "
+                "entries; F(x, y) = 0 must have one equation per unknown.\nHint: return an array "
+                "with as many elements as y (a least-squares problem is written as its "
+                "optimality conditions, ad.optimality_conditions)."
+            )
+        self.f_shape, self.n = r.shape, y.size
+        res = float(np.max(np.abs(r))) if r.size else 0.0
+        owner.info.residual_norm = res
+        tol = owner.residual_tol
+        if tol is not None and not res <= tol:
+            raise ConditionsNotSatisfiedError(
+                f"implicit_function: the conditions are not satisfied at the solver's output: "
+                f"max|F(x, y)| = {res:.3g} > residual_tol = {tol:.3g} (y has {y.size} entries).\n"
+                "Hint: solve more accurately (tighter solver tolerance), check that the conditions "
+                "match the solver, or raise residual_tol= in implicit_function (None disables "
+                "the check)."
+            )
+        t0 = time.perf_counter()
+        self.fac = self._factorize()
+        info = owner.info
+        info.factorizations += 1
+        info.seconds_factorize = time.perf_counter() - t0
+        info.linear_solver, info.n = self.fac.kind, self.n
+        info.nnz, info.condition_estimate = self.fac.nnz, self.fac.cond
+        info.krylov_iterations = 0
+
+    # ------------------------------------------------------------------ factorisation
+    def _factorize(self):
+        owner, n = self.owner, self.n
+        kind = owner.linear_solver
+        opts = dict(cond_max=owner.cond_max, rtol=owner.krylov_rtol, maxiter=owner.krylov_maxiter,
+                    n=n, dtype=np.result_type(self.y.dtype, np.float64))
+        if callable(kind):
+            owner.info.reason = "requested"
+            return factorize("callable", matvec=self._matvec, rmatvec=self._rmatvec, user=kind, **opts)
+        if kind in KRYLOV:
+            owner.info.reason = "requested"
+            return factorize(kind, matvec=self._matvec, rmatvec=self._rmatvec, **opts)
+        if kind == "lu":
+            owner.info.reason = "requested"
+            return factorize("lu", matrix=self._dense_matrix(), **opts)
+        if kind == "splu":
+            owner.info.reason = "requested"
+            return factorize("splu", matrix=self._sparse_matrix(), **opts)
+        return self._auto(opts)
+
+    def _auto(self, opts):
+        owner, n = self.owner, self.n
+        if n <= DENSE_MAX:
+            owner.info.reason = f"n = {n} <= {DENSE_MAX}: dense LU"
+            return factorize("lu", matrix=self._dense_matrix(), **opts)
+        try:
+            J = self._sparse_matrix()
+        except AnyDiffError as err:  # no sparsity pattern (missing rule, opaque code)
+            if n <= DENSE_FALLBACK_MAX:
+                owner.info.reason = f"sparsity detection failed ({type(err).__name__}); n = {n}: dense LU"
+                return factorize("lu", matrix=self._dense_matrix(), **opts)
+            owner.info.reason = f"sparsity detection failed ({type(err).__name__}); n = {n}: matrix-free GMRES"
+            return factorize("gmres", matvec=self._matvec, rmatvec=self._rmatvec, **opts)
+        if J.nnz > DENSE_FRACTION * n * n and n <= DENSE_FALLBACK_MAX:
+            owner.info.reason = f"detected pattern is dense ({J.nnz} of {n * n}): dense LU"
+            return factorize("lu", matrix=J.toarray(), **opts)
+        owner.info.reason = f"detected sparsity: {J.nnz} nonzeros of {n}×{n}: sparse LU"
+        return factorize("splu", matrix=J, **opts)
+
+    def _dense_matrix(self):
+        J = ops.jacobian(self.owner._fy, self.backend, self.y, Constant(self.x), *self.cctx)
+        return np.asarray(_to_numpy(J)).reshape(self.n, self.n)
+
+    def _sparse_matrix(self):
+        from ..sparse import AutoSparse
+
+        owner = self.owner
+        b = AutoSparse(self.backend)
+        args = (owner._fy, b, self.y, Constant(self.x), *self.cctx)
+        prep = owner._sparse_prep
+        if prep is not None:
+            try:
+                return ops.jacobian(*args, prep=prep)
+            except PreparationMismatchError:
+                pass
+        owner._sparse_prep = ops.prepare_jacobian(*args)
+        return ops.jacobian(*args, prep=owner._sparse_prep)
+
+    def _matvec(self, v):
+        (t,) = ops.pushforward(self.owner._fy, self.backend, self.y, (np.array(v).reshape(self.y.shape),),
+                               Constant(self.x), *self.cctx)
+        return np.asarray(_to_numpy(t)).reshape(-1)
+
+    def _rmatvec(self, w):
+        (t,) = ops.pullback(self.owner._fy, self.backend, self.y, (np.array(w).reshape(self.f_shape),),
+                            Constant(self.x), *self.cctx)
+        return np.asarray(_to_numpy(t)).reshape(-1)
+
+    # ------------------------------------------------------------------ products
+    def jvp(self, TX):
+        """``TX`` of shape ``(k,) + x.shape`` → ``(k,) + y.shape``."""
+        TX = np.array(TX)  # writable: some backends wrap seeds without copying
+        k = TX.shape[0]
+        if k == 0:
+            return np.zeros((0,) + self.y.shape, dtype=self.y.dtype)
+        BT = ops.pushforward(self.owner._fx, self.backend, self.x, tuple(TX), Constant(self.y), *self.cctx)
+        rhs = -np.stack([np.asarray(_to_numpy(t)).reshape(-1) for t in BT], axis=1)
+        Z = self.fac.solve(rhs)
+        self._count(k)
+        return np.ascontiguousarray(Z.T).reshape((k,) + self.y.shape).astype(self.y.dtype, copy=False)
+
+    def vjp(self, WY):
+        """``WY`` of shape ``(k,) + y.shape`` → ``(k,) + x.shape``."""
+        WY = np.asarray(WY)
+        k = WY.shape[0]
+        if k == 0:
+            return np.zeros((0,) + self.x.shape, dtype=self.x.dtype)
+        Z = self.fac.solve(WY.reshape(k, -1).T.astype(np.float64), transpose=True)
+        seeds = tuple(-np.ascontiguousarray(Z[:, j]).reshape(self.f_shape) for j in range(k))
+        TX = ops.pullback(self.owner._fx, self.backend, self.x, seeds, Constant(self.y), *self.cctx)
+        self._count(k)
+        return np.stack([np.asarray(_to_numpy(t)).reshape(self.x.shape) for t in TX]).astype(self.x.dtype, copy=False)
+
+    def _count(self, k):
+        info = self.owner.info
+        info.solves += k
+        info.krylov_iterations = getattr(self.fac, "iterations", 0)
+
+
+def _to_numpy(a):
+    from .._arrays import to_numpy
+
+    if hasattr(a, "toarray"):
+        return a.toarray()
+    return to_numpy(a)
+
+
+def _native(backend, a):
+    """``a`` in the array library the conditions are written for."""
+    if backend.library == "torch":
+        import torch
+
+        return torch.tensor(np.asarray(a))
+    if backend.library == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(a)
+    return a

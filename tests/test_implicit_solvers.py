@@ -1,0 +1,189 @@
+"""implicit_function: linear solvers, helpers, sparsity, bad input, second order."""
+
+import importlib.util
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+
+import anydiff as ad
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def pde():
+    mod = _example("reaction_diffusion")
+    N = 16
+    conditions, basis = mod.make_problem(N)
+    p = np.linspace(1.0, 2.0, basis.shape[1])
+    solver = lambda p: mod.solve(conditions, p, N * N, tol=1e-12)
+    return conditions, solver, p, N
+
+
+def _fd_jacobian(solver, p, step=1e-5):
+    cols = [(solver(p + step * e) - solver(p - step * e)) / (2 * step) for e in np.eye(p.size)]
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("linear_solver", ["auto", "splu", "lu", "gmres", "callable"])
+def test_pde_every_linear_solver(pde, linear_solver):
+    conditions, solver, p, N = pde
+    user = lambda A, b: spla.gmres(A, b, rtol=1e-12, atol=0.0)[0]
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8,
+                             linear_solver=user if linear_solver == "callable" else linear_solver)
+    J = ad.jacobian(g, ad.AutoNumPy(), p)
+    if linear_solver == "auto":
+        np.testing.assert_allclose(J, _fd_jacobian(solver, p), rtol=1e-5, atol=1e-8)
+        assert g.info.linear_solver == "splu" and "sparsity" in g.info.reason
+    else:
+        g0 = ad.implicit_function(solver, conditions, linear_solver="splu", residual_tol=1e-8)
+        np.testing.assert_allclose(J, ad.jacobian(g0, ad.AutoNumPy(), p), rtol=1e-7, atol=1e-10)
+        assert g.info.linear_solver == linear_solver
+    # the VJP side (transposed solves): gradient through a reverse-mode engine (torch)
+    torch = pytest.importorskip("torch")
+    pt = torch.tensor(p, requires_grad=True)
+    torch.sum(g(pt) ** 2).backward()
+    np.testing.assert_allclose(pt.grad.numpy(), 2 * g(p) @ J, rtol=1e-6)
+
+
+@pytest.mark.parametrize("linear_solver", ["cg", "bicgstab", "lsmr", "gmres"])
+def test_krylov_small_spd(linear_solver):
+    n = 40
+    A = 2.0 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1) + 0.5 * np.eye(n)
+    g = ad.implicit_function(lambda x: np.linalg.solve(A, x**2), lambda x, y: A @ y - x**2,
+                             linear_solver=linear_solver)
+    x = np.linspace(0.5, 1.5, n)
+    J = ad.jacobian(g, ad.AutoNumPy(), x)
+    tol = 1e-5 if linear_solver == "lsmr" else 1e-8  # lsmr stops on the normal equations
+    np.testing.assert_allclose(J, np.linalg.solve(A, np.diag(2 * x)), rtol=tol, atol=tol)
+    assert g.info.linear_solver == linear_solver and g.info.krylov_iterations > 0
+
+
+def test_one_factorisation_per_point(pde):
+    conditions, solver, p, N = pde
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8)
+    ad.jacobian(g, ad.AutoNumPy(), p)
+    assert g.info.factorizations == 1 and g.info.solves == p.size
+    torch = pytest.importorskip("torch")
+    pt = torch.tensor(p, requires_grad=True)
+    torch.sum(g(pt) ** 2).backward()      # same point: the factorisation is reused
+    assert g.info.factorizations == 1 and g.info.solves == p.size + 1
+    np.testing.assert_allclose(pt.grad.numpy(), 2 * solver(p) @ _fd_jacobian(solver, p), rtol=1e-5)
+
+
+def test_fixed_point_and_aux():
+    T = lambda x, y: 0.5 * np.cos(y) + x
+
+    def solver(x):
+        y = np.zeros_like(x)
+        for it in range(200):
+            y = T(x, y)
+        return y, {"iterations": it + 1}
+
+    g = ad.implicit_function(solver, ad.fixed_point_conditions(T), has_aux=True)
+    x = np.array([0.2, 0.9])
+    y, aux = g(x)
+    assert aux == {"iterations": 200}
+    J = ad.jacobian(lambda x: g(x)[0], ad.AutoNumPy(), x)
+    np.testing.assert_allclose(J, np.diag(1.0 / (1.0 + 0.5 * np.sin(y))), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+def test_optimality_conditions(backend):
+    pytest.importorskip({"numpy": "numpy", "jax": "jax", "torch": "torch"}[backend])
+    if backend == "jax":
+        import jax
+        import jax.numpy as xp
+
+        jax.config.update("jax_enable_x64", True)
+    elif backend == "torch":
+        import torch as xp
+    else:
+        xp = np
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    b = np.array([1.0, -1.0])
+    At, bt = (xp.asarray(A), xp.asarray(b)) if backend != "torch" else (xp.tensor(A), xp.tensor(b))
+
+    def objective(lam, y):   # ½ yᵀAy − bᵀy + ½ λ‖y‖²
+        return 0.5 * xp.sum(y * (At @ y)) - xp.sum(bt * y) + 0.5 * lam[0] * xp.sum(y * y)
+
+    solver = lambda lam: np.linalg.solve(A + lam[0] * np.eye(2), b)
+    g = ad.implicit_function(solver, ad.optimality_conditions(objective, backend), backend=backend)
+    lam = np.array([0.5])
+    J = ad.jacobian(g, ad.AutoNumPy(), lam)
+    exact = -np.linalg.solve(A + 0.5 * np.eye(2), solver(lam))
+    np.testing.assert_allclose(J[:, 0], exact, rtol=1e-10)
+
+
+def test_sparsity_of_an_implicit_function():
+    g = ad.implicit_function(lambda x: x / 2.0, lambda x, y: 2.0 * y - x, output_shape=(3,))
+    S = ad.jacobian_sparsity(lambda x: g(x[:2]) * x[2], np.ones(3))
+    assert S.shape == (3, 3) and S.toarray().all()   # conservative: y depends on all of x
+
+
+def test_residual_not_satisfied():
+    g = ad.implicit_function(lambda x: x, lambda x, y: y - 2.0 * x)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(g(x), x)  # plain calls only run the solver
+    with pytest.raises(ad.ConditionsNotSatisfiedError, match=r"(?s)max\|F\(x, y\)\| = 2 .*Hint"):
+        ad.jacobian(g, ad.AutoNumPy(), x)
+
+
+def test_singular_and_badly_conditioned():
+    g = ad.implicit_function(lambda x: np.zeros(2), lambda x, y: np.stack([y[0] + y[1], y[0] + y[1]]) - 0 * x)
+    with pytest.raises(ad.IllConditionedError, match="(?s)condition estimate.*Hint"):
+        ad.jacobian(g, ad.AutoNumPy(), np.array([0.0, 0.0]))
+    eps = 1e-13
+    g = ad.implicit_function(lambda x: x / np.array([1.0, eps]), lambda x, y: y * np.array([1.0, eps]) - x,
+                             residual_tol=1e-3)
+    with pytest.warns(ad.ConditioningWarning, match=r"condition estimate 1e\+13"):
+        ad.jacobian(g, ad.AutoNumPy(), np.array([1.0, 1e-13]))
+
+
+def test_krylov_failure_is_an_error():
+    n = 300
+    A = np.diag(np.linspace(1.0, 1e6, n)) + np.triu(np.ones((n, n)), 1)
+    g = ad.implicit_function(lambda x: np.linalg.solve(A, x), lambda x, y: A @ y - x,
+                             linear_solver="gmres", krylov_maxiter=2, residual_tol=1e-6)
+    with pytest.raises(ad.IllConditionedError, match="(?s)did not converge.*Hint"):
+        ad.jacobian(g, ad.AutoNumPy(), np.ones(n))
+
+
+def test_bad_arguments():
+    with pytest.raises(ad.InputError, match="Hint"):
+        ad.implicit_function(lambda x: x, lambda x, y: y - x, linear_solver="qr")
+    with pytest.raises(ad.InputError, match="Hint"):
+        ad.implicit_function(lambda x: x, None)
+    g = ad.implicit_function(lambda x: x[:1], lambda x, y: y - x)
+    with pytest.raises(ad.InputError, match="one equation per unknown"):
+        ad.jacobian(g, ad.AutoNumPy(), np.ones(2))
+
+
+def test_second_order_is_a_clear_error():
+    g = ad.implicit_function(lambda x: x / 2.0, lambda x, y: 2.0 * y - x)
+    f = lambda x: np.sum(g(x) ** 2)
+    with pytest.raises(ad.UnsupportedOperationError, match="(?s)second derivatives.*Hint"):
+        ad.hessian(f, ad.AutoNumPy(), np.ones(2))
+    H = ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), ad.AutoNumPy()), np.ones(2))
+    np.testing.assert_allclose(H, 0.5 * np.eye(2), atol=1e-6)
+
+
+def test_hessian_inside_jax_is_a_clear_error():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    g = ad.implicit_function(lambda x: x / 2.0, lambda x, y: 2.0 * y - x, output_shape=(2,))
+    with pytest.raises(ad.UnsupportedOperationError, match="second derivatives"):
+        jax.hessian(lambda x: jax.numpy.sum(g(x) ** 2))(jax.numpy.ones(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.allclose(jax.grad(lambda x: jax.numpy.sum(g(x) ** 2))(jax.numpy.ones(2)), 0.5)
