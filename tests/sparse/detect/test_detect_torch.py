@@ -98,6 +98,30 @@ def test_hessian_patterns():
     assert (H == true).all()
 
 
+HESSIAN = {
+    "conv1d": lambda x: (F.conv1d(x.reshape(1, 2, 6), W1, padding=1) ** 2).sum(),
+    "conv2d": lambda x: torch.tanh(F.conv2d(x.reshape(1, 1, 3, 4), W2, padding=1)).sum(),
+    "softmax": lambda x: (torch.softmax(x.reshape(3, 4), dim=1) * torch.arange(4.0, dtype=x.dtype)).sum(),
+    "log_softmax": lambda x: torch.log_softmax(x.reshape(3, 4), dim=1)[:, 0].sum(),
+    "matmul": lambda x: torch.sin(M @ x).sum(),
+    "linear": lambda x: torch.tanh(F.linear(x.reshape(3, 4), M[:, :4])).sum(),
+    "gather": lambda x: (torch.gather(x.reshape(4, 3), 0, IDX) ** 3).sum(),
+    "norm": lambda x: torch.linalg.norm(x.reshape(2, 6), dim=1).sum(),
+    "relu_sigmoid": lambda x: (torch.relu(x) * torch.sigmoid(x.roll(1))).sum(),
+    "cumsum": lambda x: torch.exp(torch.cumsum(x.reshape(3, 4), 1)).sum(),
+    "mse": lambda x: F.mse_loss(x[:6] * x[6:], torch.ones(6, dtype=x.dtype)),
+    "logsumexp": lambda x: torch.logsumexp(x.reshape(3, 4), 1).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HESSIAN))
+def test_exact_hessian_patterns(name):
+    f = HESSIAN[name]
+    x = torch.rand(12, generator=torch.Generator().manual_seed(2), dtype=torch.float64) + 0.5
+    H = ad.TorchSparsityDetector().hessian_sparsity(f, x).toarray()
+    assert (H == (torch.func.hessian(f)(x).numpy() != 0)).all()
+
+
 def test_autosparse_torch_jacobian_and_hessian():
     f = brusselator_2d(torch, 8)
     x = torch.rand(128, dtype=torch.float64)

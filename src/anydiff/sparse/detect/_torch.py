@@ -89,7 +89,7 @@ class TorchSparsityDetector:
         x = _as_tensor(x)
         contexts = _values(contexts)
         grad = torch.func.grad(lambda x: f(x, *contexts))
-        S = _walk(_trace(grad, x), x)
+        S = _walk(_trace(torch.func.functionalize(grad, remove="mutations_and_views"), x), x)
         return sp.csr_array((S + S.T) > 0)
 
 

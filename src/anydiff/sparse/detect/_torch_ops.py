@@ -98,7 +98,7 @@ ELEMENTWISE = (
     "silu_backward elu_backward softplus_backward leaky_relu_backward hardtanh_backward "
     "hardswish_backward hardsigmoid_backward mish_backward real imag conj conj_physical _conj lift_fresh_copy clone "
     "_to_copy alias contiguous sinc deg2rad rad2deg i0 frac copysign masked_fill polar complex "
-    "logical_not_float _log_softmax_backward_data _softmax_backward_data"
+    "logical_not_float"
 ).split()
 ZERO = "sign sgn floor ceil round trunc detach heaviside bernoulli signbit".split()
 CREATION = ("zeros_like ones_like empty_like full_like rand_like randn_like randint_like new_zeros new_ones "
@@ -367,6 +367,19 @@ def along_dim(c):
     return outs if isinstance(c.shapes, list) else outs[0]
 
 
+@register("_softmax_backward_data", "_log_softmax_backward_data")
+def softmax_backward(c):
+    """``(grad_output, output, dim, dtype)``: each element depends on the whole line of both."""
+    dim = c.args[2] % max(len(c.shapes), 1)
+    terms = []
+    for a in _flat_traced(c.args[:2]):
+        line = _product(_line_matrix(a.shape, (dim,)), a.S)
+        keep = [d for d in range(len(a.shape)) if d != dim]
+        line_of = np.arange(_size([a.shape[d] for d in keep]), dtype=np.int64).reshape([a.shape[d] for d in keep])
+        terms.append(_rows(line, np.broadcast_to(np.expand_dims(line_of, dim), c.shapes).ravel()))
+    return _result(_union(terms, _size(c.shapes), c.n), c.shapes)
+
+
 def _prefix_matrix(shape, dim):
     size = _size(shape)
     k = shape[dim]
@@ -444,55 +457,94 @@ def _both_traced(A, B, b, m, k, p, n):
 
 
 # ---------------------------------------------------------------- convolution
-@register("convolution")
-def convolution(c):
+def _conv_check(w, transposed):
+    if transposed or len(w.shape) not in (3, 4):
+        kind = "transposed" if transposed else f"{len(w.shape) - 2}-d"
+        raise MissingRuleError(
+            f"TorchSparsityDetector supports conv1d/conv2d, not {kind} convolutions.\n"
+            "Hint: use sparsity_detector=ad.DenseSparsityDetector(ad.AutoTorch()).")
+
+
+def _conv_matrix(in_shape, w, stride, padding, dilation, groups, out_shape):
+    """0/1 matrix (output elements × input elements) of a convolution whose kernel is ``w``
+    (a constant: its zero taps are structural zeros; a traced kernel: every tap)."""
     import torch
     import torch.nn.functional as F
 
+    Traced = _traced_cls()
+    N, C = in_shape[:2]
+    Co = w.shape[0]
+    L = _size(out_shape[2:])
+    ids = torch.arange(1, _size(in_shape) + 1, dtype=torch.float64).reshape(in_shape)
+    kern, st, pad, dil = tuple(w.shape[2:]), list(stride), list(padding), list(dilation)
+    if len(kern) == 1:
+        ids, kern = ids[:, :, None, :], (1,) + kern
+        st, pad, dil = [1] + st, [0] + pad, [1] + dil
+    U = F.unfold(ids, kern, dilation=dil, padding=pad, stride=st).numpy().astype(np.int64) - 1
+    U = U.reshape(N, groups, (C // groups) * _size(kern), L)
+    mask = (np.ones(tuple(w.shape), dtype=bool) if isinstance(w, Traced)
+            else w.detach().numpy() != 0).reshape(Co, -1)
+    rows, cols = [], []
+    per_group = Co // groups
+    for co in range(Co):  # output channels: few
+        block = U[:, co // per_group][:, np.nonzero(mask[co])[0], :]  # (N, taps, L)
+        r = np.broadcast_to((np.arange(N)[:, None, None] * Co + co) * L + np.arange(L)[None, None, :], block.shape)
+        keep = block >= 0  # padding
+        rows.append(r[keep])
+        cols.append(block[keep])
+    r, cc = np.concatenate(rows), np.concatenate(cols)
+    return sp.csr_array((np.ones(r.size, dtype=bool), (r, cc)), shape=(N * Co * L, _size(in_shape)))
+
+
+def _channel_rows(param, per, N, Co, L, n):
+    """Rows of an output (N, Co, L) whose channel co uses all of ``param``'s slice co."""
+    lines = _product(_line_matrix((Co, per), (1,)), param.S)
+    return _rows(lines, np.broadcast_to(np.arange(Co)[None, :, None], (N, Co, L)).ravel())
+
+
+@register("convolution")
+def convolution(c):
     inp, w, bias, stride, padding, dilation, transposed = c.args[:7]
     groups = c.args[8] if len(c.args) > 8 else 1
+    _conv_check(w, transposed)
     Traced = _traced_cls()
-    if transposed or len(w.shape) not in (3, 4):
-        raise MissingRuleError(
-            f"TorchSparsityDetector supports conv1d/conv2d, not {'transposed' if transposed else f'{len(w.shape) - 2}-d'} "
-            "convolutions.\nHint: use sparsity_detector=ad.DenseSparsityDetector(ad.AutoTorch()).")
-    one_d = len(w.shape) == 3
-    N, C = inp.shape[:2]
-    Co = w.shape[0]
-    out_shape = c.shapes
-    L = _size(out_shape[2:])
+    N, Co, L = inp.shape[0], w.shape[0], _size(c.shapes[2:])
     terms = []
     if isinstance(inp, Traced):
-        ids = torch.arange(1, inp.size + 1, dtype=torch.float64).reshape(inp.shape)
-        kern = tuple(w.shape[2:])
-        st, pad, dil = (list(stride), list(padding), list(dilation))
-        if one_d:
-            ids, kern = ids[:, :, None, :], (1,) + kern
-            st, pad, dil = [1] + st, [0] + pad, [1] + dil
-        U = F.unfold(ids, kern, dilation=dil, padding=pad, stride=st).numpy().astype(np.int64) - 1
-        K = _size(kern)
-        U = U.reshape(N, groups, (C // groups) * K, L)
-        mask = (np.ones(tuple(w.shape), dtype=bool) if isinstance(w, Traced)
-                else w.detach().numpy() != 0).reshape(Co, -1)
-        rows, cols = [], []
-        per_group = Co // groups
-        for co in range(Co):
-            sel = np.nonzero(mask[co])[0]
-            block = U[:, co // per_group][:, sel, :]  # (N, s, L)
-            r = (np.arange(N)[:, None, None] * Co + co) * L + np.arange(L)[None, None, :]
-            r = np.broadcast_to(r, block.shape)
-            keep = block >= 0
-            rows.append(r[keep])
-            cols.append(block[keep])
-        r, cc = np.concatenate(rows), np.concatenate(cols)
-        P = sp.csr_array((np.ones(r.size, dtype=bool), (r, cc)), shape=(N * Co * L, inp.size))
+        P = _conv_matrix(inp.shape, w, stride, padding, dilation, groups, c.shapes)
         terms.append(_product(P, inp.S))
-    for param, per in ((w, _size(w.shape[1:])), (bias, 1)):
-        if isinstance(param, Traced):  # x-dependent kernel or bias: out channel co uses all of its slice
-            lines = _product(_line_matrix((Co, per), (1,)), param.S)
-            co_of = np.broadcast_to(np.arange(Co)[None, :, None], (N, Co, L)).ravel()
-            terms.append(_rows(lines, co_of))
-    return _result(_union(terms, _size(out_shape), c.n), out_shape)
+    if isinstance(w, Traced):  # x-dependent kernel: output channel co uses all of its taps
+        terms.append(_channel_rows(w, _size(w.shape[1:]), N, Co, L, c.n))
+    if isinstance(bias, Traced):
+        terms.append(_channel_rows(bias, 1, N, Co, L, c.n))
+    return _result(_union(terms, _size(c.shapes), c.n), c.shapes)
+
+
+@register("convolution_backward")
+def convolution_backward(c):
+    """Gradients of a convolution: ``grad_input = P^T grad_output`` (P: the forward matrix);
+    kernel and bias gradients (x-dependent only when the kernel is) conservatively dense."""
+    grad_out, inp, w, _bias_sizes, stride, padding, dilation, transposed, _out_pad, groups = c.args[:10]
+    _conv_check(w, transposed)
+    Traced = _traced_cls()
+    shapes = c.shapes
+    outs = []
+    if isinstance(grad_out, Traced):
+        P = _conv_matrix(tuple(inp.shape), w, stride, padding, dilation, groups, grad_out.shape)
+        grad_input = _product(sp.csr_array(P.T), grad_out.S)
+        if isinstance(w, Traced):
+            grad_input = _union([grad_input, _rows(_any_row([w.S], c.n), np.zeros(_size(shapes[0]), dtype=np.int64))],
+                                _size(shapes[0]), c.n)
+        outs.append(_result(grad_input, shapes[0]))
+    else:
+        outs.append(_dependent_indices(Call(c.name, (w,), {}, shapes[0], c.n, None)))
+    for shape in shapes[1:]:
+        if shape is None:
+            outs.append(None)
+            continue
+        outs.append(_result(_rows(_any_row([t.S for t in _flat_traced(c.args)], c.n),
+                                  np.zeros(_size(shape), dtype=np.int64)), shape))
+    return outs
 
 
 # ------------------------------------------------------------------- linalg
