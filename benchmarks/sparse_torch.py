@@ -35,7 +35,6 @@ def _best(fn, repeat=3):
 
 
 def row_for(N, rounds):
-    import jax
     import jax.numpy as jnp
     import torch
 
@@ -70,19 +69,18 @@ def row_for(N, rounds):
     row["sparse_torchcsr_s"], _, r = time_pair(lambda: ad.jacobian(f, bt, x, prep=prep_t), lambda: limit(seeds),
                                                rounds=rounds)
     row["torchcsr_ratio_vs_limit_median"] = 1.0 / r
-    del jax
     return row
 
 
 def markdown(rows, info):
     lines = [
         "# Sparse Jacobians of torch code (`AutoSparse(AutoTorch())`)", "",
-        f"Machine: {info['machine']}, {info['cpus']} CPUs, torch {info['versions'].get('torch')}, "
-        f"commit {info['commit']}, {info['date']}. Medians of interleaved rounds; the machine was shared "
-        "with other jobs while this ran, so absolute times are noisy: read the ratios.", "",
-        "| N (n) | colors | pattern exact | detect: torch graph / jaxpr (JAX twin) | prepare | sparse (scipy) | "
-        "dense `jacfwd` | speed-up vs dense (target ≥ 50×) | compressed limit | sparse ÷ limit (target ≤ 1.5) "
-        "| torch CSR ÷ limit | max error |",
+        (f"Machine: {info['machine']}, {info['cpus']} CPUs, torch {info['versions'].get('torch')}, "
+         f"commit {info['commit']}, {info['timestamp']}. Medians of interleaved rounds; the machine was shared "
+         "with other jobs while this ran, so absolute times are noisy: read the ratios."), "",
+        ("| N (n) | colors | pattern exact | detect: torch graph / jaxpr (JAX twin) | prepare | sparse (scipy) | "
+         "dense `jacfwd` | speed-up vs dense (target ≥ 50×) | compressed limit | sparse ÷ limit (target ≤ 1.5) "
+         "| torch CSR ÷ limit | max error |"),
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -38,8 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..._errors import MissingRuleError, OutputError, TracingError
-from ._index_sets import _any_row, _product, _rows
 from . import _torch_ops as ops
+from ._index_sets import _any_row, _product, _rows
 
 __all__ = ["TorchSparsityDetector"]
 
@@ -195,7 +195,7 @@ def _get_attr(gm, target):
 
 
 def _lookup(arg, env):
-    import torch.fx as fx
+    from torch import fx
 
     if isinstance(arg, fx.Node):
         return env[arg]
