@@ -311,6 +311,20 @@ class AutoSparse(_Delegating):
 
             return run
 
+        if self.dense_backend.library == "torch":  # gather where the products are (CPU or GPU)
+            import torch
+
+            flat_t = {}
+
+            def run_torch(x, ctx):
+                y, stacked = products(x, ctx, _TorchLike)
+                index = flat_t.get(stacked.device)
+                if index is None:
+                    index = flat_t.setdefault(stacked.device, torch.from_numpy(flat).to(stacked.device))
+                return y, stacked[index]
+
+            return run_torch
+
         def run_numpy(x, ctx):
             y, stacked = products(x, ctx, _NumpyLike)
             return y, np.take(stacked, flat)
@@ -378,16 +392,36 @@ class AutoSparse(_Delegating):
             import torch
 
             _quiet_torch_csr()
-            crow = torch.from_numpy(template.indptr.astype(np.int64))
-            col = torch.from_numpy(template.indices.astype(np.int64))
+            structure = {}  # per device: (crow, col), validated once
 
             def to_torch(data):
                 values = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.asarray(data))  # fresh from the gather: no copy
-                return torch.sparse_csr_tensor(crow, col, values, size=shape2d, check_invariants=False)  # validated once
+                pair = structure.get(values.device)
+                if pair is None:
+                    pair = structure.setdefault(values.device, (
+                        torch.from_numpy(template.indptr.astype(np.int64)).to(values.device),
+                        torch.from_numpy(template.indices.astype(np.int64)).to(values.device)))
+                return torch.sparse_csr_tensor(*pair, values, size=shape2d, check_invariants=False)
 
             return to_torch
         finish = self._finisher(spec, shape2d, hessian)
         return lambda data: finish(_csr_like(template, to_numpy(data)))
+
+
+class _TorchLike:
+    """reshape/concatenate on torch products, staying on their device."""
+
+    @staticmethod
+    def reshape(a, shape):
+        import torch
+
+        return torch.reshape(a, shape)
+
+    @staticmethod
+    def concatenate(parts):
+        import torch
+
+        return torch.cat(parts)
 
 
 class _NumpyLike:

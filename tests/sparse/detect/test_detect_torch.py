@@ -157,3 +157,13 @@ def test_dense_blocks():
     x = torch.rand(6, dtype=torch.float64) + torch.tensor([2.0, 0, 0, 2.0, 0, 0], dtype=torch.float64)
     S = ad.TorchSparsityDetector().jacobian_sparsity(f, x).toarray()
     assert S[:4, :4].all() and not S[:4, 4:].any() and (S[4:, 4:] == np.eye(2, dtype=bool)).all()
+
+
+def test_autosparse_torch_compiled_products():
+    f = brusselator_2d(torch, 4)
+    x = torch.rand(32, dtype=torch.float64)
+    b = ad.AutoSparse(ad.AutoTorch(compile=True), sparse_output="torch")
+    prep = ad.prepare_jacobian(f, b, x)
+    for _ in range(2):
+        J = ad.jacobian(f, b, x, prep=prep)
+        assert np.allclose(J.to_dense().numpy(), torch.func.jacfwd(f)(x).numpy(), rtol=1e-12, atol=1e-12)
