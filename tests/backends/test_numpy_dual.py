@@ -277,8 +277,8 @@ def test_python_math_raises_tracing_error():
 
 
 def test_unsupported_function_raises_missing_rule_error():
-    with pytest.raises(ad.MissingRuleError, match="np.linalg.eig(.|\n)*Hint"):
-        ad.jacobian(lambda x: np.linalg.eig(np.outer(x, x)).eigenvalues.real, B, np.ones(4))
+    with pytest.raises(ad.MissingRuleError, match="np.gradient(.|\n)*Hint.*differentiate_with"):
+        ad.jacobian(lambda x: np.gradient(x), B, np.ones(4))
     with pytest.raises(ad.MissingRuleError, match="Hint"):
         ad.gradient(lambda x: np.sum(np.frexp(x)[0]), B, np.ones(4))
 

@@ -97,8 +97,8 @@ def test_value_dependent_control_flow_raises():
 
 
 def test_unknown_function_and_plain_buffer():
-    with pytest.raises(ad.MissingRuleError, match="eigvals"):
-        G.jacobian_sparsity(lambda x: np.linalg.eigvals(np.outer(x, x)), np.ones(3))
+    with pytest.raises(ad.MissingRuleError, match="gradient(.|\n)*Hint.*differentiate_with"):
+        G.jacobian_sparsity(lambda x: np.gradient(x), np.ones(3))
 
     def plain(x):
         buf = np.zeros(3)

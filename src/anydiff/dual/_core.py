@@ -63,7 +63,7 @@ class Dual(ArrayMethods):
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from ._functions import dispatch_function
+        from ._registry import dispatch_function
 
         return dispatch_function(func, args, kwargs)
 

@@ -15,13 +15,14 @@ import numpy as np
 
 from .._errors import MissingRuleError
 from ._core import Dual, primal
-from ._functions import implements
+from ._registry import implements
 
 __all__: list = []
 
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 _SVDResult = type(np.linalg.svd(np.eye(1)))
 _QRResult = type(np.linalg.qr(np.eye(1)))
+_EigResult = type(np.linalg.eig(np.eye(1)))
 
 
 def _mT(a):
@@ -109,6 +110,40 @@ def _eigh(a, UPLO="L"):
 @implements(np.linalg.eigvalsh)
 def _eigvalsh(a, UPLO="L"):
     w, dw, _, _ = _eigh_parts(a, UPLO, False)
+    return Dual(w, dw)
+
+
+# -------------------------------------------------------------------- eig
+def _eig_parts(a, vectors):
+    """dw = diag(V⁻¹ dA V);  dV = V (F ∘ V⁻¹ dA V) with F_ij = 1/(w_j - w_i), then the part
+    along each v_i that would change its norm removed (NumPy's vectors have unit norm).
+    Distinct eigenvalues only: repeated ones give non-finite eigenvector tangents."""
+    _at_least_matrix(a.value, "eig")
+    w, V = np.linalg.eig(a.value)
+    M = np.linalg.inv(V) @ a.tangent @ V
+    dw = _diag_of(M)
+    if not np.iscomplexobj(primal(w)):  # every eigenvalue real: NumPy returns real arrays
+        dw = np.real(dw)
+    if not vectors:
+        return w, dw, None, None
+    gaps = w[..., None, :] - w[..., :, None]  # w_j - w_i
+    dV = V @ (_gap_inverse(gaps) * M)
+    along = np.sum(np.conjugate(V) * dV, axis=-2, keepdims=True)
+    dV = dV - V * np.real(along)
+    if not np.iscomplexobj(primal(V)):
+        dV = np.real(dV)
+    return w, dw, V, dV
+
+
+@implements(np.linalg.eig)
+def _eig(a):
+    w, dw, V, dV = _eig_parts(a, True)
+    return _EigResult(Dual(w, dw), Dual(V, dV))
+
+
+@implements(np.linalg.eigvals)
+def _eigvals(a):
+    w, dw, _, _ = _eig_parts(a, False)
     return Dual(w, dw)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._core import Dual
-from ._functions import HANDLED, _axis_linear, _no_out, _shift
+from ._functions import _no_out
+from ._registry import HANDLED, shift_axis as _shift
 
 __all__: list = []
 
@@ -46,6 +47,3 @@ for _name in _TWO_D:
     HANDLED[getattr(np.fft, _name)] = _n_d(getattr(np.fft, _name), (-2, -1))
 for _name in _N_D:
     HANDLED[getattr(np.fft, _name)] = _n_d(getattr(np.fft, _name), None)
-
-_axis_linear(np.fft.fftshift, ("axes",))
-_axis_linear(np.fft.ifftshift, ("axes",))

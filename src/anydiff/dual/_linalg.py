@@ -15,12 +15,9 @@ import numpy as np
 
 from .._errors import MissingRuleError
 from ._core import Dual, full_tangent, primal, split
-from ._functions import HANDLED, implements
+from ._registry import HANDLED, implements
 
-__all__ = ["GUFUNCS"]
-
-#: Generalized ufuncs (not elementwise, hence not in the rule table), called via __array_ufunc__.
-GUFUNCS: dict = {}
+__all__: list = []
 
 
 def _sum_terms(terms):
@@ -63,30 +60,7 @@ def _matmul_subscripts(na, nb):
     return f"{sa},{sb}->{out}"
 
 
-GUFUNCS[np.matmul] = _matmul
-HANDLED[np.linalg.matmul] = _matmul
-
-
-def _vecdot(x1, x2, axis=-1, **kwargs):
-    return np.sum(np.conjugate(x1) * x2, axis=axis)
-
-
-GUFUNCS[np.vecdot] = _vecdot
-HANDLED[np.linalg.vecdot] = _vecdot
-
-
-def _gufunc_einsum(name, subscripts):
-    def contraction(*operands, **kwargs):
-        if kwargs:
-            raise MissingRuleError(f"np.{name}(..., axes/dtype/...) options are not supported by anydiff's duals.")
-        return _einsum(subscripts, *operands)
-
-    return contraction
-
-
-if hasattr(np, "matvec"):  # NumPy >= 2.2
-    GUFUNCS[np.matvec] = _gufunc_einsum("matvec", "...ij,...j->...i")
-    GUFUNCS[np.vecmat] = _gufunc_einsum("vecmat", "...i,...ij->...j")
+HANDLED[np.matmul] = _matmul
 
 
 # -------------------------------------------------------------------------- einsum
@@ -119,65 +93,6 @@ def _implicit_output(subs):
     letters = subs.replace(",", "").replace("...", "")
     single = sorted(c for c in set(letters) if letters.count(c) == 1)
     return ("..." if "..." in subs else "") + "".join(single)
-
-
-@implements(np.tensordot, np.linalg.tensordot)
-def _tensordot(a, b, axes=2):
-    na, nb = np.ndim(primal(a)), np.ndim(primal(b))
-    if isinstance(axes, (int, np.integer)):
-        axa, axb = list(range(na - axes, na)), list(range(axes))
-    else:
-        axa, axb = axes
-        axa = [axa] if isinstance(axa, (int, np.integer)) else list(axa)
-        axb = [axb] if isinstance(axb, (int, np.integer)) else list(axb)
-    axa = [int(d) % na for d in axa]
-    axb = [int(d) % nb for d in axb]
-    letters = iter(string.ascii_letters)
-    sa = [next(letters) for _ in range(na)]
-    sb = [next(letters) for _ in range(nb)]
-    for i, j in zip(axa, axb):
-        sb[j] = sa[i]
-    out = [c for d, c in enumerate(sa) if d not in axa] + [c for d, c in enumerate(sb) if d not in axb]
-    return _einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
-
-
-@implements(np.dot)
-def _dot(a, b, out=None):
-    if out is not None:
-        raise MissingRuleError("np.dot(..., out=...) is not supported by anydiff's duals.")
-    na, nb = np.ndim(primal(a)), np.ndim(primal(b))
-    if na == 0 or nb == 0:
-        return np.multiply(a, b)
-    if na <= 2 and nb <= 2:
-        return _matmul(a, b)
-    return _tensordot(a, b, axes=([-1], [-2 if nb >= 2 else 0]))
-
-
-@implements(np.inner)
-def _inner(a, b):
-    if np.ndim(primal(a)) == 0 or np.ndim(primal(b)) == 0:
-        return np.multiply(a, b)
-    return _tensordot(a, b, axes=([-1], [-1]))
-
-
-@implements(np.vdot)
-def _vdot(a, b):
-    return _einsum("i,i->", np.conjugate(np.ravel(a)), np.ravel(b))
-
-
-@implements(np.outer, np.linalg.outer)
-def _outer(a, b, out=None):
-    return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
-
-
-@implements(np.kron)
-def _kron(a, b):
-    nd = max(np.ndim(primal(a)), np.ndim(primal(b)))
-    sa = (1,) * (nd - np.ndim(primal(a))) + np.shape(a)
-    sb = (1,) * (nd - np.ndim(primal(b))) + np.shape(b)
-    ar = np.reshape(a, tuple(x for s in sa for x in (s, 1)))
-    br = np.reshape(b, tuple(x for s in sb for x in (1, s)))
-    return np.reshape(np.multiply(ar, br), tuple(p * q for p, q in zip(sa, sb)))
 
 
 def _tri_handler(func):
@@ -267,74 +182,3 @@ def _cholesky(a, /, *, upper=False):
     return np.swapaxes(result, -1, -2) if upper else result
 
 
-@implements(np.linalg.matrix_power)
-def _matrix_power(a, n):
-    if n < 0:
-        a, n = np.linalg.inv(a), -n
-    if n == 0:
-        return np.eye(a.shape[-1], dtype=a.dtype) + np.zeros_like(a)
-    result = a
-    for _ in range(n - 1):
-        result = result @ a
-    return result
-
-
-@implements(np.linalg.multi_dot)
-def _multi_dot(arrays, *, out=None):
-    arrays = list(arrays)
-    result = arrays[0]
-    for m in arrays[1:]:
-        result = np.dot(result, m)
-    return result
-
-
-def _abs2(x):
-    return np.real(x * np.conjugate(x)) if np.iscomplexobj(primal(x)) else x * x
-
-
-@implements(np.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):
-    ndim = x.ndim
-    if axis is None:
-        if ord is None or (ord == "fro" and ndim == 2) or (ndim == 1 and ord == 2):
-            result = np.sqrt(np.sum(_abs2(x)))
-            return np.reshape(result, (1,) * ndim) if keepdims else result
-        axis = tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    if len(axes) == 1:
-        result = _vector_norm(x, ord, axes[0])
-    else:
-        result = _matrix_norm(x, ord, axes)
-    if keepdims:
-        shape = tuple(1 if d in [a % ndim for a in axes] else s for d, s in enumerate(x.shape))
-        result = np.reshape(result, shape)
-    return result
-
-
-def _vector_norm(x, ord, axis):
-    if ord is None or ord == 2:
-        return np.sqrt(np.sum(_abs2(x), axis=axis))
-    if ord == np.inf:
-        return np.max(np.abs(x), axis=axis)
-    if ord == -np.inf:
-        return np.min(np.abs(x), axis=axis)
-    if ord == 1:
-        return np.sum(np.abs(x), axis=axis)
-    if ord == 0:
-        return np.sum(primal(x) != 0, axis=axis).astype(primal(x).real.dtype)
-    return np.sum(np.abs(x) ** ord, axis=axis) ** (1.0 / ord)
-
-
-def _matrix_norm(x, ord, axes):
-    row, col = (a % x.ndim for a in axes)
-    if ord is None or ord == "fro":
-        return np.sqrt(np.sum(_abs2(x), axis=(row, col)))
-    if ord in (1, -1, np.inf, -np.inf):
-        sum_axis, pick_axis = (row, col) if ord in (1, -1) else (col, row)
-        sums = np.sum(np.abs(x), axis=sum_axis)
-        pick_axis -= pick_axis > sum_axis
-        return (np.max if ord > 0 else np.min)(sums, axis=pick_axis)
-    raise MissingRuleError(
-        f"np.linalg.norm(ord={ord!r}) of a matrix is not supported by anydiff's duals.\n"
-        "Hint: use ord=None, 'fro', 1 or inf, or AutoJax()."
-    )

@@ -1,5 +1,5 @@
-"""Numerical routines on duals: convolutions, ``cross``, ``interp``, ``trapezoid``,
-order statistics (``median``/``percentile``/``quantile``), ``polyval``, ``nan*`` reductions.
+"""Numerical routines on duals: convolutions, ``interp``, order statistics
+(``median``/``percentile``/``quantile`` and their ``nan`` versions), ``diag``.
 
 Most are written as compositions of supported operations (indexing at positions computed
 from the value, elementwise arithmetic, ``where``, ``sum``), so nested duals (second order)
@@ -13,7 +13,7 @@ import numpy as np
 
 from .._errors import MissingRuleError
 from ._core import Dual, full_tangent, primal, split
-from ._functions import HANDLED, _primal_only, implements
+from ._registry import HANDLED, implements
 
 __all__: list = []
 
@@ -75,39 +75,6 @@ def _correlate(a, v, mode="valid"):
     return _convolve(a, np.conjugate(v[::-1]), mode)
 
 
-# ------------------------------------------------------------------------ cross
-@implements(np.cross)
-def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    if axis is not None:
-        axisa = axisb = axisc = axis
-    a = np.moveaxis(a, axisa, -1)
-    b = np.moveaxis(b, axisb, -1)
-    na, nb = np.shape(a)[-1], np.shape(b)[-1]
-    if na not in (2, 3) or nb not in (2, 3):
-        raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
-    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
-    z = a0 * b1 - a1 * b0
-    if na == 2 and nb == 2:
-        return z
-    if na == 3 and nb == 3:
-        a2, b2 = a[..., 2], b[..., 2]
-        c = np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, z], axis=-1)
-    elif na == 2:  # a2 = 0
-        b2 = b[..., 2]
-        c = np.stack([a1 * b2, -(a0 * b2), z], axis=-1)
-    else:  # b2 = 0
-        a2 = a[..., 2]
-        c = np.stack([-(a2 * b1), a2 * b0, z], axis=-1)
-    return np.moveaxis(c, -1, axisc)
-
-
-@implements(np.linalg.cross)
-def _linalg_cross(x1, x2, /, *, axis=-1):
-    if np.shape(x1)[axis] != 3 or np.shape(x2)[axis] != 3:
-        raise ValueError("np.linalg.cross: both input arrays must be (arrays of) 3-dimensional vectors")
-    return _cross(x1, x2, axis=axis)
-
-
 # ----------------------------------------------------------------------- interp
 @implements(np.interp)
 def _interp(x, xp, fp, left=None, right=None, period=None):
@@ -140,29 +107,6 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
     f = np.where(xv < xpv[0], fp[0] if left is None else left, f)
     f = np.where(xv > xpv[-1], fp[-1] if right is None else right, f)
     return f
-
-
-# -------------------------------------------------------------------- trapezoid
-def _trapezoid(y, x=None, dx=1.0, axis=-1):
-    nd = np.ndim(primal(y))
-    axis = int(axis) % nd
-    hi = tuple(slice(1, None) if d == axis else slice(None) for d in range(nd))
-    lo = tuple(slice(None, -1) if d == axis else slice(None) for d in range(nd))
-    if x is None:
-        d = dx
-    elif np.ndim(primal(x)) == 1:
-        d = np.diff(x)
-        shape = [1] * nd
-        shape[axis] = np.shape(d)[0]
-        d = np.reshape(d, tuple(shape))
-    else:
-        d = np.diff(x, axis=axis)
-    return np.sum(d * (y[hi] + y[lo]) / 2.0, axis=axis)
-
-
-HANDLED[np.trapezoid] = _trapezoid
-if hasattr(np, "trapz"):  # pragma: no cover - removed in NumPy 2.4
-    HANDLED[np.trapz] = _trapezoid
 
 
 # ----------------------------------------------------------- order statistics
@@ -283,106 +227,6 @@ _make_median(np.median, False)
 _make_median(np.nanmedian, True)
 
 
-@implements(np.ptp)
-def _ptp(a, axis=None, out=None, keepdims=False):
-    _check_out(out, None, "ptp")
-    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
-
-
-# -------------------------------------------------------------------- nan reductions
-def _nan_mask(a):
-    v = np.asarray(primal(a))
-    return np.isnan(v) if v.dtype.kind in "fc" else np.zeros(v.shape, bool)
-
-
-def _nan_filled(a, fill):
-    mask = _nan_mask(a)
-    return np.where(mask, fill, a) if mask.any() else a
-
-
-def _count(a, axis, keepdims):
-    return np.sum(~_nan_mask(a), axis=axis, keepdims=keepdims).astype(_real_dtype(a))
-
-
-@implements(np.nansum)
-def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-    _check_out(out, None, "nansum")
-    return np.sum(_nan_filled(a, 0.0), axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
-
-
-@implements(np.nanprod)
-def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-    _check_out(out, None, "nanprod")
-    return np.prod(_nan_filled(a, 1.0), axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
-
-
-@implements(np.nanmean)
-def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
-    _check_out(out, None, "nanmean")
-    if where is not True:
-        raise MissingRuleError("np.nanmean(where=...) is not supported by anydiff's duals.")
-    return np.sum(_nan_filled(a, 0.0), axis=axis, dtype=dtype, keepdims=keepdims) / _count(a, axis, keepdims)
-
-
-def _nan_extreme(pick, fill):
-    def extreme(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-        _check_out(out, None, f"nan{pick.__name__}")
-        result = pick(_nan_filled(a, fill), axis=axis, keepdims=keepdims, initial=initial, where=where)
-        empty = _count(a, axis, keepdims) == 0
-        return np.where(empty, np.nan, result) if np.any(empty) else result
-
-    return extreme
-
-
-HANDLED[np.nanmax] = _nan_extreme(np.max, -np.inf)
-HANDLED[np.nanmin] = _nan_extreme(np.min, np.inf)
-
-
-@implements(np.nanvar)
-def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None, correction=None):
-    _check_out(out, None, "nanvar")
-    if where is not True or mean is not None:
-        raise MissingRuleError("np.nanvar(where=/mean=) is not supported by anydiff's duals.")
-    ddof = ddof if correction is None else correction
-    centered = _nan_filled(a - _nanmean(a, axis=axis, dtype=dtype, keepdims=True), 0.0)
-    squared = np.real(centered * np.conjugate(centered)) if np.iscomplexobj(primal(a)) else centered * centered
-    return np.sum(squared, axis=axis, keepdims=keepdims) / (_count(a, axis, keepdims) - ddof)
-
-
-@implements(np.nanstd)
-def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None, correction=None):
-    return np.sqrt(_nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, mean=mean,
-                           correction=correction))
-
-
-@implements(np.nancumsum)
-def _nancumsum(a, axis=None, dtype=None, out=None):
-    _check_out(out, None, "nancumsum")
-    return np.cumsum(_nan_filled(a, 0.0), axis=axis, dtype=dtype)
-
-
-@implements(np.nancumprod)
-def _nancumprod(a, axis=None, dtype=None, out=None):
-    _check_out(out, None, "nancumprod")
-    return np.cumprod(_nan_filled(a, 1.0), axis=axis, dtype=dtype)
-
-
-for _f in (np.nanargmax, np.nanargmin, np.fix, np.isnan, np.isfinite, np.isinf):
-    if _f not in HANDLED and not isinstance(_f, np.ufunc):
-        _primal_only(_f)
-
-
-# ------------------------------------------------------------------- polynomials
-@implements(np.polyval)
-def _polyval(p, x):
-    if isinstance(x, np.poly1d) or isinstance(p, np.poly1d):
-        raise MissingRuleError("np.polyval with np.poly1d is not supported by anydiff's duals.")
-    y = np.zeros_like(x) if isinstance(x, Dual) else np.zeros_like(np.asarray(x))
-    for k in range(np.shape(p)[0]):  # Horner's scheme
-        y = y * x + p[k]
-    return y
-
-
 # ---------------------------------------------------------------- small extras
 @implements(np.diag)
 def _diag(v, k=0):
@@ -399,35 +243,3 @@ def _diag(v, k=0):
     return out
 
 
-@implements(np.diagflat)
-def _diagflat(v, k=0):
-    return _diag(np.ravel(v), k)
-
-
-@implements(np.i0)
-def _i0(x):
-    import scipy.special as sc
-
-    return sc.i0(x)
-
-
-@implements(np.nan_to_num)
-def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    if np.iscomplexobj(primal(x)):
-        kw = dict(nan=nan, posinf=posinf, neginf=neginf)
-        return _nan_to_num(np.real(x), **kw) + 1j * _nan_to_num(np.imag(x), **kw)
-    v = np.asarray(primal(x))
-    bad = ~np.isfinite(v)
-    if not bad.any():
-        return np.copy(x)
-    return np.where(bad, np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf), x)
-
-
-@implements(np.real_if_close)
-def _real_if_close(a, tol=100):
-    v = np.asarray(primal(a))
-    if v.dtype.kind != "c":
-        return a
-    eps = np.finfo(v.real.dtype).eps
-    tol = tol * eps if tol > 1 else tol
-    return np.real(a) if np.all(np.abs(v.imag) < tol) else a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import MissingRuleError, TracingError
-from ._core import Dual, full_tangent, level, lift, split
+from ._core import Dual, full_tangent, level, lift, primal, split
 
 __all__ = ["apply_ufunc", "dispatch_ufunc"]
 
@@ -23,11 +23,9 @@ _ANTILINEAR = {np.conjugate}
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     out = kwargs.pop("out", None)
     if method == "__call__" and ufunc.signature is not None:  # matmul, vecdot: not elementwise
-        from ._linalg import GUFUNCS
+        from ._registry import dispatch_function
 
-        if ufunc not in GUFUNCS:
-            raise MissingRuleError(f"anydiff's dual numbers do not implement np.{ufunc.__name__}.")
-        result = GUFUNCS[ufunc](*inputs, **kwargs)
+        result = dispatch_function(ufunc, inputs, kwargs)
     elif method == "__call__":
         result = apply_ufunc(ufunc, inputs, kwargs)
     elif method == "reduce":
@@ -154,8 +152,8 @@ def tree_reduce(ufunc, a, axes, keepdims=False):
     kept_shape = tuple(a.shape[d] for d in kept)
     flat = np.reshape(moved, kept_shape + (-1,))
     n = flat.shape[-1]
-    if n == 0:
-        raise MissingRuleError(f"np.{ufunc.__name__}.reduce over an empty axis is not supported by anydiff's duals.")
+    if n == 0:  # the identity of the ufunc (1 for prod): a constant
+        return ufunc.reduce(primal(a), axis=axes, keepdims=keepdims)
     while n > 1:
         h = n // 2
         folded = ufunc(flat[..., :h], flat[..., h : 2 * h])

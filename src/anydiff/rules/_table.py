@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .._errors import MissingRuleError
+from ._functions import missing_rule_hint
 
 __all__ = ["Rule", "RULES", "get_rule", "register"]
 
@@ -72,8 +73,4 @@ def get_rule(func: object) -> Rule:
         return RULES[func]
     except (KeyError, TypeError):
         name = getattr(func, "__name__", repr(func))
-        raise MissingRuleError(
-            f"anydiff has no derivative rule for {name}.\n"
-            "Hint: add an entry to src/anydiff/rules/numpy_rules.py (or scipy_rules.py), "
-            "or use a backend that does not need rules (AutoFiniteDiff, AutoJax, AutoTorch)."
-        ) from None
+        raise MissingRuleError(f"anydiff has no derivative rule for {name}.\n" + missing_rule_hint()) from None
