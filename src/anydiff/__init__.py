@@ -8,6 +8,7 @@ array([2., 4.])
 """
 
 from ._contexts import Cache, Constant
+from ._custom_rule import CustomRule, custom_rule
 from ._differentiate_with import DifferentiateWith, differentiate_with
 from ._errors import (
     AnyDiffError, BackendNotInstalledError, ColoringError, InputError, MissingPrimalError,
@@ -32,7 +33,7 @@ from .operators import __all__ as _operators
 __version__ = "0.1.0"
 
 __all__ = [
-    "Cache", "Constant", "differentiate_with", "DifferentiateWith",
+    "Cache", "Constant", "differentiate_with", "DifferentiateWith", "custom_rule", "CustomRule",
     "AnyDiffError", "BackendNotInstalledError", "ColoringError", "InputError", "MissingPrimalError",
     "MissingRuleError", "OutputError", "PreparationMismatchError", "TracingError",
     "ConditionsNotSatisfiedError", "IllConditionedError", "ConditioningWarning",

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._contexts import Constant
+from ._custom_rule import _library
 from ._errors import InputError, TracingError, UnsupportedOperationError
 
 __all__ = ["DifferentiateWith", "differentiate_with"]
@@ -113,6 +114,15 @@ class DifferentiateWith:
             return self._dual(x, args)
         if isinstance(x, _Tracer):
             return self._trace(x, args)
+        libraries = {_library(a) for a in (x,) + args}
+        if "jax" in libraries:
+            from ._rule_jax import call_black_box
+
+            return call_black_box(self, x, args)
+        if "torch" in libraries:
+            from ._rule_torch import call_black_box
+
+            return call_black_box(self, x, args)
         return self.f(x, *args)
 
     # ------------------------------------------------------------------ AutoNumPy
@@ -136,35 +146,85 @@ class DifferentiateWith:
         y = np.asarray(y)
         return Dual(y, np.stack([np.asarray(t, dtype=y.dtype).reshape(y.shape) for t in ty]))
 
-    # ------------------------------------------------------------------ tracers
     def _trace(self, x, args):
-        from .sparse.detect._index_sets import _any_row, _product, _rows
-        from .sparse.detect._tracer import _Tracer
+        return trace_black_box(self, self.f, x, args, self.jacobian_sparsity, self.output_shape)
 
-        ctx = x.ctx
-        value = None
-        if x.value is not None:
-            value = np.asarray(self.f(np.asarray(x.value), *args))
-            shape = value.shape
-        elif self.output_shape is not None:
-            shape = self.output_shape
-        else:
-            raise TracingError(
-                f"{self!r}: the global sparsity tracer has no values to run f on, so it cannot tell "
-                "the shape of its output.\nHint: pass output_shape= to differentiate_with, or use "
-                "TracerLocalSparsityDetector()."
+
+def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
+    """Sparsity tracers: ``f`` as a black box with a declared pattern, else dense in ``x``."""
+    from .sparse.detect._index_sets import _any_row, _product, _rows
+    from .sparse.detect._tracer import _Tracer
+
+    ctx = x.ctx
+    value = None
+    if x.value is not None:
+        value = np.asarray(f(np.asarray(x.value), *args))
+        shape = value.shape
+    elif output_shape is not None:
+        shape = output_shape
+    else:
+        raise TracingError(
+            f"{owner!r}: the global sparsity tracer has no values to run f on, so it cannot tell "
+            "the shape of its output.\nHint: pass output_shape= to the wrapper, or use "
+            "TracerLocalSparsityDetector()."
+        )
+    m = math.prod(shape)
+    if jacobian_sparsity is not None:
+        if jacobian_sparsity.shape != (m, x.size):
+            raise InputError(
+                f"{owner!r}: jacobian_sparsity has shape {jacobian_sparsity.shape}, but f maps "
+                f"{x.size} inputs to {m} outputs.\nHint: the pattern is (output size, input size)."
             )
-        m = math.prod(shape)
-        if self.jacobian_sparsity is not None:
-            if self.jacobian_sparsity.shape != (m, x.size):
-                raise InputError(
-                    f"{self!r}: jacobian_sparsity has shape {self.jacobian_sparsity.shape}, but f maps "
-                    f"{x.size} inputs to {m} outputs.\nHint: the pattern is (output size, input size)."
-                )
-            S = _product(sp.csr_array(self.jacobian_sparsity, dtype=np.int32), x.S)
-            ctx.second(S)  # conservative: nonlinear in whatever each output depends on
-        else:
-            row = _any_row([x.S], ctx.n)
-            ctx.second(row)
-            S = _rows(row, np.zeros(m, dtype=np.int64))
-        return _Tracer(S, shape, value if ctx.local else None, ctx)
+        S = _product(sp.csr_array(jacobian_sparsity, dtype=np.int32), x.S)
+        ctx.second(S)  # conservative: nonlinear in whatever each output depends on
+    else:
+        row = _any_row([x.S], ctx.n)
+        ctx.second(row)
+        S = _rows(row, np.zeros(m, dtype=np.int64))
+    return _Tracer(S, shape, value if ctx.local else None, ctx)
+
+
+# ---------------------------------------------------------------------- host side (JAX, torch)
+def host_apply(dw, kind, x, lin, args):
+    """``f(x)`` (``kind="call"``), or the backend's pushforward / pullback of the stacked
+    tangents / cotangents ``lin`` (shape ``(k,) + core``), all in NumPy."""
+    from . import operators
+
+    contexts = [Constant(a) for a in args]
+    if kind == "call":
+        return np.asarray(dw.f(x, *args))
+    op = operators.pushforward if kind == "push" else operators.pullback
+    out = op(dw.f, dw.backend, x, tuple(lin), *contexts)
+    return np.stack([np.asarray(o) for o in out])
+
+
+def host_batched(dw, kind, x, lin, args, nb, core_out):
+    """:func:`host_apply` over ``nb`` leading batch axes (broadcast between operands).
+
+    Points shared by the whole batch (an unbatched ``x`` and ``args``) give one batched
+    pushforward/pullback; otherwise each batch point is computed on its own. ``core_out`` (the
+    shape of one result) is needed only for an empty batch.
+    """
+    x, args = np.asarray(x), [np.asarray(a) for a in args]
+    operands = [x] + args + ([] if lin is None else [np.asarray(lin)])
+    batch = np.broadcast_shapes(*(o.shape[:nb] for o in operands))
+    k = math.prod(batch)
+    shared = all(math.prod(o.shape[:nb]) == 1 for o in [x] + args)
+    core = lambda o: o.reshape(o.shape[nb:])  # noqa: E731
+    if shared:
+        if kind == "call":
+            y = host_apply(dw, kind, core(x), None, [core(a) for a in args])
+            return np.broadcast_to(y, batch + y.shape)
+        L = np.broadcast_to(lin, batch + lin.shape[nb:]).reshape((k,) + lin.shape[nb:])
+        if k == 0:
+            return np.zeros(batch + tuple(core_out or ()))
+        out = host_apply(dw, kind, core(x), L, [core(a) for a in args])
+        return out.reshape(batch + out.shape[1:])
+    flat = [np.broadcast_to(o, batch + o.shape[nb:]).reshape((k,) + o.shape[nb:]) for o in operands]
+    outs = []
+    for i in range(k):
+        xi, ai = flat[0][i], [a[i] for a in flat[1:1 + len(args)]]
+        li = None if lin is None else flat[-1][i:i + 1]
+        out = host_apply(dw, kind, xi, li, ai)
+        outs.append(out if kind == "call" else out[0])
+    return np.stack(outs).reshape(batch + outs[0].shape)

@@ -1,0 +1,269 @@
+"""``custom_rule``: a derivative rule written once and honoured by every backend.
+
+The returned :class:`CustomRule` is an ordinary callable that looks at the type of its
+arguments and hands the rule to the machinery of whichever system is differentiating it:
+
+* a :class:`~anydiff.dual.Dual` (``AutoNumPy``): the rule's ``jvp`` on each stacked tangent;
+* a NumPy sparsity tracer: the declared ``jacobian_sparsity``, else "dense";
+* a JAX array or tracer: a ``jax.custom_jvp`` function (see ``_rule_jax.py``);
+* a torch tensor: a ``torch.autograd.Function`` with backward and forward mode;
+* an autograd box: an autograd primitive with ``defvjp``/``defjvp``;
+* anything else (plain NumPy arrays): ``f`` itself, so finite differences see ``f`` only.
+
+Hook for other engines: an argument whose type defines ``__anydiff_custom_rule__`` is
+handled by ``type(x).__anydiff_custom_rule__(x, rule, contexts)``; the NumPy-level methods
+:meth:`CustomRule.pushforward` and :meth:`CustomRule.pullback` give the rule in both
+directions (the missing one derived by transposition).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._errors import InputError, OutputError, UnsupportedOperationError
+
+__all__ = ["CustomRule", "custom_rule"]
+
+
+def custom_rule(f=None, *, jvp=None, vjp=None, jacobian_sparsity=None, output_shape=None):
+    """Give ``f(x, *contexts)`` a derivative rule that every anydiff backend honours.
+
+    Parameters
+    ----------
+    f : callable, optional
+        ``f(x, *contexts) -> y``. Without ``f``, ``custom_rule(jvp=...)`` returns a decorator.
+        ``f``, ``jvp`` and ``vjp`` are called with the arrays of the system differentiating
+        them (NumPy arrays, JAX arrays or torch tensors), so write them with operators and
+        array methods (``x * x``, ``x.sum()``) when one rule must serve several libraries.
+    jvp : callable, optional
+        ``jvp(x, tx, *contexts) -> ty``: the Jacobian of ``f`` at ``x`` applied to one
+        tangent ``tx`` (shape of ``x``); ``ty`` has the shape of ``f(x)``.
+    vjp : callable, optional
+        ``vjp(x, ty, *contexts) -> tx``: the transposed Jacobian applied to one cotangent.
+        Give at least one of ``jvp`` and ``vjp``; the other is derived by transposing the
+        linear map (``jax.linear_transpose``, a vjp of the jvp, or a materialised Jacobian).
+    jacobian_sparsity : scipy.sparse array, optional
+        Boolean ``(y.size, x.size)`` pattern used by the NumPy sparsity tracers (default:
+        every output depends on every input).
+    output_shape : tuple of int, optional
+        Shape of ``f(x)``, needed only by the global sparsity tracer (it has no values).
+
+    Returns
+    -------
+    CustomRule
+        A callable with the signature of ``f``. ``contexts`` are held constant: asking any
+        backend for derivatives with respect to them raises an error.
+
+    Notes
+    -----
+    Under JAX the rule becomes a ``jax.custom_jvp`` (reverse mode transposes ``jvp``, as
+    JAX does, so ``jvp`` must be linear in ``tx`` in JAX's sense); a ``vjp``-only rule is
+    transposed with ``jax.linear_transpose``. Under torch it is a ``torch.autograd.Function``
+    usable by ``torch.autograd``, forward-mode AD and ``torch.func``. ``AutoNumPy`` calls
+    ``jvp`` once per tangent. Finite differences ignore the rule. Use
+    :func:`anydiff.testing.check_rule` to test a rule.
+
+    Examples
+    --------
+    A norm whose derivative is defined (as zero) at the origin:
+
+    >>> import numpy as np, anydiff as ad
+    >>> def safe_norm_jvp(x, tx):
+    ...     r = (x * x).sum() ** 0.5
+    ...     return (x * tx).sum() / r if r > 0 else 0.0 * (x * tx).sum()
+    >>> @ad.custom_rule(jvp=safe_norm_jvp)
+    ... def safe_norm(x):
+    ...     return (x * x).sum() ** 0.5
+    >>> ad.gradient(safe_norm, ad.AutoNumPy(), np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    >>> ad.gradient(safe_norm, ad.AutoNumPy(), np.zeros(2))
+    array([0., 0.])
+    """
+    if f is None:
+        return functools.partial(
+            custom_rule, jvp=jvp, vjp=vjp, jacobian_sparsity=jacobian_sparsity, output_shape=output_shape
+        )
+    return CustomRule(f, jvp=jvp, vjp=vjp, jacobian_sparsity=jacobian_sparsity, output_shape=output_shape)
+
+
+def _library(a):
+    module = type(a).__module__
+    for name in ("jax", "torch", "autograd"):
+        if module.startswith(name) or (name == "jax" and module.startswith("jaxlib")):
+            return name
+    return None
+
+
+class CustomRule:
+    """Callable returned by :func:`custom_rule` (see there).
+
+    Attributes ``f``, ``jvp``, ``vjp`` and ``jacobian_sparsity`` hold the rule as given;
+    :meth:`pushforward` and :meth:`pullback` apply it to NumPy arrays in either direction.
+    """
+
+    def __init__(self, f, *, jvp=None, vjp=None, jacobian_sparsity=None, output_shape=None):
+        for name, fun in (("f", f), ("jvp", jvp), ("vjp", vjp)):
+            if fun is not None and not callable(fun):
+                raise InputError(f"custom_rule: {name} must be callable, got {type(fun).__name__}.\n"
+                                 f"Hint: pass the function itself as {name}=.")
+        if jvp is None and vjp is None:
+            raise InputError(
+                f"custom_rule({getattr(f, '__name__', 'f')}) got neither jvp= nor vjp=.\n"
+                "Hint: give jvp(x, tx, *contexts) -> ty or vjp(x, ty, *contexts) -> tx (or both)."
+            )
+        if jacobian_sparsity is not None:
+            jacobian_sparsity = sp.csr_array(jacobian_sparsity, dtype=bool)
+            if jacobian_sparsity.ndim != 2:
+                raise InputError("custom_rule: jacobian_sparsity must be 2-D (output size × input size).\n"
+                                 "Hint: pass a scipy.sparse array.")
+        self.f, self.jvp, self.vjp = f, jvp, vjp
+        self.jacobian_sparsity = jacobian_sparsity
+        self.output_shape = None if output_shape is None else tuple(int(k) for k in np.atleast_1d(output_shape))
+        self.__wrapped__ = f
+        self.__name__ = getattr(f, "__name__", "f")
+        self.__doc__ = getattr(f, "__doc__", None)
+        self._cache = {}  # per-library adapters, built on first use
+
+    def __repr__(self):
+        given = [k for k in ("jvp", "vjp") if getattr(self, k) is not None]
+        return f"custom_rule({self.__name__}, {'+'.join(given)})"
+
+    # ------------------------------------------------------------------ dispatch
+    def __call__(self, x, *contexts):
+        hook = getattr(type(x), "__anydiff_custom_rule__", None)
+        if hook is not None:
+            return hook(x, self, contexts)
+        from .dual import Dual
+        from .sparse.detect._tracer import _Tracer
+
+        if any(isinstance(c, (Dual, _Tracer)) for c in contexts):
+            raise UnsupportedOperationError(
+                f"{self!r}: only the first argument is differentiated, but a context carries "
+                "derivatives.\nHint: pack everything differentiated into x and split it inside f, jvp and vjp."
+            )
+        if isinstance(x, Dual):
+            return self._dual(x, contexts)
+        if isinstance(x, _Tracer):
+            from ._differentiate_with import trace_black_box
+
+            return trace_black_box(self, self.f, x, contexts, self.jacobian_sparsity, self.output_shape)
+        libraries = {_library(a) for a in (x,) + contexts}
+        if "jax" in libraries:
+            from ._rule_jax import call_rule
+
+            return call_rule(self, x, contexts)
+        if "torch" in libraries:
+            from ._rule_torch import call_rule
+
+            return call_rule(self, x, contexts)
+        if "autograd" in libraries:
+            return self._autograd_primitive()(x, *contexts)
+        return self.f(x, *contexts)
+
+    # ------------------------------------------------------------------ NumPy level
+    def check(self, which, out, like):
+        """Raise :class:`~anydiff.OutputError` unless ``out`` has the shape of ``like``."""
+        if tuple(np.shape(out)) != tuple(np.shape(like)):
+            expected = "f(x)" if which == "jvp" else "x"
+            raise OutputError(
+                f"{self!r}: {which} returned shape {tuple(np.shape(out))}, but it must have the shape "
+                f"of {expected}, {tuple(np.shape(like))}.\nHint: jvp(x, tx, *contexts) returns an array "
+                "shaped like f(x); vjp(x, ty, *contexts) returns one shaped like x."
+            )
+        return out
+
+    def pushforward(self, x, tangents, *contexts, y=None):
+        """``tuple`` of ``J @ tx`` for each NumPy tangent (from ``jvp``, else transposed ``vjp``)."""
+        y = self.f(x, *contexts) if y is None else y
+        if self.jvp is not None:
+            return tuple(self.check("jvp", self.jvp(x, t, *contexts), y) for t in tangents)
+        J = self._materialise(x, contexts, y)
+        return tuple((J @ np.reshape(t, -1)).reshape(np.shape(y)) for t in tangents)
+
+    def pullback(self, x, cotangents, *contexts, y=None):
+        """``tuple`` of ``J.T @ ty`` for each NumPy cotangent (from ``vjp``, else transposed ``jvp``)."""
+        if self.vjp is not None:
+            return tuple(self.check("vjp", self.vjp(x, c, *contexts), x) for c in cotangents)
+        y = self.f(x, *contexts) if y is None else y
+        J = self._materialise(x, contexts, y)
+        return tuple((np.reshape(c, -1) @ J).reshape(np.shape(x)) for c in cotangents)
+
+    def _materialise(self, x, contexts, y):
+        """The ``(y.size, x.size)`` Jacobian from whichever direction the rule gives."""
+        n, m = np.size(x), np.size(y)
+        if self.jvp is not None:
+            E = np.eye(n, dtype=np.result_type(x, float)).reshape((n,) + np.shape(x))
+            cols = [np.reshape(self.check("jvp", self.jvp(x, e, *contexts), y), -1) for e in E]
+            return np.stack(cols, axis=1) if cols else np.zeros((m, 0))
+        E = np.eye(m, dtype=np.result_type(y, float)).reshape((m,) + np.shape(y))
+        rows = [np.reshape(self.check("vjp", self.vjp(x, e, *contexts), x), -1) for e in E]
+        return np.stack(rows) if rows else np.zeros((0, n))
+
+    def _dual(self, x, contexts):
+        from .dual import Dual
+
+        value, tangent = x.value, x.tangent
+        y = self(value, *contexts)  # a nested dual (second order) dispatches again
+        B = tangent.shape[0]
+        if B == 0:
+            return Dual(y, np.zeros((0,) + np.shape(y), dtype=np.result_type(y)))
+        tys = self.pushforward(value, [tangent[b] for b in range(B)], *contexts, y=y)
+        return Dual(y, np.stack(tys))
+
+    # ------------------------------------------------------------------ autograd
+    def _autograd_primitive(self):
+        if "autograd" not in self._cache:
+            from autograd.extend import defjvp_argnum, defvjp_argnum, primitive
+
+            prim = primitive(lambda x, *contexts: self.f(x, *contexts))
+            defvjp_argnum(prim, self._autograd_vjp)
+            defjvp_argnum(prim, self._autograd_jvp)
+            self._cache["autograd"] = prim
+        return self._cache["autograd"]
+
+    def _context_error(self, argnum):
+        return UnsupportedOperationError(
+            f"{self!r}: autograd asked for the derivative with respect to argument {argnum}, but "
+            "contexts are held constant.\nHint: differentiate with respect to x only, or pack the "
+            "differentiated values into x."
+        )
+
+    def _autograd_vjp(self, argnum, ans, args, kwargs):
+        if argnum != 0:
+            raise self._context_error(argnum)
+        x, contexts = args[0], args[1:]
+        if self.vjp is not None:
+            return lambda g: self.check("vjp", self.vjp(x, g, *contexts), x)
+        from autograd import make_vjp
+
+        pull, _ = make_vjp(lambda t: self.check("jvp", self.jvp(x, t, *contexts), ans))(np.zeros_like(x))
+        return lambda g: _transposed(self, "jvp", lambda: pull(g))
+
+    def _autograd_jvp(self, argnum, g, ans, args, kwargs):
+        if argnum != 0:
+            raise self._context_error(argnum)
+        x, contexts = args[0], args[1:]
+        if self.jvp is not None:
+            return self.check("jvp", self.jvp(x, g, *contexts), ans)
+        from autograd import make_vjp
+
+        pull, _ = make_vjp(lambda c: self.check("vjp", self.vjp(x, c, *contexts), x))(np.zeros_like(ans))
+        return _transposed(self, "vjp", lambda: pull(g))
+
+
+def _transposed(rule, which, compute):
+    """Run a transposition of ``rule.<which>``; a rule the AD system cannot transpose gets a clear error."""
+    try:
+        return compute()
+    except Exception as err:  # noqa: BLE001 - re-raised with the rule named
+        if isinstance(err, (OutputError, UnsupportedOperationError)):
+            raise
+        other = "vjp" if which == "jvp" else "jvp"
+        raise UnsupportedOperationError(
+            f"{rule!r}: the missing {other} is derived by transposing {which}, which must be linear "
+            f"in its tangent and traceable by the differentiating library; transposing it failed "
+            f"({type(err).__name__}: {err}).\nHint: give both jvp= and vjp= to custom_rule."
+        ) from err

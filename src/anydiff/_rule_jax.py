@@ -1,0 +1,244 @@
+"""JAX side of ``custom_rule`` and ``differentiate_with``.
+
+* ``call_rule``: a :class:`~anydiff._custom_rule.CustomRule` becomes a ``jax.custom_jvp``
+  function (traced natively, so jit, vmap and reverse mode by transposition all work).
+* ``call_black_box``: a :class:`~anydiff.DifferentiateWith` becomes three JAX primitives,
+  ``anydiff_call`` (``f``), ``anydiff_push`` (the backend's pushforward, linear in its tangent)
+  and ``anydiff_pull`` (its pullback). Each is evaluated on the host with
+  ``jax.pure_callback``; the jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
+  other's transposes, and the batching rules hand a whole batch of tangents (``jacfwd``,
+  ``jacrev``, ``vmap``) to the backend as one batched pushforward/pullback.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import InputError, OutputError, UnsupportedOperationError
+
+__all__ = ["call_black_box", "call_rule"]
+
+
+def _is_array(a):
+    import jax
+
+    return isinstance(a, (jax.Array, np.ndarray, np.generic))
+
+
+# ====================================================================== custom_rule
+def call_rule(rule, x, contexts):
+    """Evaluate ``rule`` as a ``jax.custom_jvp`` function of ``x`` (contexts held constant)."""
+    import jax
+
+    arrays = [i for i, c in enumerate(contexts) if _is_array(c)]
+
+    def rebuild(arrs):
+        full = list(contexts)
+        for i, a in zip(arrays, arrs):
+            full[i] = a
+        return full
+
+    @jax.custom_jvp
+    def g(x, *arrs):
+        return rule.f(x, *rebuild(arrs))
+
+    def g_jvp(primals, tangents):
+        x, *arrs = primals
+        tx, *tarrs = tangents
+        if not all(isinstance(t, jax.custom_derivatives.SymbolicZero) for t in tarrs):
+            raise UnsupportedOperationError(
+                f"{rule!r}: JAX differentiates with respect to a context argument, but contexts are "
+                "held constant.\nHint: differentiate with respect to x only, or pack the "
+                "differentiated values into x."
+            )
+        c = rebuild(arrs)
+        y = g(x, *arrs)
+        if isinstance(tx, jax.custom_derivatives.SymbolicZero):
+            return y, jax.numpy.zeros(np.shape(y), jax.numpy.result_type(y))
+        return y, _tangent(rule, x, tx, c, y)
+
+    g.defjvp(g_jvp, symbolic_zeros=True)
+    return g(x, *[contexts[i] for i in arrays])
+
+
+def _tangent(rule, x, tx, contexts, y):
+    import jax
+
+    from ._custom_rule import _transposed
+
+    if rule.jvp is not None:
+        ty = rule.check("jvp", rule.jvp(x, tx, *contexts), y)
+    else:
+        def pull(c):
+            return rule.check("vjp", rule.vjp(x, c, *contexts), x)
+
+        spec = jax.ShapeDtypeStruct(np.shape(y), jax.numpy.result_type(y))
+        (ty,) = _transposed(rule, "vjp", lambda: jax.linear_transpose(pull, spec)(tx))
+    return jax.numpy.asarray(ty).astype(jax.numpy.result_type(y))
+
+
+# ====================================================================== differentiate_with
+class _Op:
+    """Static description of one wrapped call (a primitive parameter; hashed by identity)."""
+
+    def __init__(self, dw, contexts, arrays, x, y_shape, y_dtype):
+        self.dw, self.contexts, self.arrays = dw, contexts, arrays
+        self.x_shape, self.x_dtype = tuple(x.shape), np.dtype(x.dtype)
+        self.y_shape, self.y_dtype = tuple(y_shape), np.dtype(y_dtype)
+
+    def rebuild(self, arrs):
+        full = list(self.contexts)
+        for i, a in zip(self.arrays, arrs):
+            full[i] = a
+        return full
+
+    def out(self, kind):
+        return (self.x_shape, self.x_dtype) if kind == "pull" else (self.y_shape, self.y_dtype)
+
+
+_PRIMITIVES = {}
+
+
+def _primitives():
+    if not _PRIMITIVES:
+        for kind in ("call", "push", "pull"):
+            _PRIMITIVES[kind] = _make_primitive(kind)
+        _define_derivatives(_PRIMITIVES)
+    return _PRIMITIVES
+
+
+def _batch_shape(operands, nb):
+    return tuple(np.broadcast_shapes(*(tuple(o.shape[:nb]) for o in operands)))
+
+
+def _make_primitive(kind):
+    import jax
+    from jax.extend.core import Primitive
+    from jax.interpreters import batching, mlir
+
+    from ._differentiate_with import host_batched
+
+    p = Primitive("anydiff_" + kind)
+    n_lin = 0 if kind == "call" else 1
+
+    def abstract(*operands, op, nb):
+        shape, dtype = op.out(kind)
+        return jax.core.ShapedArray(_batch_shape(operands, nb) + shape, dtype)
+
+    def host(*operands, op, nb):
+        x, lin, arrs = operands[0], (operands[1] if n_lin else None), operands[1 + n_lin:]
+        shape, dtype = op.out(kind)
+        out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, shape)
+        return np.asarray(out, dtype=dtype)
+
+    def via_callback(*operands, op, nb):
+        a = abstract(*operands, op=op, nb=nb)
+        spec = jax.ShapeDtypeStruct(a.shape, a.dtype)
+        return jax.pure_callback(lambda *o: host(*o, op=op, nb=nb), spec, *operands)
+
+    p.def_abstract_eval(abstract)
+    p.def_impl(via_callback)
+    mlir.register_lowering(p, mlir.lower_fun(via_callback, multiple_results=False))
+
+    def batch(operands, dims, *, op, nb):
+        jnp = jax.numpy
+        moved = [jnp.expand_dims(o, 0) if d is None else jnp.moveaxis(o, d, 0) for o, d in zip(operands, dims)]
+        return p.bind(*moved, op=op, nb=nb + 1), 0
+
+    batching.primitive_batchers[p] = batch
+    return p
+
+
+def _define_derivatives(P):
+    from jax.interpreters import ad
+
+    def first_order_only(op):
+        return UnsupportedOperationError(
+            f"{op.dw!r} gives first derivatives inside JAX code; JAX asked for a second derivative "
+            "(or a derivative with respect to a constant argument).\nHint: differentiate the "
+            "wrapped function once inside JAX, or compute Hessians with "
+            "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x) outside JAX."
+        )
+
+    def call_jvp(primals, tangents, *, op, nb):
+        if any(type(t) is not ad.Zero for t in tangents[1:]):
+            raise first_order_only(op)
+        y = P["call"].bind(*primals, op=op, nb=nb)
+        if type(tangents[0]) is ad.Zero:
+            return y, ad.Zero.from_primal_value(y)
+        return y, P["push"].bind(primals[0], tangents[0], *primals[1:], op=op, nb=nb)
+
+    def linear_jvp(kind):
+        def rule(primals, tangents, *, op, nb):
+            if any(type(t) is not ad.Zero for i, t in enumerate(tangents) if i != 1):
+                raise first_order_only(op)
+            out = P[kind].bind(*primals, op=op, nb=nb)
+            if type(tangents[1]) is ad.Zero:
+                return out, ad.Zero.from_primal_value(out)
+            return out, P[kind].bind(primals[0], tangents[1], *primals[2:], op=op, nb=nb)
+
+        return rule
+
+    def transpose(other):
+        def rule(ct, x, lin, *arrs, op, nb):
+            if ad.is_undefined_primal(x) or any(ad.is_undefined_primal(a) for a in arrs):
+                raise first_order_only(op)
+            if type(ct) is ad.Zero:
+                return [None, None] + [None] * len(arrs)
+            return [None, P[other].bind(x, ct, *arrs, op=op, nb=nb)] + [None] * len(arrs)
+
+        return rule
+
+    ad.primitive_jvps[P["call"]] = call_jvp
+    ad.primitive_jvps[P["push"]] = linear_jvp("push")
+    ad.primitive_jvps[P["pull"]] = linear_jvp("pull")
+    ad.primitive_transposes[P["push"]] = transpose("pull")
+    ad.primitive_transposes[P["pull"]] = transpose("push")
+
+
+def call_black_box(dw, x, args):
+    """``dw(x, *args)`` inside JAX code: host callbacks with derivatives from ``dw.backend``."""
+    import jax
+
+    jnp = jax.numpy
+    x = jnp.asarray(x)
+    arrays = [i for i, a in enumerate(args) if _is_array(a)]
+    for a in [x] + [args[i] for i in arrays]:
+        _check_precision(dw, a.dtype)
+    y_shape, y_dtype = _output_spec(dw, x, args, arrays)
+    _check_precision(dw, y_dtype, what="f returns")
+    op = _Op(dw, args, arrays, x, y_shape, y_dtype)
+    return _primitives()["call"].bind(x, *[jnp.asarray(args[i]) for i in arrays], op=op, nb=0)
+
+
+def _check_precision(dw, dtype, what="an input has"):
+    import jax
+
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc" and dtype.itemsize * (2 if dtype.kind == "f" else 1) >= 16 and not jax.config.jax_enable_x64:
+        raise InputError(
+            f"{dw!r} inside JAX: {what} dtype {dtype}, but JAX is in 32-bit mode and would "
+            "silently compute in single precision.\nHint: call jax.config.update('jax_enable_x64', "
+            "True) at start-up, or make the inputs and f's output float32."
+        )
+
+
+def _output_spec(dw, x, args, arrays):
+    """Shape and dtype of ``f(x, *args)``: from ``output_shape=``, else one probe run of ``f``."""
+    if dw.output_shape is not None:
+        return dw.output_shape, np.result_type(x.dtype, np.float32)
+    probe = list(args)
+    for i in arrays:
+        probe[i] = np.ones(np.shape(args[i]), dtype=args[i].dtype)
+    try:
+        with np.errstate(all="ignore"):
+            y = np.asarray(dw.f(np.ones(x.shape, dtype=x.dtype), *probe))
+    except Exception as err:  # noqa: BLE001 - any failure means "tell us the shape"
+        raise OutputError(
+            f"{dw!r} inside JAX code needs the shape of f's output before any value is known; "
+            f"running f on an array of ones to find it failed ({type(err).__name__}: {err}).\n"
+            "Hint: pass output_shape= to differentiate_with."
+        ) from err
+    if y.dtype.kind not in "fc":
+        y = y.astype(np.result_type(x.dtype, np.float32))
+    return y.shape, y.dtype

@@ -1,0 +1,106 @@
+"""differentiate_with inside JAX code (jit, grad, vmap, jacfwd, jacrev) and torch code
+(autograd, forward AD, torch.func); references are analytic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import anydiff as ad
+
+
+def opaque(x, a=1.0):
+    """Only plain floats: the math module cannot take JAX tracers or tensors."""
+    return np.array([math.sin(x[0]) * x[1] * a, math.exp(x[1]) + x[2] ** 2])
+
+
+def opaque_jac(x, a=1.0):
+    return np.array([[math.cos(x[0]) * x[1] * a, math.sin(x[0]) * a, 0.0], [0.0, math.exp(x[1]), 2 * x[2]]])
+
+
+def loss_grad(x, a):
+    return 2 * opaque(x, a) @ opaque_jac(x, a)
+
+
+x0 = np.array([0.3, -0.7, 1.1])
+X = np.stack([x0, 0.5 * x0, -x0])
+BACKENDS = [ad.AutoFiniteDiff(), ad.AutoNumPy()]
+TOL = dict(rtol=1e-7, atol=1e-9)
+
+
+@pytest.fixture
+def jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=["fd", "numpy"])
+def test_jax_transforms(jax, backend):
+    if isinstance(backend, ad.AutoNumPy):  # the exact engine needs NumPy-traceable code
+        g = ad.differentiate_with(lambda x, a: np.stack([np.sin(x[0]) * x[1] * a, np.exp(x[1]) + x[2] ** 2]), backend)
+    else:
+        g = ad.differentiate_with(opaque, backend)
+    jnp = jax.numpy
+    loss = lambda x, a: jnp.sum(g(x, a) ** 2)  # noqa: E731
+    run = jax.jit(jax.grad(loss))
+    for a in (2.0, 3.0):  # called twice; the constant is a traced array here
+        assert np.allclose(run(x0, a), loss_grad(x0, a), **TOL)
+    assert np.allclose(jax.jacfwd(g)(x0, 2.0), opaque_jac(x0, 2.0), **TOL)
+    assert np.allclose(jax.jit(jax.jacrev(g))(x0, 2.0), opaque_jac(x0, 2.0), **TOL)
+    assert np.allclose(jax.vmap(g, in_axes=(0, None))(X, 2.0), np.stack([opaque(x, 2.0) for x in X]))
+    G = jax.jit(jax.vmap(jax.grad(loss), in_axes=(0, None)))(X, 2.0)
+    assert np.allclose(G, np.stack([loss_grad(x, 2.0) for x in X]), **TOL)
+    J = jax.vmap(jax.jacfwd(g), in_axes=(0, None))(X, 2.0)
+    assert np.allclose(J, np.stack([opaque_jac(x, 2.0) for x in X]), **TOL)
+    assert run(x0, 2.0).dtype == np.float64
+
+
+def test_jax_errors(jax):
+    g = ad.differentiate_with(opaque, ad.AutoFiniteDiff())
+    loss = lambda x, a: jax.numpy.sum(g(x, a) ** 2)  # noqa: E731
+    with pytest.raises(ad.UnsupportedOperationError, match="first derivatives"):
+        jax.hessian(loss)(x0, 2.0)
+    with pytest.raises(ad.UnsupportedOperationError, match="first derivatives"):
+        jax.grad(loss, argnums=1)(x0, 2.0)
+    no_shape = ad.differentiate_with(lambda x: np.log(x[0] - 1.0) if x[0] != 1.0 else 1 / 0, ad.AutoFiniteDiff())
+    with pytest.raises(ad.OutputError, match="output_shape="):
+        jax.jit(no_shape)(x0)
+    shaped = ad.differentiate_with(lambda x: np.log(x - 1.0) if x[0] != 1.0 else 1 / 0, ad.AutoFiniteDiff(), output_shape=(3,))
+    assert np.allclose(jax.jit(jax.jacfwd(shaped))(x0 + 2.0), np.diag(1 / (x0 + 1.0)), **TOL)
+
+
+def test_jax_32_bit_mode_refuses_float64(jax):
+    g = ad.differentiate_with(lambda x: x.astype(np.float64) * 2.0, ad.AutoFiniteDiff())
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ad.InputError, match="32-bit"):
+            jax.jit(g)(np.float32(x0))  # f returns float64: never truncated silently
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+def test_torch_autograd_and_func():
+    torch = pytest.importorskip("torch")
+    g = ad.differentiate_with(opaque, ad.AutoFiniteDiff())
+    loss = lambda x: (g(x, 2.0) ** 2).sum()  # noqa: E731
+    for _ in range(2):
+        x = torch.tensor(x0, requires_grad=True)
+        loss(x).backward()
+        assert np.allclose(x.grad.numpy(), loss_grad(x0, 2.0), **TOL)
+    assert g(torch.tensor(x0)).dtype == torch.float64
+    assert np.allclose(torch.func.grad(loss)(torch.tensor(x0)).numpy(), loss_grad(x0, 2.0), **TOL)
+    for transform in (torch.func.jacrev, torch.func.jacfwd):
+        assert np.allclose(transform(g)(torch.tensor(x0)).numpy(), opaque_jac(x0), **TOL)
+    G = torch.func.vmap(torch.func.grad(loss))(torch.tensor(X))
+    assert np.allclose(G.numpy(), np.stack([loss_grad(x, 2.0) for x in X]), **TOL)
+    fwAD = torch.autograd.forward_ad
+    with fwAD.dual_level():
+        y = g(fwAD.make_dual(torch.tensor(x0), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)))
+        assert np.allclose(fwAD.unpack_dual(y).tangent.numpy(), opaque_jac(x0)[:, 1], **TOL)
+    with pytest.raises(ad.UnsupportedOperationError, match="nested torch.func"):
+        torch.func.hessian(loss)(torch.tensor(x0))
+    with pytest.raises(ad.UnsupportedOperationError, match="held constant"):
+        g(torch.tensor(x0), torch.tensor(2.0, dtype=torch.float64, requires_grad=True))
