@@ -146,3 +146,31 @@ def test_autograd_directly():
     assert np.allclose(autograd.jacobian(lambda x: exact_vjp(x, 2.0))(x0), np.diag(6 * x0**2))
     with pytest.raises(ad.UnsupportedOperationError, match="held constant"):
         autograd.grad(lambda c: exact_jvp(x0, c).sum())(1.0)
+
+
+# ------------------------------------------------------------------ anydiff.testing.check_rule
+def test_check_rule_passes_good_rules_under_every_installed_backend():
+    from anydiff.testing import check_rule
+
+    for rule in (exact_jvp, exact_vjp):
+        checks = check_rule(rule, x0, 1.5)
+        names = {c.backend for c in checks}
+        assert "finite differences" in names and "AutoNumPy()" in names
+        assert all(c.ok for c in checks) and len(checks) >= 3
+    both = ad.custom_rule(lambda x: x * x * x, jvp=lambda x, t: 3 * x * x * t, vjp=lambda x, c: 3 * x * x * c)
+    assert any(c.what == "jvp vs vjp" for c in check_rule(both, x0, backends=["numpy"]))
+
+
+def test_check_rule_finds_wrong_rules():
+    from anydiff.testing import check_rule
+
+    with pytest.raises(AssertionError, match="finite differences / jvp"):
+        check_rule(doubled, x0, backends=[])
+    inconsistent = ad.custom_rule(lambda x: x * x * x, jvp=lambda x, t: 3 * x * x * t, vjp=lambda x, c: 3 * x * c)
+    with pytest.raises(AssertionError, match="jvp vs vjp"):
+        check_rule(inconsistent, x0, backends=[])
+    bad_shape = ad.custom_rule(lambda x: x * x, jvp=lambda x, t: (x * t).sum())
+    with pytest.raises(AssertionError, match="OutputError"):
+        check_rule(bad_shape, x0, backends=["numpy"])
+    with pytest.raises(ad.InputError, match="custom_rule"):
+        check_rule(lambda x: x, x0)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from ._arrays import to_numpy
 from ._contexts import Constant
 from ._custom_rule import _library
 from ._errors import InputError, TracingError, UnsupportedOperationError
@@ -92,6 +93,7 @@ class DifferentiateWith:
                 raise InputError("differentiate_with: jacobian_sparsity must be 2-D (output size × input size).\nHint: pass a scipy.sparse array.")
             jacobian_sparsity = S
         self.jacobian_sparsity = jacobian_sparsity
+        self._preps = {}  # host-side preparations, per input signature (JAX and torch callers)
         self.__wrapped__ = f
         self.__name__ = getattr(f, "__name__", "f")
         self.__doc__ = getattr(f, "__doc__", None)
@@ -191,11 +193,24 @@ def host_apply(dw, kind, x, lin, args):
     from . import operators
 
     contexts = [Constant(a) for a in args]
-    if kind == "call":
-        return np.asarray(dw.f(x, *args))
-    op = operators.pushforward if kind == "push" else operators.pullback
-    out = op(dw.f, dw.backend, x, tuple(lin), *contexts)
-    return np.stack([np.asarray(o) for o in out])
+    if kind == "call":  # in the backend's own array type (a torch function gets a tensor)
+        return to_numpy(dw.f(dw.backend.to_native(x), *args))
+    if kind == "pull" and lin.ndim == 1:  # scalar f: each pullback is a multiple of the gradient
+        kind = "gradient"
+    op, make = {
+        "push": (operators.pushforward, operators.prepare_pushforward),
+        "pull": (operators.pullback, operators.prepare_pullback),
+        "gradient": (operators.gradient, operators.prepare_gradient),
+    }[kind]
+    key = (kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
+    prep = dw._preps.get(key)
+    if prep is None:  # prepared once per signature: repeated calls (a jitted loop) skip the set-up
+        prep = dw._preps[key] = make(dw.f, dw.backend, x, *contexts)
+    if kind == "gradient":
+        g = to_numpy(op(dw.f, dw.backend, x, *contexts, prep=prep))
+        return lin.reshape((-1,) + (1,) * g.ndim) * g
+    out = op(dw.f, dw.backend, x, tuple(lin), *contexts, prep=prep)
+    return np.stack([to_numpy(o) for o in out])
 
 
 def host_batched(dw, kind, x, lin, args, nb, core_out):
@@ -214,7 +229,7 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     if shared:
         if kind == "call":
             y = host_apply(dw, kind, core(x), None, [core(a) for a in args])
-            return np.broadcast_to(y, batch + y.shape)
+            return np.broadcast_to(y, batch + y.shape) if batch else y
         L = np.broadcast_to(lin, batch + lin.shape[nb:]).reshape((k,) + lin.shape[nb:])
         if k == 0:
             return np.zeros(batch + tuple(core_out or ()))

@@ -225,6 +225,8 @@ def _check_precision(dw, dtype, what="an input has"):
 
 def _output_spec(dw, x, args, arrays):
     """Shape and dtype of ``f(x, *args)``: from ``output_shape=``, else one probe run of ``f``."""
+    from ._differentiate_with import host_apply
+
     if dw.output_shape is not None:
         return dw.output_shape, np.result_type(x.dtype, np.float32)
     probe = list(args)
@@ -232,7 +234,7 @@ def _output_spec(dw, x, args, arrays):
         probe[i] = np.ones(np.shape(args[i]), dtype=args[i].dtype)
     try:
         with np.errstate(all="ignore"):
-            y = np.asarray(dw.f(np.ones(x.shape, dtype=x.dtype), *probe))
+            y = host_apply(dw, "call", np.ones(x.shape, dtype=x.dtype), None, probe)
     except Exception as err:  # noqa: BLE001 - any failure means "tell us the shape"
         raise OutputError(
             f"{dw!r} inside JAX code needs the shape of f's output before any value is known; "

@@ -123,8 +123,10 @@ def _host(dw, kind, x, lin, args, nb):
             "jvp, jacrev, jacfwd or vmap around the wrapped function; compute Hessians with "
             "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
         ) from err
-    out = host_batched(dw, kind, x_np, lin_np, args_np, nb, None)
-    return torch.as_tensor(np.ascontiguousarray(out), dtype=x.dtype if kind == "pull" else None)
+    out = np.ascontiguousarray(host_batched(dw, kind, x_np, lin_np, args_np, nb, None))
+    if not out.flags.writeable:  # a broadcast view: torch wants memory of its own
+        out = out.copy()
+    return torch.as_tensor(out, dtype=x.dtype if kind == "pull" else None)
 
 
 def _black_box_functions(dw):
@@ -150,7 +152,7 @@ def _black_box_functions(dw):
     class Call(torch.autograd.Function):
         @staticmethod
         def forward(x, *args):
-            return torch.as_tensor(np.ascontiguousarray(np.asarray(dw.f(_np(x), *[_np(a) for a in args]))))
+            return _host(dw, "call", x, None, args, 0)
 
         @staticmethod
         def setup_context(ctx, inputs, output):

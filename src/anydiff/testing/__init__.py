@@ -13,3 +13,7 @@ __all__ = [
     "brusselator_2d", "brusselator_pattern", "brusselator_point", "banded_diff", "banded_pattern",
     "rosenbrock_chain", "rosenbrock_chain_hessian_pattern",
 ]
+
+from ._check_rule import RuleCheck, check_rule  # noqa: E402
+
+__all__ += ["check_rule", "RuleCheck"]

@@ -1,0 +1,150 @@
+"""Cost of rules written once: ``differentiate_with`` and ``custom_rule`` inside jitted JAX code.
+
+Run: ``python -m benchmarks.rules`` (writes ``benchmarks/results/rules.{json,md}``).
+
+1. ``differentiate_with(f, backend)`` inside ``jax.jit(jax.grad(...))`` at n = 1000, against
+   calling the wrapped backend directly (prepared ``ad.gradient(f, backend, x)``), for a
+   NumPy function ``f``. Target (issue 10): ≤ 1.5×.
+2. ``custom_rule`` inside jitted JAX code (``jax.jit(jax.grad(...))`` and ``jax.jit(f)``)
+   against the same rule written by hand with ``jax.custom_jvp``. Target: ≤ 1.05×.
+
+Each pair is timed side by side (interleaved rounds, ``time_pair``); the whole comparison is
+repeated ``--repeats`` times and the spread of the per-repeat median ratios is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import anydiff as ad
+
+from ._common import fmt_time, machine_info, time_pair, write_results
+
+TARGETS = {"differentiate_with": 1.5, "custom_rule": 1.05}
+
+
+def f_numpy(x):
+    return np.sum(np.sin(x) * np.roll(x, 1)) + np.sum(x**2)
+
+
+def f_torch(x):
+    import torch
+
+    return torch.sum(torch.sin(x) * torch.roll(x, 1)) + torch.sum(x**2)
+
+
+def differentiate_with_cases(n):
+    """(name, direct call, call inside jax.jit(jax.grad)) for each wrapped backend."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    x = np.linspace(0.1, 1.0, n)
+    cases = [("AutoNumPy", f_numpy, ad.AutoNumPy()), ("AutoFiniteDiff", f_numpy, ad.AutoFiniteDiff())]
+    try:
+        import torch  # noqa: F401 - a torch function inside JAX code
+
+        cases.append(("AutoTorch", f_torch, ad.AutoTorch()))
+    except ImportError:
+        pass
+    out = []
+    for name, f, backend in cases:
+        prep = ad.prepare_gradient(f, backend, x)
+        direct = lambda f=f, b=backend, p=prep: ad.gradient(f, b, x, prep=p)  # noqa: E731
+        wrapped = ad.differentiate_with(f, backend)
+        inside = jax.jit(jax.grad(lambda v, w=wrapped: w(v)))
+        xj = jax.numpy.asarray(x)
+        ref = np.asarray(direct())
+        assert np.allclose(np.asarray(inside(xj)), ref, rtol=1e-10, atol=1e-12), name
+        out.append((f"differentiate_with({name})", direct, lambda i=inside, v=xj: i(v).block_until_ready()))
+    return out
+
+
+def custom_rule_cases(n):
+    """(name, hand-written jax.custom_jvp, anydiff custom_rule), both jitted."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def softplus(x):
+        return jnp.logaddexp(x, 0.0)
+
+    def softplus_jvp(x, t):
+        return t * jax.nn.sigmoid(x)
+
+    by_hand = jax.custom_jvp(softplus)
+    by_hand.defjvp(lambda p, t: (by_hand(p[0]), softplus_jvp(p[0], t[0])))
+    rule = ad.custom_rule(softplus, jvp=softplus_jvp)
+    x = jnp.linspace(-3.0, 3.0, n)
+    out = []
+    for what, make in (("jit(grad)", lambda g: jax.jit(jax.grad(lambda v: jnp.sum(g(v) * v)))),
+                       ("jit(f)", lambda g: jax.jit(lambda v: jnp.sum(g(v) * v)))):
+        a, b = make(by_hand), make(rule)
+        assert np.allclose(a(x), b(x), rtol=1e-14, atol=0), what
+        out.append((f"custom_rule {what}", lambda a=a: a(x).block_until_ready(), lambda b=b: b(x).block_until_ready()))
+    return out
+
+
+def run(n_dw, n_rule, rounds, repeats):
+    rows = []
+    groups = [("differentiate_with", n_dw, differentiate_with_cases(n_dw))]
+    groups += [("custom_rule", n, custom_rule_cases(n)) for n in n_rule]
+    for kind, n, cases in groups:
+        for name, base, ours in cases:
+            medians, mins = [], []
+            for _ in range(repeats):
+                t_base, t_ours, med = time_pair(base, ours, rounds=rounds)
+                medians.append(med)
+                mins.append(t_ours / t_base)
+            row = {"kind": kind, "case": name, "n": n, "base_s": t_base, "ours_s": t_ours,
+                   "ratio_median": float(np.median(medians)), "ratio_spread": [float(min(medians)), float(max(medians))],
+                   "ratio_min_per_repeat": mins, "target": TARGETS[kind]}
+            row["meets_target"] = bool(row["ratio_median"] <= row["target"])
+            rows.append(row)
+            print(f"{name:40s} n={n:<7d} base {fmt_time(t_base):>10s} ours {fmt_time(t_ours):>10s} "
+                  f"median ratio x{row['ratio_median']:.3f} (spread {min(medians):.3f}-{max(medians):.3f})")
+    return rows
+
+
+def markdown(rows, info, repeats, rounds) -> str:
+    lines = [
+        "# Rules written once: cost inside jitted JAX code",
+        "",
+        f"Machine: {info['machine']}, {info['cpus']} CPUs (shared with other jobs while measured, so "
+        f"absolute times are noisy), Python {info['python']}; commit {info['commit']}; {info['timestamp']}.",
+        f"Each pair timed side by side in {rounds} interleaved rounds; ratio = ours / base, the median "
+        f"of the per-round ratios; repeated {repeats} times: the table gives the median over repeats "
+        "and the spread (lowest–highest repeat).",
+        "",
+        "- differentiate_with: base = prepared `ad.gradient(f, backend, x)`; ours = "
+        "`jax.jit(jax.grad(differentiate_with(f, backend)))(x)`.",
+        "- custom_rule: base = the same rule as a hand-written `jax.custom_jvp`; ours = `ad.custom_rule`.",
+        "",
+        "| case | n | base | ours | ratio (median) | spread | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ok = "✓" if r["meets_target"] else "✗"
+        lo, hi = r["ratio_spread"]
+        lines.append(f"| {r['case']} | {r['n']} | {fmt_time(r['base_s'])} | {fmt_time(r['ours_s'])} | "
+                     f"{r['ratio_median']:.3f} | {lo:.3f}–{hi:.3f} | ≤ {r['target']:.2f} {ok} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    rounds = 5 if args.quick else 15
+    info = machine_info()
+    rows = run(1000, [1000, 100_000], rounds, args.repeats)
+    payload = {"machine": info, "rounds": rounds, "repeats": args.repeats, "rows": rows}
+    write_results("rules", payload, markdown(rows, info, args.repeats, rounds))
+
+
+if __name__ == "__main__":
+    main()
