@@ -51,7 +51,7 @@ def differentiate_with_cases(n):
     out = []
     for name, f, backend in cases:
         prep = ad.prepare_gradient(f, backend, x)
-        direct = lambda f=f, b=backend, p=prep: ad.gradient(f, b, x, prep=p)  # noqa: E731
+        direct = lambda f=f, b=backend, p=prep: ad.gradient(f, b, x, prep=p)
         wrapped = ad.differentiate_with(f, backend)
         inside = jax.jit(jax.grad(lambda v, w=wrapped: w(v)))
         xj = jax.numpy.asarray(x)
@@ -112,14 +112,14 @@ def markdown(rows, info, repeats, rounds) -> str:
     lines = [
         "# Rules written once: cost inside jitted JAX code",
         "",
-        f"Machine: {info['machine']}, {info['cpus']} CPUs (shared with other jobs while measured, so "
-        f"absolute times are noisy), Python {info['python']}; commit {info['commit']}; {info['timestamp']}.",
-        f"Each pair timed side by side in {rounds} interleaved rounds; ratio = ours / base, the median "
-        f"of the per-round ratios; repeated {repeats} times: the table gives the median over repeats "
-        "and the spread (lowest–highest repeat).",
+        (f"Machine: {info['machine']}, {info['cpus']} CPUs (shared with other jobs while measured, so "
+         f"absolute times are noisy), Python {info['python']}; commit {info['commit']}; {info['timestamp']}."),
+        (f"Each pair timed side by side in {rounds} interleaved rounds; ratio = ours / base, the median "
+         f"of the per-round ratios; repeated {repeats} times: the table gives the median over repeats "
+         "and the spread (lowest–highest repeat)."),
         "",
-        "- differentiate_with: base = prepared `ad.gradient(f, backend, x)`; ours = "
-        "`jax.jit(jax.grad(differentiate_with(f, backend)))(x)`.",
+        ("- differentiate_with: base = prepared `ad.gradient(f, backend, x)`; ours = "
+         "`jax.jit(jax.grad(differentiate_with(f, backend)))(x)`."),
         "- custom_rule: base = the same rule as a hand-written `jax.custom_jvp`; ours = `ad.custom_rule`.",
         "",
         "| case | n | base | ours | ratio (median) | spread | target |",

@@ -130,7 +130,7 @@ def test_torch_transforms_directly():
     assert np.allclose(torch.func.vmap(torch.func.grad(loss))(X).numpy(), 7 * X.numpy() ** 3, rtol=1e-12)
     for rule in (exact_jvp, exact_vjp):
         for transform in (torch.func.jacfwd, torch.func.jacrev):
-            J = transform(lambda x: rule(x, 2.0))(torch.tensor(x0))
+            J = transform(lambda x, r=rule: r(x, 2.0))(torch.tensor(x0))
             assert np.allclose(J.numpy(), np.diag(6 * x0**2), rtol=1e-12)
     fwAD = torch.autograd.forward_ad
     with fwAD.dual_level():

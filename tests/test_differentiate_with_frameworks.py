@@ -27,7 +27,7 @@ def loss_grad(x, a):
 x0 = np.array([0.3, -0.7, 1.1])
 X = np.stack([x0, 0.5 * x0, -x0])
 BACKENDS = [ad.AutoFiniteDiff(), ad.AutoNumPy()]
-TOL = dict(rtol=1e-7, atol=1e-9)
+TOL = {"rtol": 1e-7, "atol": 1e-9}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_jax_transforms(jax, backend):
     else:
         g = ad.differentiate_with(opaque, backend)
     jnp = jax.numpy
-    loss = lambda x, a: jnp.sum(g(x, a) ** 2)  # noqa: E731
+    loss = lambda x, a: jnp.sum(g(x, a) ** 2)
     run = jax.jit(jax.grad(loss))
     for a in (2.0, 3.0):  # called twice; the constant is a traced array here
         assert np.allclose(run(x0, a), loss_grad(x0, a), **TOL)
@@ -60,7 +60,7 @@ def test_jax_transforms(jax, backend):
 
 def test_jax_errors(jax):
     g = ad.differentiate_with(opaque, ad.AutoFiniteDiff())
-    loss = lambda x, a: jax.numpy.sum(g(x, a) ** 2)  # noqa: E731
+    loss = lambda x, a: jax.numpy.sum(g(x, a) ** 2)
     with pytest.raises(ad.UnsupportedOperationError, match="first derivatives"):
         jax.hessian(loss)(x0, 2.0)
     with pytest.raises(ad.UnsupportedOperationError, match="first derivatives"):
@@ -85,7 +85,7 @@ def test_jax_32_bit_mode_refuses_float64(jax):
 def test_torch_autograd_and_func():
     torch = pytest.importorskip("torch")
     g = ad.differentiate_with(opaque, ad.AutoFiniteDiff())
-    loss = lambda x: (g(x, 2.0) ** 2).sum()  # noqa: E731
+    loss = lambda x: (g(x, 2.0) ** 2).sum()
     for _ in range(2):
         x = torch.tensor(x0, requires_grad=True)
         loss(x).backward()

@@ -71,9 +71,9 @@ def custom_rule(f=None, *, jvp=None, vjp=None, jacobian_sparsity=None, output_sh
     A norm whose derivative is defined (as zero) at the origin:
 
     >>> import numpy as np, anydiff as ad
-    >>> def safe_norm_jvp(x, tx):
+    >>> def safe_norm_jvp(x, tx):             # operators only: serves NumPy, JAX and torch
     ...     r = (x * x).sum() ** 0.5
-    ...     return (x * tx).sum() / r if r > 0 else 0.0 * (x * tx).sum()
+    ...     return (x * tx).sum() / (r + (r == 0))
     >>> @ad.custom_rule(jvp=safe_norm_jvp)
     ... def safe_norm(x):
     ...     return (x * x).sum() ** 0.5
@@ -81,6 +81,17 @@ def custom_rule(f=None, *, jvp=None, vjp=None, jacobian_sparsity=None, output_sh
     array([0.6, 0.8])
     >>> ad.gradient(safe_norm, ad.AutoNumPy(), np.zeros(2))
     array([0., 0.])
+
+    The same function under ``jax.jit(jax.grad)`` and ``torch.func.grad`` (when installed):
+
+    >>> import importlib.util
+    >>> if importlib.util.find_spec("jax"):
+    ...     import jax
+    ...     jax.config.update("jax_enable_x64", True)
+    ...     assert (jax.jit(jax.grad(safe_norm))(np.zeros(2)) == 0).all()
+    >>> if importlib.util.find_spec("torch"):
+    ...     import torch
+    ...     assert (torch.func.grad(safe_norm)(torch.zeros(2, dtype=torch.float64)) == 0).all()
     """
     if f is None:
         return functools.partial(
@@ -258,7 +269,7 @@ def _transposed(rule, which, compute):
     """Run a transposition of ``rule.<which>``; a rule the AD system cannot transpose gets a clear error."""
     try:
         return compute()
-    except Exception as err:  # noqa: BLE001 - re-raised with the rule named
+    except Exception as err:
         if isinstance(err, (OutputError, UnsupportedOperationError)):
             raise
         other = "vjp" if which == "jvp" else "jvp"

@@ -29,7 +29,10 @@ def differentiate_with(f, backend, *, jacobian_sparsity=None, output_shape=None)
     wrapper computes ``f`` at the primal value and pushes the tangents forward with
     ``backend`` (one batched pushforward). Inside the NumPy sparsity tracers it reports that
     every output element may depend on every element of ``x`` (or, if given,
-    ``jacobian_sparsity``). On plain arrays it just calls ``f``.
+    ``jacobian_sparsity``). Inside JAX code it is a set of JAX primitives evaluated on the host
+    (``jax.pure_callback``) whose JVP and transpose are ``backend``'s pushforward and pullback;
+    inside torch code a ``torch.autograd.Function``; see ``docs/rules.md``. On plain arrays it
+    just calls ``f``.
 
     Parameters
     ----------
@@ -72,6 +75,19 @@ def differentiate_with(f, backend, *, jacobian_sparsity=None, output_shape=None)
     >>> ad.jacobian_sparsity(lambda x: g(x[:2]) * x[2], np.ones(3)).toarray()
     array([[ True,  True,  True],
            [ True,  True,  True]])
+
+    Inside JAX code (jit, grad, vmap, jacfwd, jacrev) and torch code (autograd, torch.func),
+    when installed:
+
+    >>> import importlib.util
+    >>> if importlib.util.find_spec("jax"):
+    ...     import jax
+    ...     jax.config.update("jax_enable_x64", True)
+    ...     grad = jax.jit(jax.grad(lambda v: jax.numpy.sum(g(v) * v)))
+    ...     assert np.allclose(grad(x), exact)
+    >>> if importlib.util.find_spec("torch"):
+    ...     import torch
+    ...     assert np.allclose(torch.func.jacrev(g)(torch.tensor(x)).numpy(), ad.jacobian(g, "fd", x))
     """
     return DifferentiateWith(f, backend, jacobian_sparsity=jacobian_sparsity, output_shape=output_shape)
 
@@ -225,7 +241,7 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     batch = np.broadcast_shapes(*(o.shape[:nb] for o in operands))
     k = math.prod(batch)
     shared = all(math.prod(o.shape[:nb]) == 1 for o in [x] + args)
-    core = lambda o: o.reshape(o.shape[nb:])  # noqa: E731
+    core = lambda o: o.reshape(o.shape[nb:])
     if shared:
         if kind == "call":
             y = host_apply(dw, kind, core(x), None, [core(a) for a in args])

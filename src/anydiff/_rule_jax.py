@@ -235,7 +235,7 @@ def _output_spec(dw, x, args, arrays):
     try:
         with np.errstate(all="ignore"):
             y = host_apply(dw, "call", np.ones(x.shape, dtype=x.dtype), None, probe)
-    except Exception as err:  # noqa: BLE001 - any failure means "tell us the shape"
+    except Exception as err:
         raise OutputError(
             f"{dw!r} inside JAX code needs the shape of f's output before any value is known; "
             f"running f on an array of ones to find it failed ({type(err).__name__}: {err}).\n"

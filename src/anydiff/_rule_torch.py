@@ -80,7 +80,7 @@ def _rule_vjp(rule, x, gy, contexts, y):
     if rule.vjp is not None:
         out = rule.vjp(x, gy, *contexts)
     else:
-        push = lambda t: rule.check("jvp", torch.as_tensor(rule.jvp(x, t, *contexts)), y)  # noqa: E731
+        push = lambda t: rule.check("jvp", torch.as_tensor(rule.jvp(x, t, *contexts)), y)
         out = _transposed(rule, "jvp", lambda: torch.func.vjp(push, torch.zeros_like(x))[1](gy)[0])
     return torch.as_tensor(rule.check("vjp", out, x), dtype=x.dtype)
 
@@ -92,7 +92,7 @@ def _rule_jvp(rule, x, tx, contexts, y):
     if rule.jvp is not None:
         out = rule.jvp(x, tx, *contexts)
     else:
-        pull = lambda c: rule.check("vjp", torch.as_tensor(rule.vjp(x, c, *contexts)), x)  # noqa: E731
+        pull = lambda c: rule.check("vjp", torch.as_tensor(rule.vjp(x, c, *contexts)), x)
         out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, torch.zeros_like(y))[1](tx)[0])
     return torch.as_tensor(rule.check("jvp", out, y), dtype=y.dtype)
 
@@ -130,24 +130,35 @@ def _host(dw, kind, x, lin, args, nb):
 
 
 def _black_box_functions(dw):
-    torch = _torch()
     F = {}
+    F["call"] = _call_function(dw, F)
+    F["push"], F["pull"] = _linear_function(dw, F, "push", "pull"), _linear_function(dw, F, "pull", "push")
+    return F
 
-    def first_order_only():
-        return UnsupportedOperationError(
-            f"{dw!r} gives first derivatives inside torch code; torch asked for a second derivative.\n"
-            "Hint: differentiate the wrapped function once, or compute Hessians outside torch with "
-            "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
-        )
 
-    def vmap_rule(kind, n_lin):
-        def rule(info, in_dims, *operands):
-            moved = [o if not torch.is_tensor(o) else (o.unsqueeze(0) if d is None else o.movedim(d, 0))
-                     for o, d in zip(operands, in_dims)]
-            x, lin, args = moved[0], (moved[1] if n_lin else None), moved[1 + n_lin:]
-            return _host(dw, kind, x, lin, args, 1), 0
+def _first_order_only(dw):
+    return UnsupportedOperationError(
+        f"{dw!r} gives first derivatives inside torch code; torch asked for a second derivative.\n"
+        "Hint: differentiate the wrapped function once, or compute Hessians outside torch with "
+        "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
+    )
 
-        return rule
+
+def _vmap_rule(dw, kind, n_lin):
+    """A torch.func vmap rule: batch axes first, then one host call over the whole batch."""
+    torch = _torch()
+
+    def rule(info, in_dims, *operands):
+        moved = [o if not torch.is_tensor(o) else (o.unsqueeze(0) if d is None else o.movedim(d, 0))
+                 for o, d in zip(operands, in_dims)]
+        x, lin, args = moved[0], (moved[1] if n_lin else None), moved[1 + n_lin:]
+        return _host(dw, kind, x, lin, args, 1), 0
+
+    return staticmethod(rule)
+
+
+def _call_function(dw, F):
+    torch = _torch()
 
     class Call(torch.autograd.Function):
         @staticmethod
@@ -175,41 +186,44 @@ def _black_box_functions(dw):
             (x,) = ctx.saved_tensors
             return F["push"].apply(x, tx, *ctx.args)
 
-        vmap = staticmethod(vmap_rule("call", 0))
+        vmap = _vmap_rule(dw, "call", 0)
 
-    def linear(kind, other):
-        class Linear(torch.autograd.Function):
-            @staticmethod
-            def forward(x, lin, *args):
-                return _host(dw, kind, x.unsqueeze(0), lin.unsqueeze(0), [_unsq(a) for a in args], 1)[0]
+    return Call
 
-            @staticmethod
-            def setup_context(ctx, inputs, output):
-                x, lin, *args = inputs
-                ctx.save_for_backward(x)
-                ctx.save_for_forward(x)
-                ctx.args = args
 
-            @staticmethod
-            def jvp(ctx, tx, tlin, *targs):
-                if tx is not None or any(t is not None for t in targs):
-                    raise first_order_only()
-                (x,) = ctx.saved_tensors
-                return F[kind].apply(x, tlin, *ctx.args)
+def _linear_function(dw, F, kind, other):
+    """``push`` (tangent -> output tangent) or ``pull``: linear in ``lin``, each the other's transpose."""
+    torch = _torch()
 
-            @staticmethod
-            def backward(ctx, g):
-                if ctx.needs_input_grad[0]:
-                    raise first_order_only()
-                (x,) = ctx.saved_tensors
-                return (None, F[other].apply(x, g, *ctx.args)) + (None,) * len(ctx.args)
+    class Linear(torch.autograd.Function):
+        @staticmethod
+        def forward(x, lin, *args):
+            return _host(dw, kind, x.unsqueeze(0), lin.unsqueeze(0), [_unsq(a) for a in args], 1)[0]
 
-            vmap = staticmethod(vmap_rule(kind, 1))
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, _, *args = inputs
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            ctx.args = args
 
-        return Linear
+        @staticmethod
+        def jvp(ctx, tx, tlin, *targs):
+            if tx is not None or any(t is not None for t in targs):
+                raise _first_order_only(dw)
+            (x,) = ctx.saved_tensors
+            return F[kind].apply(x, tlin, *ctx.args)
 
-    F["call"], F["push"], F["pull"] = Call, linear("push", "pull"), linear("pull", "push")
-    return F
+        @staticmethod
+        def backward(ctx, g):
+            if ctx.needs_input_grad[0]:
+                raise _first_order_only(dw)
+            (x,) = ctx.saved_tensors
+            return (None, F[other].apply(x, g, *ctx.args)) + (None,) * len(ctx.args)
+
+        vmap = _vmap_rule(dw, kind, 1)
+
+    return Linear
 
 
 def _unsq(a):
