@@ -263,3 +263,24 @@ def test_torch_sparse_output():
         assert np.allclose(H.to_dense().numpy(), ad.hessian(g, ad.AutoTorch(), x).numpy(), rtol=1e-12)
     with pytest.raises(ad.InputError, match="torch dense backend"):
         ad.AutoSparse(ad.AutoFiniteDiff(), sparse_output="torch")
+
+
+def test_prepared_sparse_calls_can_be_inspected(tmp_path):
+    f = brusselator_2d(np, 6)
+    x = brusselator_point(6)
+    prep = ad.prepare_jacobian(f, ad.AutoSparse(ad.AutoNumPy()), x)
+    assert (prep.pattern != brusselator_pattern(6)).nnz == 0
+    assert prep.ncolors == prep.coloring.ncolors == int(prep.coloring.colors.max()) + 1
+    est = prep.estimate(repeat=2)
+    assert est.ncolors == prep.ncolors and est.dense_products == x.size
+    assert est.one_product_s > 0 and est.predicted_s == pytest.approx(prep.ncolors * est.one_product_s)
+    assert est.compression == pytest.approx(x.size / prep.ncolors)
+    path = prep.show_colors(tmp_path / "colors.png")
+    assert (tmp_path / "colors.png").stat().st_size > 0 and str(path).endswith("colors.png")
+    rosen = rosenbrock_chain(np)
+    hprep = ad.prepare_hessian(rosen, ad.AutoSparse(ad.AutoFiniteDiff(method="complex")), np.ones(20))
+    assert hprep.sparse.partition == "symmetric" and hprep.ncolors <= 3
+    assert hprep.pattern.shape == (20, 20) and hprep.estimate(repeat=1).dense_products == 20
+    dense = ad.prepare_jacobian(f, ad.AutoNumPy(), x)
+    with pytest.raises(ad.UnsupportedOperationError, match="Hint: prepare with ad.AutoSparse"):
+        dense.ncolors

@@ -107,6 +107,52 @@ class Prep:
             + f".\nHint: call ad.prepare_{self.operator}(...) again with this function, backend and input."
         )
 
+    # -- sparse preparations (AutoSparse): what detection and coloring found ------
+    @property
+    def sparse(self):
+        """The :class:`~anydiff.sparse.SparsePlan` of an ``AutoSparse`` jacobian/hessian preparation.
+
+        Examples
+        --------
+        >>> import numpy as np, anydiff as ad
+        >>> f = lambda x: x[1:] * x[:-1]
+        >>> prep = ad.prepare_jacobian(f, ad.AutoSparse(ad.AutoNumPy()), np.ones(6))
+        >>> prep.ncolors, prep.pattern.shape, prep.estimate().dense_products
+        (2, (5, 6), 6)
+        """
+        for closure in (self.run, self.run_only):
+            plan = getattr(closure, "sparse_plan", None)
+            if plan is not None:
+                return plan
+        raise UnsupportedOperationError(
+            f"This {type(self).__name__} of {self.backend!r} has no sparsity pattern or coloring.\n"
+            "Hint: prepare with ad.AutoSparse(backend) (jacobian and hessian preparations)."
+        )
+
+    @property
+    def ncolors(self) -> int:
+        """Compressed products per call (``AutoSparse`` preparations)."""
+        return self.sparse.ncolors
+
+    @property
+    def pattern(self):
+        """Detected sparsity pattern, boolean ``scipy.sparse`` CSR (``AutoSparse`` preparations)."""
+        return self.sparse.pattern
+
+    @property
+    def coloring(self):
+        """The :class:`~anydiff.sparse.coloring.ColoringResult` in use (``AutoSparse`` preparations)."""
+        return self.sparse.coloring
+
+    def show_colors(self, path, **kwargs):
+        """Draw the colored pattern to a PNG at ``path`` (``AutoSparse`` preparations)."""
+        return self.sparse.show_colors(path, **kwargs)
+
+    def estimate(self, repeat: int = 3):
+        """Predicted cost of a call (colors × one measured single-seed product), see
+        :class:`~anydiff.sparse.SparseEstimate` (``AutoSparse`` preparations)."""
+        return self.sparse.estimate(repeat)
+
     def native_contexts(self, contexts):
         if not contexts:
             return ()

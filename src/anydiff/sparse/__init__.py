@@ -1,6 +1,7 @@
 """Automatic sparse differentiation: detection, coloring, decompression, AutoSparse."""
 
 from . import coloring, detect
+from ._plan import SparseEstimate, SparsePlan
 from .autosparse import AutoSparse, KnownSparsityDetector
 from .coloring import GreedyColoring, show_colors
 from .detect import (
@@ -9,7 +10,7 @@ from .detect import (
 )
 
 __all__ = [
-    "AutoSparse", "KnownSparsityDetector", "DenseSparsityDetector", "JaxSparsityDetector",
+    "AutoSparse", "KnownSparsityDetector", "SparsePlan", "SparseEstimate", "DenseSparsityDetector", "JaxSparsityDetector",
     "TorchSparsityDetector", "TracerSparsityDetector", "TracerLocalSparsityDetector",
     "jacobian_sparsity", "hessian_sparsity", "coloring", "GreedyColoring", "show_colors", "detect",
 ]

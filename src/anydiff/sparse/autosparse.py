@@ -17,6 +17,7 @@ from .._arrays import from_numpy, to_numpy
 from .._errors import InputError, OutputError
 from ..backends import Backend, resolve_backend
 from ..backends._combinators import _Delegating
+from ._plan import SparsePlan
 
 __all__ = ["AutoSparse"]
 
@@ -205,8 +206,10 @@ class AutoSparse(_Delegating):
         def jacobian(x, ctx):
             return wrap(data_only(x, ctx))
 
-        for closure in (value_and_jacobian, jacobian):  # for introspection (tests, CLI, benchmarks)
-            closure.coloring, closure.pattern = result, S
+        prim, shape = (forward, spec.x_shape) if forward is not None else (reverse, spec.y_shape)
+        dense = spec.n if partition == "column" else spec.m if partition == "row" else min(spec.n, spec.m)
+        plan = SparsePlan(S, result, partition, dense, self._probe(prim, shape, spec))
+        _attach(plan, value_and_jacobian, jacobian)
         return value_and_jacobian, jacobian
 
     # ------------------------------------------------------------- hessian
@@ -247,8 +250,8 @@ class AutoSparse(_Delegating):
         def hessian(x, ctx):
             return wrap(data_only(x, ctx))
 
-        for closure in (value_gradient_and_hessian, hessian):
-            closure.coloring, closure.pattern = result, S
+        plan = SparsePlan(S, result, "symmetric", spec.n, self._probe(hvp, spec.x_shape, spec))
+        _attach(plan, value_gradient_and_hessian, hessian)
         return value_gradient_and_hessian, hessian
 
     def _substitution_hessian(self, result, S, hvp, value, spec):
@@ -267,9 +270,17 @@ class AutoSparse(_Delegating):
         def hessian(x, ctx):
             return value_gradient_and_hessian(x, ctx)[1]
 
-        for closure in (value_gradient_and_hessian, hessian):
-            closure.coloring, closure.pattern = result, S
+        plan = SparsePlan(S, result, "symmetric", spec.n, self._probe(hvp, spec.x_shape, spec))
+        _attach(plan, value_gradient_and_hessian, hessian)
         return value_gradient_and_hessian, hessian
+
+    def _probe(self, prim, shape, spec):
+        """``() -> None``: one product with one seed at the preparation point (for estimates)."""
+        point, ctx = spec.point, spec.contexts
+        if point is None:
+            return None
+        seed = self._seeds(np.ones((1, int(np.prod(shape, dtype=int)))), shape, spec)
+        return lambda: prim(point, seed, ctx)
 
     # ------------------------------------------------------------- helpers
     def _gathering(self, result, spec, forward=None, reverse=None):  # noqa: C901
@@ -406,6 +417,13 @@ class AutoSparse(_Delegating):
             return to_torch
         finish = self._finisher(spec, shape2d, hessian)
         return lambda data: finish(_csr_like(template, to_numpy(data)))
+
+
+def _attach(plan, *closures):
+    """Keep the plan with the closures; preparations expose it as ``prep.sparse``."""
+    for closure in closures:
+        closure.sparse_plan = plan
+        closure.coloring, closure.pattern = plan.coloring, plan.pattern  # older spelling, kept for tools
 
 
 class _TorchLike:
