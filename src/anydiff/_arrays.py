@@ -107,12 +107,24 @@ def from_numpy(a, library: str, like=None):
     raise InputError(f"unknown array library {library!r}")
 
 
+class TreeOutputError(OutputError):
+    """``f`` returned a pytree: operators with array outputs retry on the flattened problem."""
+
+
 def check_output(y, what: str = "f(x)"):
     """Return ``y`` if it is an array or a number, else raise :class:`OutputError`."""
     if isinstance(y, (numbers.Number, np.ndarray, np.generic)) or library_of(y) in ("jax", "torch"):
         return y
     if hasattr(y, "shape") and hasattr(y, "dtype"):
         return y
+    from ._trees import is_tree
+
+    if is_tree(y):
+        raise TreeOutputError(
+            f"{what} returned a {type(y).__name__} (a pytree); gradient, hvp and hessian need a scalar "
+            "output.\nHint: return a scalar (e.g. the sum of the leaves), or use ad.jacobian, "
+            "ad.pushforward or ad.pullback, which accept pytree outputs."
+        )
     raise OutputError(
         f"{what} returned a {type(y).__name__}; anydiff can only differentiate functions that "
         "return an array or a scalar.\n"

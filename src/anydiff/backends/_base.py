@@ -241,6 +241,17 @@ class Backend:
 
         return pullback
 
+    def build_tree_gradient(self, f, argnums, spec: FunctionSpec, check: Callable):
+        """Optional fast path: ``(value_and_grad, grad)`` on pytree arguments, or ``None``.
+
+        Both closures take ``f``'s positional arguments (native arrays; contexts at their
+        positions) and differentiate with respect to ``argnums`` (an int or a tuple, as
+        ``jax.grad``). ``check(actives)`` raises on a structure other than the prepared one;
+        call it when tracing. ``None`` (the default) means operators flatten the arguments
+        into one vector and use the primitives.
+        """
+        return None
+
     # -------------------------------------------------------- second order
     def raw_gradient(self, f, spec: FunctionSpec) -> Callable:
         """Unprepared ``g(x, *ctx)``, differentiable again by this library's backends."""

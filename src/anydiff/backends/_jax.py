@@ -170,6 +170,17 @@ class AutoJax(Backend):
             run.single = self._compile(lambda x: grad(x), spec)  # one-argument dispatch, no ctx tuple
         return run
 
+    def build_tree_gradient(self, f, argnums, spec, check):
+        jax = _jax()
+        nums = argnums if isinstance(argnums, tuple) else (argnums,)
+
+        def checked(*args):
+            check([args[i] for i in nums])  # runs when JAX traces, i.e. on a new structure
+            return f(*args)
+
+        vg, g = jax.value_and_grad(checked, argnums=argnums), jax.grad(checked, argnums=argnums)
+        return (jax.jit(vg), jax.jit(g)) if self.jit else (vg, g)
+
     def _jac_transform(self, spec):
         import functools
 

@@ -132,6 +132,18 @@ class AutoTorch(Backend):
         grad = _torch().func.grad(f)
         return self._finish(lambda x, ctx: grad(x, *ctx))
 
+    def build_tree_gradient(self, f, argnums, spec, check):
+        if self._classic(spec) or self.compile:
+            return None
+        func = _torch().func
+        gv, g = func.grad_and_value(f, argnums=argnums), func.grad(f, argnums=argnums)
+
+        def value_and_grad(*args):
+            grads, y = gv(*args)
+            return y, grads
+
+        return value_and_grad, g
+
     # ----------------------------------------------------------- second order
     def raw_gradient(self, f, spec):
         return _torch().func.grad(f)

@@ -85,10 +85,7 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     x, library = as_input(x)
     backend.check_input(x, library)
     kinds = split_contexts(contexts)
-    ctx_native = tuple(
-        backend.to_native if (backend.library == "torch" and isinstance(c.value, np.ndarray)) else None
-        for c in contexts
-    )
+    ctx_native = tuple(_context_converter(backend, c.value) for c in contexts)
     spec = FunctionSpec(tuple(x.shape), x.dtype, (), None, y is not None, kinds, library)
     backend.check_spec(spec)
     xn = backend.to_native(x)
@@ -114,6 +111,24 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
         ctx_native=ctx_native, point=_snapshot(x) if same_point else None,
         point_contexts=tuple(_snapshot(v) for v in values) if same_point else (),
     )
+
+
+def _context_converter(backend, value):
+    """Converter of a context value (an array or a tree of arrays) for a torch backend, else None."""
+    if backend.library != "torch":
+        return None
+    if isinstance(value, np.ndarray):
+        return backend.to_native
+    from .._trees import is_tree, tree_flatten, tree_unflatten
+
+    if is_tree(value) and any(isinstance(v, np.ndarray) for v in tree_flatten(value)[0]):
+
+        def convert(tree):
+            leaves, td = tree_flatten(tree)
+            return tree_unflatten(td, [backend.to_native(v) if isinstance(v, np.ndarray) else v for v in leaves])
+
+        return convert
+    return None
 
 
 def _snapshot(value):
@@ -154,6 +169,9 @@ def clear_cache() -> None:
     >>> ad.clear_cache()
     """
     _CACHE.clear()
+    from ._structured import _CACHE as tree_cache
+
+    tree_cache.clear()
 
 
 def _cache_key(cls, f, y, backend, x, contexts):

@@ -13,8 +13,15 @@ output basis (rows), whichever side is smaller.
 
 from __future__ import annotations
 
+import functools
+
+from .._arrays import TreeOutputError
+from .._contexts import Context
+from .._trees import is_tree
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
+from ._structured import TreePrep, is_structured
+from ._tree_ops import tree_operator, tree_prepare
 
 __all__ = [
     "pushforward", "value_and_pushforward", "prepare_pushforward", "prepare_pushforward_same_point",
@@ -59,7 +66,46 @@ def _b_jacobian(backend, f, spec):
     return backend.build_jacobian_pair(f, spec)
 
 
+def _routed_prepare(operator, same_point=False):
+    """Decorate ``prepare_<operator>``: structured calls (and pytree outputs) go to ``_tree_ops``."""
+
+    def decorate(plain):
+        @functools.wraps(plain)
+        def prepare_op(f, *args):
+            if is_structured(args):
+                return tree_prepare(operator, f, args, same_point)
+            try:
+                return plain(f, *args)
+            except TreeOutputError:
+                return tree_prepare(operator, f, args, same_point)
+
+        return prepare_op
+
+    return decorate
+
+
+def _routed(operator, seeds=False):
+    """Decorate ``value_and_<operator>``: structured calls (and pytree outputs) go to ``_tree_ops``."""
+
+    def decorate(plain):
+        @functools.wraps(plain)
+        def value_and_op(f, *args, prep=None, out=None):
+            if type(prep) is TreePrep or (prep is None and is_structured(args, seeds)):
+                return tree_operator(operator, f, args, prep, out, value=True)
+            try:
+                return plain(f, *args, prep=prep, out=out)
+            except TreeOutputError:
+                if prep is not None:
+                    raise
+                return tree_operator(operator, f, args, None, out, value=True)
+
+        return value_and_op
+
+    return decorate
+
+
 # ------------------------------------------------------------------ pushforward
+@_routed_prepare("pushforward")
 def prepare_pushforward(f, *args):
     """Prepare :func:`pushforward` for inputs like ``x`` (same signature, without tangents).
 
@@ -74,11 +120,13 @@ def prepare_pushforward(f, *args):
     return prepare(PushforwardPrep, "pushforward", f, args, _b_pushforward, inplace_allowed=True)
 
 
+@_routed_prepare("pushforward", same_point=True)
 def prepare_pushforward_same_point(f, *args):
     """Like :func:`prepare_pushforward`, for many tangents at this very ``x`` (checked on use)."""
     return prepare(PushforwardPrep, "pushforward", f, args, _b_pushforward, inplace_allowed=True, same_point=True)
 
 
+@_routed("pushforward", seeds=True)
 def value_and_pushforward(f, *args, prep=None, out=None):
     """Value and Jacobian-vector products ``(f(x), (J dx for dx in tx))``.
 
@@ -127,6 +175,7 @@ def pushforward(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------- pullback
+@_routed_prepare("pullback")
 def prepare_pullback(f, *args):
     """Prepare :func:`pullback` for inputs like ``x`` (same signature, without cotangents).
 
@@ -140,11 +189,13 @@ def prepare_pullback(f, *args):
     return prepare(PullbackPrep, "pullback", f, args, _b_pullback, inplace_allowed=True)
 
 
+@_routed_prepare("pullback", same_point=True)
 def prepare_pullback_same_point(f, *args):
     """Like :func:`prepare_pullback`, for many cotangents at this very ``x`` (checked on use)."""
     return prepare(PullbackPrep, "pullback", f, args, _b_pullback, inplace_allowed=True, same_point=True)
 
 
+@_routed("pullback", seeds=True)
 def value_and_pullback(f, *args, prep=None, out=None):
     """Value and vector-Jacobian products ``(f(x), (dyᵀ J for dy in ty))``.
 
@@ -187,6 +238,7 @@ def pullback(f, *args, prep=None, out=None):
 
 
 # ------------------------------------------------------------------- derivative
+@_routed_prepare("derivative")
 def prepare_derivative(f, *args):
     """Prepare :func:`derivative` (scalar input).
 
@@ -200,6 +252,7 @@ def prepare_derivative(f, *args):
     return prepare(DerivativePrep, "derivative", f, args, _b_derivative, inplace_allowed=True)
 
 
+@_routed("derivative")
 def value_and_derivative(f, *args, prep=None, out=None):
     """Value and derivative ``(f(x), f'(x))`` of a function of a scalar ``x``.
 
@@ -238,6 +291,7 @@ def derivative(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------- gradient
+@_routed_prepare("gradient")
 def prepare_gradient(f, *args):
     """Prepare :func:`gradient`: build (and jit/compile) the gradient closure once.
 
@@ -252,6 +306,7 @@ def prepare_gradient(f, *args):
     return prepare(GradientPrep, "gradient", f, args, _b_gradient)
 
 
+@_routed("gradient")
 def value_and_gradient(f, *args, prep=None, out=None):
     """Value and gradient ``(f(x), ∇f(x))`` of a scalar-valued function.
 
@@ -320,10 +375,15 @@ def gradient(f, backend, x, *contexts, prep=None, out=None):
         prep.check(f, backend, x, contexts)
         g = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))
         return g if out is None else write_out(prep, out, g)
+    if type(prep) is TreePrep or (
+        prep is None and (is_tree(x) or (contexts and not all(isinstance(c, Context) for c in contexts)))
+    ):
+        return tree_operator("gradient", f, (backend, x, *contexts), prep, out)
     return value_and_gradient(f, backend, x, *contexts, prep=prep, out=out)[1]
 
 
 # --------------------------------------------------------------------- jacobian
+@_routed_prepare("jacobian")
 def prepare_jacobian(f, *args):
     """Prepare :func:`jacobian` (mode chosen, seeds built, closure jitted/compiled once).
 
@@ -340,6 +400,7 @@ def prepare_jacobian(f, *args):
     return prepare(JacobianPrep, "jacobian", f, args, _b_jacobian, inplace_allowed=True)
 
 
+@_routed("jacobian")
 def value_and_jacobian(f, *args, prep=None, out=None):
     """Value and Jacobian ``(f(x), J)`` with ``J.shape == f(x).shape + x.shape`` (as ``jax.jacobian``).
 
@@ -384,6 +445,8 @@ def jacobian(f, *args, prep=None, out=None):
         J = prep.fast(f, args[0], args[1])  # hot path of a prepared call
         if J is not None:
             return J
+    if type(prep) is TreePrep or (prep is None and is_structured(args)):
+        return tree_operator("jacobian", f, args, prep, out)
     return value_and_jacobian(f, *args, prep=prep, out=out)[1]
 
 

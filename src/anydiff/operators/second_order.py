@@ -17,7 +17,9 @@ from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
-from .first_order import _finish_batch, _finish_one, _pop_seeds
+from ._structured import TreePrep, is_structured
+from ._tree_ops import tree_operator
+from .first_order import _finish_batch, _finish_one, _pop_seeds, _routed, _routed_prepare
 
 __all__ = [
     "second_derivative", "value_derivative_and_second_derivative", "prepare_second_derivative",
@@ -141,6 +143,7 @@ def _value_fun(backend, f, spec):
 
 
 # ------------------------------------------------------------- second derivative
+@_routed_prepare("second_derivative")
 def prepare_second_derivative(f, *args):
     """Prepare :func:`second_derivative` (scalar input).
 
@@ -154,6 +157,7 @@ def prepare_second_derivative(f, *args):
     return prepare(SecondDerivativePrep, "second_derivative", f, args, _b_second_derivative)
 
 
+@_routed("second_derivative")
 def value_derivative_and_second_derivative(f, *args, prep=None, out=None):
     """``(f(x), f'(x), f''(x))`` for a scalar ``x``.
 
@@ -195,6 +199,7 @@ def second_derivative(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------------- hvp
+@_routed_prepare("hvp")
 def prepare_hvp(f, *args):
     """Prepare :func:`hvp` (same signature, without tangents).
 
@@ -208,11 +213,13 @@ def prepare_hvp(f, *args):
     return prepare(HVPPrep, "hvp", f, args, _b_hvp)
 
 
+@_routed_prepare("hvp", same_point=True)
 def prepare_hvp_same_point(f, *args):
     """Like :func:`prepare_hvp`, for many tangents at this very ``x`` (checked on use)."""
     return prepare(HVPPrep, "hvp", f, args, _b_hvp, same_point=True)
 
 
+@_routed("hvp", seeds=True)
 def gradient_and_hvp(f, *args, prep=None, out=None):
     """``(∇f(x), (H v for v in tv))`` for a scalar-valued ``f``.
 
@@ -253,6 +260,7 @@ def hvp(f, *args, prep=None, out=None):
 
 
 # ----------------------------------------------------------------------- hessian
+@_routed_prepare("hessian")
 def prepare_hessian(f, *args):
     """Prepare :func:`hessian`.
 
@@ -266,6 +274,7 @@ def prepare_hessian(f, *args):
     return prepare(HessianPrep, "hessian", f, args, _b_hessian)
 
 
+@_routed("hessian")
 def value_gradient_and_hessian(f, *args, prep=None, out=None):
     """``(f(x), ∇f(x), H(x))`` with ``H.shape == x.shape + x.shape``.
 
@@ -307,4 +316,6 @@ def hessian(f, *args, prep=None, out=None):
         H = prep.fast(f, args[0], args[1])  # hot path of a prepared call
         if H is not None:
             return H
+    if type(prep) is TreePrep or (prep is None and is_structured(args)):
+        return tree_operator("hessian", f, args, prep, out)
     return value_gradient_and_hessian(f, *args, prep=prep, out=out)[2]

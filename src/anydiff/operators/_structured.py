@@ -1,0 +1,417 @@
+"""Structured calls: pytree inputs/outputs and several active arguments, handled once here.
+
+A call ``op(f, backend, x1, x2, ..., *contexts)`` (or one tree ``x``) becomes a call on one
+flat vector: the leaves of ``(x1, x2, ...)`` are raveled and concatenated (common dtype), and
+``f_flat(v, *ctx)`` cuts ``v`` back into the leaves (views, inside the backend's own closure,
+so under ``jax.jit`` the cutting is compiled) and concatenates the output leaves. Backends
+see flat arrays only. Results are cut back and nested as ``jax.jacobian`` / ``jax.hessian``
+nest them (``argnums=(0, 1, ...)`` for several arguments). Backends with native pytree
+support (JAX, torch) provide ``build_tree_gradient`` as a fast path for gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .._arrays import as_input
+from .._contexts import Context
+from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
+from .._trees import LEAF, is_tree, tree_differences, tree_flatten, tree_flatten_args, tree_paths, tree_unflatten
+from ..backends import Backend, resolve_backend
+
+__all__ = ["TreePrep", "is_structured", "tree_call", "prepare_tree"]
+
+
+def is_structured(args, seeds: bool = False) -> bool:
+    """Whether ``(backend, x, ...)`` has several active arguments or a tree ``x``."""
+    if not args or not isinstance(args[0], (Backend, str)):
+        return False
+    actives = [a for a in args[1:] if not isinstance(a, Context)]
+    return len(actives) > 1 + seeds or (bool(actives) and is_tree(actives[0]))
+
+
+def split_args(args, seeds: bool):
+    """``(backend, actives, contexts, context_positions, seeds)`` of a structured call."""
+    rest = args[1:]
+    positions = tuple(i for i, a in enumerate(rest) if isinstance(a, Context))
+    actives = [a for a in rest if not isinstance(a, Context)]
+    s = None
+    if seeds:
+        if len(actives) < 2:
+            raise InputError("Missing seeds after x.\nHint: pass a tuple of tangents/cotangents, e.g. (dx,).")
+        s = actives.pop()
+        last = max(i for i, a in enumerate(rest) if not isinstance(a, Context))
+        positions = tuple(p - (p > last) for p in positions)
+    if not actives:
+        raise InputError("No active argument after the backend.\nHint: call ad.gradient(f, backend, x, ...).")
+    contexts = tuple(a for a in rest if isinstance(a, Context))
+    return args[0], tuple(actives), contexts, positions, s
+
+
+@dataclass
+class _OutputTree:
+    """Output structure, recorded when ``f_flat`` is first evaluated (at preparation)."""
+
+    treedef: Any = None
+    shapes: tuple = ()
+
+
+def _differences(td_a, shapes_a, td_b, shapes_b) -> list:
+    """Where two argument trees differ; paths start at ``x`` for one active argument, else ``args``."""
+    if len(td_a[1]) == 1 and td_b[0] == "tuple" and len(td_b[1]) == 1:
+        return tree_differences(td_a[1][0], shapes_a, td_b[1][0], shapes_b, root="x")
+    return tree_differences(td_a, shapes_a, td_b, shapes_b, root="args")
+
+
+def _arg_paths(td) -> list:
+    return tree_paths(td[1][0], "x") if len(td[1]) == 1 else tree_paths(td, "args")
+
+
+def _leaf_slices(shapes):
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append((start, start + size, tuple(shape)))
+        start += size
+    return tuple(out)
+
+
+def _concat_native(leaves):
+    """Ravel and concatenate output leaves in their own library (inside a backend's trace)."""
+    module = next((type(v).__module__ for v in leaves if not isinstance(v, (np.ndarray, np.generic, float, int))), "")
+    if module.startswith(("jax", "jaxlib")):
+        import jax.numpy as jnp
+
+        return jnp.concatenate([jnp.reshape(v, -1) for v in leaves])
+    if module.startswith("torch"):
+        import torch
+
+        return torch.cat([torch.as_tensor(v).reshape(-1) for v in leaves])
+    if module.startswith("autograd"):
+        import autograd.numpy as anp
+
+        return anp.concatenate([anp.reshape(v, -1) for v in leaves])
+    return np.concatenate([np.reshape(v, -1) for v in leaves])
+
+
+def make_flat_function(f, in_def, in_shapes, positions, n_args, holder):
+    """``f_flat(v, *ctx)``: cut ``v`` into the active leaves, call ``f``, flatten its output."""
+    slices = _leaf_slices(in_shapes)
+    tail = positions == tuple(range(n_args - len(positions), n_args))
+
+    def f_flat(v, *ctx):
+        leaves = [v[a:b].reshape(shape) for a, b, shape in slices]
+        actives = tree_unflatten(in_def, leaves)
+        if tail:
+            y = f(*actives, *ctx)
+        else:
+            merged, it_a, it_c = [], iter(actives), iter(ctx)
+            for i in range(n_args):
+                merged.append(next(it_c) if i in positions else next(it_a))
+            y = f(*merged)
+        if not is_tree(y):
+            if holder.treedef is None:
+                holder.treedef, holder.shapes = LEAF, (tuple(getattr(y, "shape", np.shape(y))),)
+            return y
+        out_leaves, out_def = tree_flatten(y)
+        if holder.treedef is None:
+            holder.treedef = out_def
+            holder.shapes = tuple(tuple(getattr(v, "shape", np.shape(v))) for v in out_leaves)
+        return _concat_native(out_leaves)
+
+    return f_flat
+
+
+def _flat_input(leaves, paths):
+    """Validate leaves (one array library, inexact dtypes) and concatenate them."""
+    arrays, libs = [], set()
+    for leaf, path in zip(leaves, paths):
+        try:
+            a, lib = as_input(leaf)
+        except InputError as err:
+            raise InputError(
+                f"Active argument {path}: {str(err).splitlines()[0]}\nHint: every positional argument after "
+                "the backend is differentiated; wrap values that are not as ad.Constant(value), or convert "
+                "this one to a float array."
+            ) from None
+        arrays.append(a)
+        libs.add(lib)
+    if len(libs) > 1:
+        raise InputError(
+            "The active arguments mix array libraries ({', '.join(sorted(libs))}).\n"
+            "Hint: convert every leaf to the same library (NumPy, JAX or torch)."
+        )
+    lib = libs.pop()
+    shapes = tuple(tuple(a.shape) for a in arrays)
+    dtypes = tuple(a.dtype for a in arrays)
+    return concat_leaves(arrays, lib), lib, shapes, dtypes
+
+
+def concat_leaves(arrays, lib):
+    if lib == "torch":
+        import torch
+
+        dtype = arrays[0].dtype
+        for a in arrays[1:]:
+            dtype = torch.promote_types(dtype, a.dtype)
+        return torch.cat([a.reshape(-1).to(dtype) for a in arrays])
+    if lib == "jax":
+        import jax.numpy as jnp
+
+        return jnp.concatenate([jnp.reshape(a, -1) for a in arrays])
+    return np.concatenate([np.reshape(a, -1) for a in arrays])
+
+
+def split_flat(flat, shapes, lib):
+    """Cut a flat result into leaves of ``shapes`` (0-d NumPy leaves become scalars)."""
+    out = []
+    for a, b, shape in _leaf_slices(shapes):
+        part = flat[a:b].reshape(shape)
+        out.append(part[()] if lib == "numpy" and shape == () else part)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class TreePrep:
+    """Preparation of a structured call (pytrees and/or several active arguments).
+
+    ``inner`` is the preparation of the same operator on the flattened vector; ``native``
+    a backend's own pytree closure pair (value-and-gradient, gradient) when it has one.
+    """
+
+    operator: str
+    f: Callable
+    backend: Backend
+    inner: Any
+    in_def: Any
+    in_shapes: tuple
+    in_dtypes: tuple
+    library: str
+    n_active: int
+    positions: tuple
+    out: _OutputTree
+    native: Any = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- checks
+    def check(self, f, backend, actives, contexts):
+        leaves, td = tree_flatten_args(actives)
+        shapes = tuple(tuple(getattr(v, "shape", np.shape(v))) for v in leaves)
+        if type(backend) is str:
+            backend = resolve_backend(backend)
+        if f is self.f and backend == self.backend and td == self.in_def and shapes == self.in_shapes and len(
+            contexts
+        ) == len(self.positions):
+            return leaves
+        problems = []
+        if f is not self.f:
+            problems.append("function: a different function object than at preparation")
+        if backend != self.backend:
+            problems.append(f"backend: prepared {self.backend!r}, got {backend!r}")
+        if len(actives) != self.n_active:
+            problems.append(f"active arguments: prepared {self.n_active}, got {len(actives)}")
+        else:
+            problems += _differences(self.in_def, self.in_shapes, td, shapes)
+        if len(contexts) != len(self.positions):
+            problems.append(f"contexts: prepared {len(self.positions)}, got {len(contexts)}")
+        raise PreparationMismatchError(
+            "This preparation does not match the call: " + "; ".join(problems or ["unknown"])
+            + f".\nHint: call ad.prepare_{self.operator}(...) again with this function, backend and input."
+        )
+
+    # ------------------------------------------------------------- conversions
+    def flat_x(self, leaves):
+        arrays = [as_input(v)[0] for v in leaves]
+        return concat_leaves(arrays, self.library)
+
+    def unflatten_x(self, flat):
+        if hasattr(flat, "tocsr"):
+            return flat
+        tree = tree_unflatten(self.in_def, split_flat(flat, self.in_shapes, self.library))
+        return tree if self.n_active > 1 else tree[0]
+
+    def unflatten_y(self, flat):
+        if self.out.treedef == LEAF:
+            return flat
+        return tree_unflatten(self.out.treedef, split_flat(flat, self.out.shapes, self.library))
+
+    def flat_seeds(self, seeds, like_x: bool, what: str):
+        """Tangents (trees like the active arguments) or cotangents (like f(x)) -> flat tuple."""
+        if like_x:
+            td, shapes = self.in_def, self.in_shapes
+            k = self.n_active
+            flatten = lambda s: tree_flatten_args(tuple(s) if k > 1 and isinstance(s, (tuple, list)) else (s,))  # noqa: E731
+        else:
+            td, shapes = self.out.treedef, self.out.shapes
+            flatten = tree_flatten
+
+        def matches(s):
+            leaves, t = flatten(s)
+            return t == td and tuple(tuple(np.shape(v)) for v in leaves) == shapes
+
+        if td != LEAF and matches(seeds):
+            return (self._flat_seed(flatten(seeds)[0]),), True
+        if not isinstance(seeds, (tuple, list)) or (td == LEAF and not like_x):
+            if td == LEAF:
+                return seeds, not isinstance(seeds, (tuple, list))
+            seeds = (seeds,)
+        flat = []
+        for i, s in enumerate(seeds):
+            if td == LEAF:
+                flat.append(s)
+                continue
+            leaves, t = flatten(s)
+            got = tuple(tuple(np.shape(v)) for v in leaves)
+            if t != td or got != shapes:
+                diffs = _differences(td, shapes, t, got) if like_x else tree_differences(td, shapes, t, got, "y")
+                raise InputError(
+                    f"{what}[{i}] does not have the structure of the {'input' if like_x else 'output'}: "
+                    + "; ".join(diffs) + ".\nHint: each seed is a tree like "
+                    + ("the active arguments (a tuple with one entry per argument)." if like_x else "f's output.")
+                )
+            flat.append(self._flat_seed(leaves))
+        return tuple(flat), False
+
+    def _flat_seed(self, leaves):
+        return concat_leaves([as_input(v)[0] if not hasattr(v, "shape") else v for v in leaves], _lib_of(leaves))
+
+    # ------------------------------------------------------------ nesting
+    def nest_jacobian(self, J):
+        """Flat ``(m, n)`` Jacobian -> output tree of input trees (as ``jax.jacobian``)."""
+        if hasattr(J, "tocsr"):
+            return J  # AutoSparse: the flat sparse matrix (see ad.tree_index_map)
+        n = sum(math.prod(s) for s in self.in_shapes)
+        J2 = J.reshape((-1, n))
+        rows = []
+        for a, b, yshape in _leaf_slices(self.out.shapes):
+            blocks = [
+                J2[a:b, c:d].reshape(yshape + xshape) for c, d, xshape in _leaf_slices(self.in_shapes)
+            ]
+            tree = tree_unflatten(self.in_def, blocks)
+            rows.append(tree if self.n_active > 1 else tree[0])
+        return rows[0] if self.out.treedef == LEAF else tree_unflatten(self.out.treedef, rows)
+
+    def nest_hessian(self, H):
+        """Flat ``(n, n)`` Hessian -> input tree of input trees (as ``jax.hessian``)."""
+        if hasattr(H, "tocsr"):
+            return H
+        rows = []
+        for a, b, s1 in _leaf_slices(self.in_shapes):
+            blocks = [H[a:b, c:d].reshape(s1 + s2) for c, d, s2 in _leaf_slices(self.in_shapes)]
+            tree = tree_unflatten(self.in_def, blocks)
+            rows.append(tree if self.n_active > 1 else tree[0])
+        tree = tree_unflatten(self.in_def, rows)
+        return tree if self.n_active > 1 else tree[0]
+
+
+def _lib_of(leaves):
+    from .._arrays import library_of
+
+    libs = {library_of(v) for v in leaves} - {"other"}
+    return libs.pop() if len(libs) == 1 else "numpy"
+
+
+_CACHE: "OrderedDict[tuple, TreePrep]" = OrderedDict()
+CACHE_SIZE = 64
+
+
+def _key(operator, f, backend, actives, contexts, same_point):
+    try:
+        leaves, td = tree_flatten_args(actives)
+        sig = tuple((type(v), tuple(np.shape(v)), str(getattr(v, "dtype", type(v)))) for v in leaves)
+        key = (operator, f, resolve_backend(backend), td, sig, tuple(c.kind for c in contexts), same_point)
+        hash(key)
+        return key
+    except Exception:  # noqa: BLE001 - unhashable: prepare without caching
+        return None
+
+
+def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False, native=False):
+    """Build a :class:`TreePrep` for a structured call (``args`` may include seeds)."""
+    from ._core import prepare
+
+    backend, actives, contexts, positions, _ = split_args(args, seeds)
+    if not callable(f):
+        raise InputError(f"f must be callable, got {type(f).__name__}.")
+    backend = resolve_backend(backend)
+    leaves, in_def = tree_flatten_args(actives)
+    if not leaves:
+        raise InputError("The active arguments hold no arrays.\nHint: pass at least one array or float.")
+    x_flat, lib, shapes, dtypes = _flat_input(leaves, _arg_paths(in_def))
+    holder = _OutputTree()
+    n_args = len(actives) + len(contexts)
+    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder)
+    inner = prepare(cls, operator, f_flat, (backend, x_flat, *contexts), build, same_point=same_point)
+    fast = None
+    if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
+        argnums = tuple(i for i in range(n_args) if i not in positions)
+        fast = backend.build_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes))
+    return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast)
+
+
+def _nodes(td):
+    yield td
+    if td[0] in ("dict", "list", "tuple", "namedtuple", "dataclass"):
+        for c in td[-1]:
+            yield from _nodes(c)
+
+
+def _checker(in_def, shapes):
+    """Trace-time check of the argument structure (for natively jitted closures)."""
+
+    def check(actives):
+        leaves, td = tree_flatten_args(tuple(actives))
+        got = tuple(tuple(v.shape) for v in leaves)
+        if td != in_def or got != shapes:
+            diffs = _differences(in_def, shapes, td, got)
+            raise PreparationMismatchError(
+                "This preparation does not match the call: " + "; ".join(diffs)
+                + ".\nHint: prepare again for this input structure."
+            )
+
+    return check
+
+
+def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=False):
+    """``(prep, actives, contexts, seeds)`` of a structured call; prepares (cached) if needed."""
+    backend, actives, contexts, _, s = split_args(args, seeds)
+    if prep is None:
+        key = _key(operator, f, backend, actives, contexts, False)
+        prep = _CACHE.get(key) if key is not None else None
+        if prep is None:
+            prep = prepare_tree(cls, operator, f, args, build, seeds=seeds, native=native)
+            if key is not None:
+                _CACHE[key] = prep
+                if len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        return prep, prep.check(f, backend, actives, contexts), contexts, s
+    if type(prep) is not TreePrep or prep.operator != operator:
+        raise PreparationMismatchError(
+            f"Expected a preparation of ad.{operator} for structured inputs, got {type(prep).__name__}"
+            f"{'' if type(prep) is not TreePrep else ' of ad.' + prep.operator}.\n"
+            f"Hint: use ad.prepare_{operator}(...) with the same arguments as the call."
+        )
+    return prep, prep.check(f, backend, actives, contexts), contexts, s
+
+
+def no_out(out, operator):
+    if out is not None:
+        raise UnsupportedOperationError(
+            f"ad.{operator}(..., out=...) is not supported for pytree inputs or several active arguments.\n"
+            "Hint: drop out= and use the returned tree."
+        )
+
+
+def refuse(operator, alternative):
+    raise UnsupportedOperationError(
+        f"ad.{operator} does not take pytree inputs or several active arguments.\nHint: use {alternative}."
+    )
+
+
+def paths_of(prep) -> list:
+    """Paths of the active leaves of a :class:`TreePrep`, in flat order."""
+    return _arg_paths(prep.in_def)

@@ -1,0 +1,167 @@
+"""Every operator on structured calls (pytrees, several active arguments): flatten, run, nest.
+
+The public operators in ``first_order``/``second_order`` send a call here when it has more than
+one active argument, a tree ``x`` or a tree output, or a :class:`TreePrep`.
+"""
+
+from __future__ import annotations
+
+from .._trees import tree_flatten, tree_unflatten
+from ._core import stack_seeds
+from ._prep import (
+    GradientPrep, HessianPrep, HVPPrep, JacobianPrep, PullbackPrep, PushforwardPrep,
+)
+from ._structured import TreePrep, no_out, prepare_tree, refuse, resolve_tree
+
+__all__ = ["tree_operator", "tree_prepare"]
+
+
+def _builds():
+    from . import first_order as fo
+    from . import second_order as so
+
+    return {
+        "gradient": (GradientPrep, fo._b_gradient, False),
+        "jacobian": (JacobianPrep, fo._b_jacobian, False),
+        "derivative": (JacobianPrep, fo._b_jacobian, False),
+        "pushforward": (PushforwardPrep, fo._b_pushforward, True),
+        "pullback": (PullbackPrep, fo._b_pullback, True),
+        "hvp": (HVPPrep, so._b_hvp, True),
+        "hessian": (HessianPrep, so._b_hessian, False),
+    }
+
+
+def tree_prepare(operator, f, args, same_point=False):
+    """``prepare_<operator>`` for a structured call."""
+    if operator == "second_derivative":
+        refuse(operator, "ad.hessian or ad.hvp")
+    cls, build, _ = _builds()[operator]
+    return prepare_tree(
+        cls, operator, f, args, build, seeds=False, same_point=same_point, native=operator == "gradient"
+    )
+
+
+def tree_operator(operator, f, args, prep, out, value=False):
+    """Run ``operator`` on a structured call; ``value=True`` for the ``value_and_`` form."""
+    no_out(out, operator)
+    if operator == "second_derivative":
+        refuse(operator, "ad.hessian or ad.hvp")
+    if operator == "gradient" and type(prep) is TreePrep and prep.native is not None:
+        return _native_gradient(prep, f, args, value)
+    cls, build, seeds = _builds()[operator]
+    prep, leaves, contexts, s = resolve_tree(cls, operator, f, args, prep, build, seeds=seeds, native=operator == "gradient")
+    if operator == "gradient" and prep.native is not None:
+        return _native_gradient(prep, f, args, value)
+    inner = prep.inner
+    x = prep.flat_x(leaves)
+    ctx = inner.native_contexts(contexts)
+    xn = inner.to_native(x)
+    return _RUNNERS[operator](prep, inner, xn, ctx, s, value)
+
+
+def _gradient(prep, inner, xn, ctx, s, value):
+    y, g = inner.run(xn, ctx)
+    g = prep.unflatten_x(inner.back(g))
+    return (inner.back(y), g) if value else g
+
+
+def _jacobian(prep, inner, xn, ctx, s, value):
+    y, J = inner.run(xn, ctx)
+    J = prep.nest_jacobian(inner.back(J))
+    return (prep.unflatten_y(inner.back(y)), J) if value else J
+
+
+def _derivative(prep, inner, xn, ctx, s, value):
+    from .._errors import InputError
+
+    if any(shape != () for shape in prep.in_shapes):
+        raise InputError(
+            "ad.derivative needs scalar inputs; some active leaves are arrays.\n"
+            "Hint: use ad.jacobian or ad.pushforward for array inputs."
+        )
+    return _jacobian(prep, inner, xn, ctx, s, value)
+
+
+def _batch(prep, inner, xn, ctx, s, value, like_x, what, out_is_x):
+    seeds, single = prep.flat_seeds(s, like_x, what)
+    spec = inner.spec
+    shape, dtype = (spec.x_shape, spec.x_dtype) if like_x else (spec.y_shape, spec.y_dtype)
+    T, single_inner = stack_seeds(inner, seeds, shape, dtype, what)
+    single = single or single_inner
+    y, R = inner.run(xn, T, ctx)
+    unflat = prep.unflatten_x if out_is_x else prep.unflatten_y
+    results = tuple(unflat(inner.back(R[i])) for i in range(R.shape[0]))
+    results = results[0] if single else results
+    return y, results
+
+
+def _pushforward(prep, inner, xn, ctx, s, value):
+    y, ty = _batch(prep, inner, xn, ctx, s, value, True, "tx", False)
+    return (prep.unflatten_y(inner.back(y)), ty) if value else ty
+
+
+def _pullback(prep, inner, xn, ctx, s, value):
+    y, tx = _batch(prep, inner, xn, ctx, s, value, False, "ty", True)
+    return (prep.unflatten_y(inner.back(y)), tx) if value else tx
+
+
+def _hvp(prep, inner, xn, ctx, s, value):
+    g, hv = _batch(prep, inner, xn, ctx, s, value, True, "tv", True)
+    return (prep.unflatten_x(inner.back(g)), hv) if value else hv
+
+
+def _hessian(prep, inner, xn, ctx, s, value):
+    (y, g), H = inner.run(xn, ctx)
+    H = prep.nest_hessian(inner.back(H))
+    return (inner.back(y), prep.unflatten_x(inner.back(g)), H) if value else H
+
+
+_RUNNERS = {
+    "gradient": _gradient, "jacobian": _jacobian, "derivative": _derivative, "pushforward": _pushforward,
+    "pullback": _pullback, "hvp": _hvp, "hessian": _hessian,
+}
+
+
+def _native_gradient(prep, f, args, value):
+    """A backend's own pytree gradient (JAX: jitted, structure checked when JAX traces)."""
+    from ._structured import split_args
+
+    backend, actives, contexts, _, _ = split_args(args, False)
+    if prep.library != prep.backend.library or prep.backend.library != "jax":
+        prep.check(f, backend, actives, contexts)
+    elif f is not prep.f or (backend is not prep.backend and backend != prep.backend):
+        prep.check(f, backend, actives, contexts)
+    vg, g = prep.native
+    call_args = list(actives)
+    if contexts:
+        ctx = iter(prep.inner.native_contexts(contexts))
+        call_args = _merge(actives, ctx, prep.positions)
+    if prep.library != prep.backend.library:
+        call_args = [_tree_map(a, prep.inner.to_native) for a in call_args]
+    if value:
+        y, grads = vg(*call_args)
+        return prep.inner.back(y), _back(prep, grads)
+    return _back(prep, g(*call_args))
+
+
+def _merge(actives, ctx, positions):
+    out, it = [], iter(actives)
+    for i in range(len(actives) + len(positions)):
+        out.append(next(ctx) if i in positions else next(it))
+    return out
+
+
+def _tree_map(tree, fun):
+    leaves, td = tree_flatten(tree)
+    if td == ("leaf",):
+        return fun(tree)
+    return tree_unflatten(td, [fun(v) for v in leaves])
+
+
+def _back(prep, grads):
+    if prep.library == prep.backend.library:
+        return grads
+    back = prep.inner.back
+    if prep.n_active > 1:
+        return tuple(_tree_map(g, back) for g in grads)
+    return _tree_map(grads, back)
