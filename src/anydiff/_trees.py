@@ -1,8 +1,9 @@
 """Pytrees: nested dicts, lists, tuples, NamedTuples and dataclasses of arrays and scalars.
 
 anydiff flattens a tree once into its leaves (depth first; dict keys sorted, as JAX does) and a
-hashable *tree definition*, so that backends only ever see one flat vector. A list or tuple of
-plain Python numbers is not a tree but one array (``[1.0, 2.0]`` is a vector), as before.
+hashable *tree definition*, so that backends only ever see one flat vector. An *argument* that
+is a list or tuple of plain Python numbers is one array (``[1.0, 2.0]`` is a vector), as before;
+inside a tree, and in outputs, lists and tuples are always nodes (as in JAX).
 """
 
 from __future__ import annotations
@@ -27,16 +28,22 @@ def _is_number_list(obj) -> bool:
 
 
 def is_tree(obj) -> bool:
-    """True for a container anydiff flattens (not for an array, a number or a list of numbers)."""
-    if isinstance(obj, dict) or (isinstance(obj, tuple) and hasattr(obj, "_fields")):
+    """True for a container anydiff flattens (dict, list, tuple, NamedTuple, dataclass)."""
+    if isinstance(obj, (dict, list, tuple)):
         return True
-    if isinstance(obj, (list, tuple)):
-        return not _is_number_list(obj) or len(obj) == 0
     return dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not _is_anydiff_object(obj)
 
 
+def is_tree_argument(obj) -> bool:
+    """Like :func:`is_tree`, but an argument that is a (nested) list of numbers is one array."""
+    return is_tree(obj) and not _is_number_list(obj)
+
+
 def _is_anydiff_object(obj) -> bool:
-    return type(obj).__module__.startswith("anydiff.")
+    """Contexts and backends are dataclasses too, but never trees."""
+    from ._contexts import Context
+
+    return isinstance(obj, Context) or hasattr(type(obj), "has_forward")
 
 
 def tree_flatten(tree):
@@ -56,7 +63,14 @@ def tree_flatten(tree):
 def tree_flatten_args(args):
     """Flatten a tuple of arguments (each one tree, even a plain number) -> ``(leaves, treedef)``."""
     leaves: list = []
-    return leaves, ("tuple", tuple(_flatten(a, leaves) for a in args))
+    defs = []
+    for a in args:
+        if _is_number_list(a):  # [1.0, 2.0] is a vector, as it always was
+            leaves.append(a)
+            defs.append(LEAF)
+        else:
+            defs.append(_flatten(a, leaves))
+    return leaves, ("tuple", tuple(defs))
 
 
 def _flatten(obj, leaves):
@@ -67,7 +81,7 @@ def _flatten(obj, leaves):
         return ("dict", tuple(keys), tuple(_flatten(obj[k], leaves) for k in keys))
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return ("namedtuple", type(obj), tuple(_flatten(v, leaves) for v in obj))
-    if isinstance(obj, (list, tuple)) and is_tree(obj):
+    if isinstance(obj, (list, tuple)):
         return (type(obj).__name__, tuple(_flatten(v, leaves) for v in obj))
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not _is_anydiff_object(obj):
         names = tuple(f.name for f in dataclasses.fields(obj))

@@ -18,10 +18,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._arrays import as_input
+import numbers
+
+from .._arrays import as_input, from_numpy
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
-from .._trees import LEAF, is_tree, tree_differences, tree_flatten, tree_flatten_args, tree_paths, tree_unflatten
+from .._trees import (
+    LEAF, is_tree, is_tree_argument, tree_differences, tree_flatten, tree_flatten_args, tree_paths,
+    tree_unflatten,
+)
 from ..backends import Backend, resolve_backend
 
 __all__ = ["TreePrep", "is_structured", "tree_call", "prepare_tree"]
@@ -32,7 +37,7 @@ def is_structured(args, seeds: bool = False) -> bool:
     if not args or not isinstance(args[0], (Backend, str)):
         return False
     actives = [a for a in args[1:] if not isinstance(a, Context)]
-    return len(actives) > 1 + seeds or (bool(actives) and is_tree(actives[0]))
+    return len(actives) > 1 + seeds or (bool(actives) and is_tree_argument(actives[0]))
 
 
 def split_args(args, seeds: bool):
@@ -133,6 +138,8 @@ def _flat_input(leaves, paths):
     for leaf, path in zip(leaves, paths):
         try:
             a, lib = as_input(leaf)
+            if isinstance(leaf, numbers.Number):
+                lib = None  # Python scalars take the library of the other leaves
         except InputError as err:
             raise InputError(
                 f"Active argument {path}: {str(err).splitlines()[0]}\nHint: every positional argument after "
@@ -141,12 +148,15 @@ def _flat_input(leaves, paths):
             ) from None
         arrays.append(a)
         libs.add(lib)
+    libs.discard(None)
     if len(libs) > 1:
         raise InputError(
-            "The active arguments mix array libraries ({', '.join(sorted(libs))}).\n"
+            f"The active arguments mix array libraries ({', '.join(sorted(libs))}).\n"
             "Hint: convert every leaf to the same library (NumPy, JAX or torch)."
         )
-    lib = libs.pop()
+    lib = libs.pop() if libs else "numpy"
+    if lib != "numpy":
+        arrays = [from_numpy(a, lib) if isinstance(a, np.ndarray) else a for a in arrays]
     shapes = tuple(tuple(a.shape) for a in arrays)
     dtypes = tuple(a.dtype for a in arrays)
     return concat_leaves(arrays, lib), lib, shapes, dtypes
@@ -225,8 +235,14 @@ class TreePrep:
 
     # ------------------------------------------------------------- conversions
     def flat_x(self, leaves):
-        arrays = [as_input(v)[0] for v in leaves]
-        return concat_leaves(arrays, self.library)
+        return concat_leaves([self.leaf(v) for v in leaves], self.library)
+
+    def leaf(self, v):
+        """A leaf of the call as an array of the prepared library (Python scalars converted)."""
+        if isinstance(v, numbers.Number) or (isinstance(v, list)):
+            a = as_input(v)[0]
+            return a if self.library == "numpy" else from_numpy(a, self.library)
+        return v
 
     def unflatten_x(self, flat):
         if hasattr(flat, "tocsr"):

@@ -6,14 +6,14 @@ one active argument, a tree ``x`` or a tree output, or a :class:`TreePrep`.
 
 from __future__ import annotations
 
-from .._trees import tree_flatten, tree_unflatten
+from .._trees import tree_flatten, tree_flatten_args, tree_unflatten
 from ._core import stack_seeds
 from ._prep import (
     GradientPrep, HessianPrep, HVPPrep, JacobianPrep, PullbackPrep, PushforwardPrep,
 )
 from ._structured import TreePrep, no_out, prepare_tree, refuse, resolve_tree
 
-__all__ = ["tree_operator", "tree_prepare"]
+__all__ = ["tree_operator", "tree_prepare", "flat_jacobian"]
 
 
 def _builds():
@@ -132,12 +132,15 @@ def _native_gradient(prep, f, args, value):
     elif f is not prep.f or (backend is not prep.backend and backend != prep.backend):
         prep.check(f, backend, actives, contexts)
     vg, g = prep.native
-    call_args = list(actives)
+    if prep.library == prep.backend.library == "jax":
+        call_args = list(actives)
+    else:
+        to_native = prep.inner.to_native
+        leaves, td = tree_flatten_args(actives)
+        call_args = list(tree_unflatten(td, [to_native(prep.leaf(v)) for v in leaves]))
     if contexts:
         ctx = iter(prep.inner.native_contexts(contexts))
-        call_args = _merge(actives, ctx, prep.positions)
-    if prep.library != prep.backend.library:
-        call_args = [_tree_map(a, prep.inner.to_native) for a in call_args]
+        call_args = _merge(call_args, ctx, prep.positions)
     if value:
         y, grads = vg(*call_args)
         return prep.inner.back(y), _back(prep, grads)
@@ -165,3 +168,34 @@ def _back(prep, grads):
     if prep.n_active > 1:
         return tuple(_tree_map(g, back) for g in grads)
     return _tree_map(grads, back)
+
+
+def flat_jacobian(f, *args, prep=None):
+    """Jacobian of the flattened problem: one matrix of shape ``(m, n)``.
+
+    Inputs and outputs may be pytrees and there may be several active arguments; rows follow
+    the leaves of ``f``'s output and columns the leaves of the active arguments, both in the
+    order :func:`anydiff.tree_index_map` gives (leaves depth first, dict keys sorted).
+
+    Parameters
+    ----------
+    f : callable
+    *args
+        ``backend, x1, x2, ..., *contexts`` as for :func:`anydiff.jacobian`.
+    prep : optional
+        Output of :func:`anydiff.prepare_jacobian` for the same call.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> f = lambda t: {"a": 2.0 * t["x"], "b": np.sum(t["x"])}
+    >>> ad.flat_jacobian(f, ad.AutoNumPy(), {"x": np.array([1.0, 2.0])})
+    array([[2., 0.],
+           [0., 2.],
+           [1., 1.]])
+    """
+    prep, leaves, contexts, _ = resolve_tree(JacobianPrep, "jacobian", f, args, prep, _builds()["jacobian"][1])
+    inner = prep.inner
+    _, J = inner.run(inner.to_native(prep.flat_x(leaves)), inner.native_contexts(contexts))
+    J = inner.back(J)
+    return J if hasattr(J, "tocsr") else J.reshape((-1, inner.spec.n))

@@ -17,7 +17,7 @@ import functools
 
 from .._arrays import TreeOutputError
 from .._contexts import Context
-from .._trees import is_tree
+from .._trees import is_tree_argument
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 from ._structured import TreePrep, is_structured
@@ -341,7 +341,7 @@ def value_and_gradient(f, *args, prep=None, out=None):
     (5.0, array([2., 4.]))
     """
     prep, _, x, contexts = resolve_prep(GradientPrep, "gradient", f, args, prep, _b_gradient)
-    value, g = prep.run(prep.to_native(x) if type(x) is prep.x_type else native_x(prep, x), prep.native_contexts(contexts))
+    value, g = prep.run(native_x(prep, x), prep.native_contexts(contexts))
     g = prep.back(g)
     if out is not None:
         g = write_out(prep, out, g)
@@ -376,7 +376,7 @@ def gradient(f, backend, x, *contexts, prep=None, out=None):
         g = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))
         return g if out is None else write_out(prep, out, g)
     if type(prep) is TreePrep or (
-        prep is None and (is_tree(x) or (contexts and not all(isinstance(c, Context) for c in contexts)))
+        prep is None and (is_tree_argument(x) or (contexts and not all(isinstance(c, Context) for c in contexts)))
     ):
         return tree_operator("gradient", f, (backend, x, *contexts), prep, out)
     return value_and_gradient(f, backend, x, *contexts, prep=prep, out=out)[1]
