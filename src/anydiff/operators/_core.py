@@ -211,7 +211,7 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
 
 
 def native_x(prep, x):
-    if type(x) is not np.ndarray and library_of(x) == "numpy":
+    if type(x) is not np.ndarray and library_of(x) in ("numpy", "other"):  # scalars, lists
         x = as_input(x)[0]
     return prep.to_native(x)
 
