@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, TracingError
 from ._base import Backend
 
 __all__ = ["AutoAutograd"]
@@ -50,6 +50,7 @@ class AutoAutograd(Backend):
             raise InputError(f"AutoAutograd got a {library} array.\nHint: pass a NumPy array.")
 
     def build_pullback(self, f, spec):
+        f = _guard(f)
         make_vjp = _ag().make_vjp
 
         def pullback(x, DY, ctx):
@@ -60,6 +61,7 @@ class AutoAutograd(Backend):
         return pullback
 
     def build_pushforward(self, f, spec):
+        f = _guard(f)
         make_jvp = _ag().make_jvp
 
         def pushforward(x, T, ctx):
@@ -70,6 +72,7 @@ class AutoAutograd(Backend):
         return pushforward
 
     def build_gradient(self, f, spec):
+        f = _guard(f)
         vg = _ag().value_and_grad(f)
 
         def gradient(x, ctx):
@@ -78,10 +81,12 @@ class AutoAutograd(Backend):
         return gradient
 
     def build_gradient_only(self, f, spec):
+        f = _guard(f)
         grad = _ag().grad(f)
         return lambda x, ctx: grad(x, *ctx)
 
     def build_jacobian(self, f, spec):
+        f = _guard(f)
         if self.jacobian_mode(spec) == "forward":
             return super().build_jacobian(f, spec)
         make_vjp = _ag().make_vjp
@@ -96,12 +101,31 @@ class AutoAutograd(Backend):
         return jacobian
 
     def raw_gradient(self, f, spec):
+        f = _guard(f)
         return _ag().grad(f)
 
     def raw_derivative(self, f, spec):
+        f = _guard(f)
         make_jvp = _ag().make_jvp
 
         def derivative(x, *ctx):
             return make_jvp(lambda x: f(x, *ctx))(x)(np.ones_like(x))[1]
 
         return derivative
+
+
+def _guard(f):
+    """Turn autograd's bare AttributeError on a missing ArrayBox method into a clear error."""
+    def guarded(*args):
+        try:
+            return f(*args)
+        except AttributeError as err:
+            if "ArrayBox" not in str(err):
+                raise
+            raise TracingError(
+                f"autograd cannot trace f: {err} (autograd's traced arrays lack some ndarray methods, "
+                "e.g. .conj()).\nHint: call the autograd.numpy function instead (anp.conj(z), "
+                "anp.real(z), ...), or use another backend such as ad.AutoJax()."
+            ) from None
+
+    return guarded

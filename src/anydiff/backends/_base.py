@@ -143,6 +143,9 @@ class Backend:
         """Closure ``(x, ctx) -> (y, J)`` with ``J`` of shape ``y.shape + x.shape``."""
         xp = self.array_namespace()
         n, m = spec.n, spec.m
+        if _real_of_complex(spec) and self.has_forward:
+            jac_c = self._real_of_complex_jacobian(f, spec)
+            return lambda x, ctx: (lambda y, J: (y, xp.reshape(J, spec.y_shape + spec.x_shape)))(*jac_c(x, ctx))
         if self.jacobian_mode(spec) == "forward":
             prim, k, shape = self.build_pushforward(f, spec), n, spec.x_shape
         else:
@@ -175,6 +178,9 @@ class Backend:
     def build_gradient(self, f, spec: FunctionSpec) -> Callable:
         """Closure ``(x, ctx) -> (y, g)`` for scalar-valued ``f``."""
         xp = self.array_namespace()
+        if _real_of_complex(spec) and not self.has_reverse:
+            jac = self._real_of_complex_jacobian(f, spec)
+            return lambda x, ctx: (lambda y, J: (y, xp.reshape(J, spec.x_shape)))(*jac(x, ctx))
         if self.has_reverse:
             pullback = self.build_pullback(f, spec)
             seed = self.ones((1,) + spec.y_shape, spec)
@@ -229,7 +235,36 @@ class Backend:
 
         return pushforward
 
+    def _real_of_complex_jacobian(self, f, spec):
+        """``(x, ctx) -> (y, J)`` for real ``f`` of complex ``x`` (JAX's convention).
+
+        ``J = ∂f/∂Re x − i ∂f/∂Im x`` (shape ``(m, n)``), from pushforwards along the real
+        and the imaginary basis directions: what ``jax.grad``/``jax.vjp`` return.
+        """
+        xp = self.array_namespace()
+        pushforward = self.build_pushforward(f, spec)
+        n = spec.n
+        E = np.eye(n, dtype=_np_dtype(spec.x_dtype))
+        seeds = self.from_numpy_native(np.concatenate([E, 1j * E]).reshape((2 * n,) + spec.x_shape), spec)
+
+        def jacobian(x, ctx):
+            y, TY = pushforward(x, seeds, ctx)
+            rows = xp.reshape(TY, (2 * n, spec.m))
+            return y, (rows[:n] - 1j * rows[n:]).T
+
+        return jacobian
+
     def _pullback_from_pushforward(self, f, spec):
+        if _real_of_complex(spec):
+            jac_c = self._real_of_complex_jacobian(f, spec)
+            xp = self.array_namespace()
+
+            def pullback_complex(x, DY, ctx):
+                y, J = jac_c(x, ctx)
+                TX = xp.reshape(DY, (DY.shape[0], spec.m)) @ J
+                return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
+
+            return pullback_complex
         jac = self.build_jacobian(f, spec)
         xp = self.array_namespace()
 
@@ -286,6 +321,11 @@ class Backend:
 
     def __repr__(self) -> str:  # dataclass repr is replaced by the subclasses' own
         return f"{type(self).__name__}()"
+
+
+def _real_of_complex(spec) -> bool:
+    """A real-valued function of a complex input (not holomorphic: both parts of x matter)."""
+    return _is_complex(spec.x_dtype) and spec.y_dtype is not None and not _is_complex(spec.y_dtype)
 
 
 def _is_complex(dtype) -> bool:

@@ -186,6 +186,8 @@ class AutoJax(Backend):
 
         jax = _jax()
         transform = jax.jacfwd if self.jacobian_mode(spec) == "forward" else jax.jacrev
+        if np.dtype(spec.x_dtype).kind == "c" and np.dtype(spec.y_dtype).kind != "c":
+            return jax.jacrev  # real f of complex x: rows are jax.grad's convention
         if np.dtype(spec.x_dtype).kind == "c":  # complex x: the holomorphic Jacobian
             transform = functools.partial(transform, holomorphic=True)
         return transform

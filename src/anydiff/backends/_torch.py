@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from .._errors import InputError
-from ._base import Backend, FunctionSpec
+from ._base import Backend, FunctionSpec, _real_of_complex
 
 __all__ = ["AutoTorch"]
 
@@ -105,7 +105,7 @@ class AutoTorch(Backend):
     def build_pullback(self, f, spec):
         torch = _torch()
         if self._classic(spec):
-            return self._finish(_classic_pullback(f, spec))
+            return self._finish(_jax_convention(_classic_pullback(f, spec), spec))
         func = torch.func
 
         def pullback(x, DY, ctx):
@@ -113,7 +113,7 @@ class AutoTorch(Backend):
             (TX,) = func.vmap(vjp_fun)(DY)
             return y, TX
 
-        return self._finish(pullback)
+        return self._finish(_jax_convention(pullback, spec))
 
     def build_gradient(self, f, spec):
         if self._classic(spec):
@@ -124,12 +124,14 @@ class AutoTorch(Backend):
             g, y = gv(x, *ctx)
             return y, g
 
-        return self._finish(gradient)
+        return self._finish(_jax_convention(gradient, spec))
 
     def build_gradient_only(self, f, spec):
         if self._classic(spec):
             return super().build_gradient_only(f, spec)
         grad = _torch().func.grad(f)
+        if _real_of_complex(spec):  # torch returns the conjugate of JAX's convention
+            return self._finish(lambda x, ctx: grad(x, *ctx).conj().resolve_conj())
         return self._finish(lambda x, ctx: grad(x, *ctx))
 
     def build_tree_gradient(self, f, argnums, spec, check):
@@ -158,6 +160,18 @@ class AutoTorch(Backend):
 
     def default_outer(self):
         return AutoTorch(mode="forward", compile=self.compile)
+
+
+def _jax_convention(closure, spec):
+    """For real ``f`` of complex ``x``: conjugate torch's result to follow JAX's convention."""
+    if not _real_of_complex(spec):
+        return closure
+
+    def conjugated(x, seeds_or_ctx, *rest):
+        y, d = closure(x, seeds_or_ctx, *rest)
+        return y, d.conj().resolve_conj()
+
+    return conjugated
 
 
 def torch_dtype(dtype):

@@ -71,6 +71,14 @@ def _outer_build(outer, inner, method, fun, spec):
 
 
 def _scalar_output(spec, op):
+    from ..backends._base import _is_complex
+
+    if _is_complex(spec.x_dtype):
+        raise UnsupportedOperationError(
+            f"ad.{op} does not take complex inputs (second derivatives of real functions of complex "
+            "variables have no single convention).\nHint: pass the real and imaginary parts as two "
+            "active arguments, e.g. ad.hessian(lambda a, b: f(a + 1j * b), backend, z.real, z.imag)."
+        )
     if spec.m != 1:
         raise OutputError(
             f"ad.{op} needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
