@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import all_backends
 
 import anydiff as ad
 from anydiff.testing import namespace_for
-from conftest import all_backends
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
@@ -66,7 +66,7 @@ def test_jacobian_follows_jax(backend):
 
 
 def test_issue_example_finite_differences_and_numpy():
-    f = lambda z: (z * z.conj()).real.sum()  # noqa: E731
+    f = lambda z: (z * z.conj()).real.sum()
     z = np.array([1 + 2j, 0.5 - 1j])
     for backend in ("fd", ad.AutoNumPy()):
         np.testing.assert_allclose(ad.gradient(f, backend, z), 2 * z.conj(), rtol=1e-6)
@@ -84,6 +84,6 @@ def test_second_order_refused_with_workaround(op):
     args = (Z, (Z,)) if op == "hvp" else (Z,)
     with pytest.raises(ad.UnsupportedOperationError, match="Hint: pass the real and imaginary parts"):
         getattr(ad, op)(f, ad.AutoNumPy(), *args)
-    (Haa, Hab), (Hba, Hbb) = ad.hessian(lambda a, b: f(a + 1j * b), ad.AutoNumPy(), Z.real, Z.imag)
+    (_Haa, Hab), (_Hba, _Hbb) = ad.hessian(lambda a, b: f(a + 1j * b), ad.AutoNumPy(), Z.real, Z.imag)
     ref = jax.hessian(lambda a, b: make(jnp)(a + 1j * b), argnums=(0, 1))(Z.real, Z.imag)
     np.testing.assert_allclose(Hab, ref[0][1], atol=1e-12)

@@ -11,8 +11,10 @@ Examples
 array([2., 4.])
 """
 
+from importlib import import_module as _import_module
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._contexts import Cache, Constant
 from ._custom_rule import CustomRule, custom_rule
@@ -39,12 +41,40 @@ from .operators import (
     value_gradient_and_hessian,
 )
 from .operators._core import clear_cache
-from .implicit import ImplicitFunction, ImplicitInfo, fixed_point_conditions, implicit_function, optimality_conditions  # noqa: E501
-from .sparse import (
-    AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
-    TorchSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
-    jacobian_sparsity, show_colors,
+from .implicit import (
+    ImplicitFunction, ImplicitInfo, fixed_point_conditions, implicit_function, optimality_conditions,
 )
+
+if _TYPE_CHECKING:  # the sparse machinery imports numba: loaded on first use (see __getattr__)
+    from .sparse import (
+        AutoSparse, DenseSparsityDetector, GreedyColoring, JaxSparsityDetector, KnownSparsityDetector,
+        TorchSparsityDetector, TracerLocalSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity,
+        jacobian_sparsity, show_colors,
+    )
+
+#: Public names loaded on first access, and the submodule that defines them.
+_LAZY = {
+    name: "sparse"
+    for name in (
+        "AutoSparse", "DenseSparsityDetector", "GreedyColoring", "JaxSparsityDetector",
+        "KnownSparsityDetector", "TorchSparsityDetector", "TracerLocalSparsityDetector",
+        "TracerSparsityDetector", "coloring", "hessian_sparsity", "jacobian_sparsity", "show_colors",
+    )
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'anydiff' has no attribute {name!r}")
+    value = getattr(_import_module(f"anydiff.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 try:
     __version__ = _version("anydiff")

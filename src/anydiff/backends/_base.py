@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class FunctionSpec:
     def m(self) -> int:
         return math.prod(self.y_shape)
 
-    def with_output(self, y_shape, y_dtype, inplace=False) -> "FunctionSpec":
+    def with_output(self, y_shape, y_dtype, inplace=False) -> FunctionSpec:
         return FunctionSpec(
             self.x_shape, self.x_dtype, tuple(y_shape), y_dtype, inplace,
             self.context_kinds, self.input_library, self.point, self.contexts, self.same_point,
@@ -145,7 +146,12 @@ class Backend:
         n, m = spec.n, spec.m
         if _real_of_complex(spec) and self.has_forward:
             jac_c = self._real_of_complex_jacobian(f, spec)
-            return lambda x, ctx: (lambda y, J: (y, xp.reshape(J, spec.y_shape + spec.x_shape)))(*jac_c(x, ctx))
+
+            def jacobian_complex(x, ctx):
+                y, J = jac_c(x, ctx)
+                return y, xp.reshape(J, spec.y_shape + spec.x_shape)
+
+            return jacobian_complex
         if self.jacobian_mode(spec) == "forward":
             prim, k, shape = self.build_pushforward(f, spec), n, spec.x_shape
         else:
@@ -180,7 +186,12 @@ class Backend:
         xp = self.array_namespace()
         if _real_of_complex(spec) and not self.has_reverse:
             jac = self._real_of_complex_jacobian(f, spec)
-            return lambda x, ctx: (lambda y, J: (y, xp.reshape(J, spec.x_shape)))(*jac(x, ctx))
+
+            def gradient_complex(x, ctx):
+                y, J = jac(x, ctx)
+                return y, xp.reshape(J, spec.x_shape)
+
+            return gradient_complex
         if self.has_reverse:
             pullback = self.build_pullback(f, spec)
             seed = self.ones((1,) + spec.y_shape, spec)
@@ -285,7 +296,7 @@ class Backend:
         call it when tracing. ``None`` (the default) means operators flatten the arguments
         into one vector and use the primitives.
         """
-        return None
+        return
 
     # -------------------------------------------------------- second order
     def raw_gradient(self, f, spec: FunctionSpec) -> Callable:
@@ -295,11 +306,11 @@ class Backend:
     def raw_derivative(self, f, spec: FunctionSpec) -> Callable:
         raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators")
 
-    def default_outer(self) -> "Backend":
+    def default_outer(self) -> Backend:
         """Outer backend used for second order when none is given (forward-over-reverse)."""
         return self
 
-    def can_differentiate(self, inner: "Backend") -> bool:
+    def can_differentiate(self, inner: Backend) -> bool:
         """Whether this backend can differentiate functions built by ``inner``."""
         return inner.library == self.library
 

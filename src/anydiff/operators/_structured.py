@@ -12,24 +12,30 @@ support (JAX, torch) provide ``build_tree_gradient`` as a fast path for gradient
 from __future__ import annotations
 
 import math
+import numbers
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
-import numbers
 
 from .._arrays import as_input, from_numpy
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import (
-    LEAF, is_tree, is_tree_argument, tree_differences, tree_flatten, tree_flatten_args, tree_paths,
+    LEAF,
+    is_tree,
+    is_tree_argument,
+    tree_differences,
+    tree_flatten,
+    tree_flatten_args,
+    tree_paths,
     tree_unflatten,
 )
 from ..backends import Backend, resolve_backend
 
-__all__ = ["TreePrep", "is_structured", "tree_call", "prepare_tree"]
+__all__ = ["TreePrep", "is_structured", "prepare_tree", "resolve_tree"]
 
 
 def is_structured(args, seeds: bool = False) -> bool:
@@ -239,7 +245,7 @@ class TreePrep:
 
     def leaf(self, v):
         """A leaf of the call as an array of the prepared library (Python scalars converted)."""
-        if isinstance(v, numbers.Number) or (isinstance(v, list)):
+        if isinstance(v, (numbers.Number, list)):
             a = as_input(v)[0]
             return a if self.library == "numpy" else from_numpy(a, self.library)
         return v
@@ -331,7 +337,7 @@ def _lib_of(leaves):
     return libs.pop() if len(libs) == 1 else "numpy"
 
 
-_CACHE: "OrderedDict[tuple, TreePrep]" = OrderedDict()
+_CACHE: OrderedDict[tuple, TreePrep] = OrderedDict()
 CACHE_SIZE = 64
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from .._trees import tree_flatten, tree_flatten_args, tree_unflatten
 from ._core import stack_seeds
 from ._prep import (
-    GradientPrep, HessianPrep, HVPPrep, JacobianPrep, PullbackPrep, PushforwardPrep,
+    GradientPrep,
+    HessianPrep,
+    HVPPrep,
+    JacobianPrep,
+    PullbackPrep,
+    PushforwardPrep,
 )
 from ._structured import TreePrep, no_out, prepare_tree, refuse, resolve_tree
 
@@ -127,9 +132,8 @@ def _native_gradient(prep, f, args, value):
     from ._structured import split_args
 
     backend, actives, contexts, _, _ = split_args(args, False)
-    if prep.library != prep.backend.library or prep.backend.library != "jax":
-        prep.check(f, backend, actives, contexts)
-    elif f is not prep.f or (backend is not prep.backend and backend != prep.backend):
+    jitted = prep.library == prep.backend.library == "jax"  # JAX checks the structure when it traces
+    if not jitted or f is not prep.f or (backend is not prep.backend and backend != prep.backend):
         prep.check(f, backend, actives, contexts)
     vg, g = prep.native
     if prep.library == prep.backend.library == "jax":

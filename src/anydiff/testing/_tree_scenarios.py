@@ -8,8 +8,9 @@ here come from JAX (``jax.jacobian``/``jax.hessian`` with ``argnums``, ``jax.jvp
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

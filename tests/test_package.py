@@ -1,0 +1,91 @@
+"""The package itself: lazy imports, explicit re-exports, version, and a hint on every error."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+import pathlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import anydiff as ad
+
+SRC = pathlib.Path(ad.__file__).parent
+
+
+def test_import_is_light():
+    code = (
+        "import sys, anydiff\n"
+        "heavy = [m for m in ('numba', 'matplotlib', 'jax', 'torch', 'autograd') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import anydiff imported {out.stdout.strip()}"
+
+
+def test_public_names_resolve_and_no_star_imports():
+    assert all(hasattr(ad, name) for name in ad.__all__)
+    assert len(set(ad.__all__)) == len(ad.__all__)
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert all(a.name != "*" for a in node.names), f"star import in {path}"
+
+
+def test_version_from_metadata():
+    assert ad.__version__ == importlib.metadata.version("anydiff")
+
+
+def _error_classes():
+    for info in pkgutil.walk_packages([str(SRC)], "anydiff."):
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # optional dependency missing: its raise sites are still scanned
+            pass
+    found, todo = {}, [ad.AnyDiffError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls
+        todo += cls.__subclasses__()
+    return found
+
+
+def _raise_sites():
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                fn = node.exc.func
+                name = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
+                yield f"{path.relative_to(SRC)}:{node.lineno}", name, node.exc
+
+
+def test_every_raise_site_carries_a_hint():
+    classes = _error_classes()
+    sites = [(where, classes[name], call) for where, name, call in _raise_sites() if name in classes]
+    assert len(sites) > 100  # the scan sees the whole package
+    missing = []
+    for where, cls, call in sites:
+        literal = any(
+            isinstance(n, ast.Constant) and isinstance(n.value, str) and "Hint" in n.value for n in ast.walk(call)
+        )
+        # a site without its own hint gets its class's default, which must be specific to the class
+        generic = cls.default_hint == ad.AnyDiffError.default_hint
+        if not literal and generic and cls.__init__ is ad.AnyDiffError.__init__:
+            missing.append(f"{where} {cls.__name__}")
+    assert not missing, "raise sites without a specific hint:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("name", sorted(_error_classes()))
+def test_every_error_class_adds_a_hint(name):
+    cls = _error_classes()[name]
+    if name == "BackendNotInstalledError":
+        err = cls("X", "x", "x")
+    else:
+        err = cls("something went wrong.")
+    assert "\nHint: " in str(err)
+    with_own = cls("bad.\nHint: do this.") if name != "BackendNotInstalledError" else err
+    assert str(with_own).count("Hint:") == 1
