@@ -28,7 +28,7 @@ import numpy as np
 
 from .._errors import BackendNotInstalledError, UnsupportedOperationError
 
-__all__ = ["Backend", "FunctionSpec"]
+__all__ = ["Backend", "FunctionSpec", "Built"]
 
 #: Largest number of array elements a batch of basis tangents (B * size) may hold.
 MAX_BATCH_ELEMENTS = 2**24
@@ -64,6 +64,21 @@ class FunctionSpec:
             self.x_shape, self.x_dtype, tuple(y_shape), y_dtype, inplace,
             self.context_kinds, self.input_library, self.point, self.contexts, self.same_point,
         )
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a build method returns when it has more than the closure (instead of function attributes).
+
+    ``run`` is the closure ``(x, ctx) -> ...``; ``single`` an optional ``x -> ...`` for calls
+    without contexts (JAX: jit's one-argument dispatch); ``details`` backend data worth keeping
+    on the preparation (a sparse backend's coloring and pattern, say). Preparations unpack it,
+    so prepared calls run the closures directly.
+    """
+
+    run: Callable
+    single: Callable | None = None
+    details: Any = None
 
 
 class Backend:

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from .._errors import InputError, UnsupportedOperationError
-from ._base import Backend, FunctionSpec
+from ._base import Backend, Built, FunctionSpec
 
 __all__ = ["AutoJax"]
 
@@ -166,8 +166,8 @@ class AutoJax(Backend):
     def build_gradient_only(self, f, spec):
         grad = _jax().grad(f)
         run = self._compile(lambda x, ctx: grad(x, *ctx), spec)
-        if not spec.context_kinds and self.jit:
-            run.single = self._compile(lambda x: grad(x), spec)  # one-argument dispatch, no ctx tuple
+        if not spec.context_kinds and self.jit:  # one-argument dispatch, no ctx tuple
+            return Built(run, single=self._compile(lambda x: grad(x), spec))
         return run
 
     def build_tree_gradient(self, f, argnums, spec, check):
@@ -209,7 +209,7 @@ class AutoJax(Backend):
         jac = self._jac_transform(spec)(f)
         run = self._compile(lambda x, ctx: jac(x, *ctx), spec)
         if not spec.context_kinds and self.jit:
-            run.single = self._compile(lambda x: jac(x), spec)
+            return Built(run, single=self._compile(lambda x: jac(x), spec))
         return run
 
     # ----------------------------------------------------------- second order

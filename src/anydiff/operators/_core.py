@@ -10,6 +10,7 @@ import numpy as np
 from .._arrays import as_input, from_numpy, library_of, to_numpy
 from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import Backend, FunctionSpec, resolve_backend
+from ..backends._base import Built
 from ._prep import check_prep_type, split_contexts
 
 __all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
@@ -102,11 +103,17 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     values = tuple(c.value for c in contexts)
     run = build(backend, f, dataclasses.replace(spec, point=xn, contexts=ctx, same_point=same_point))
     run, run_only = run if isinstance(run, tuple) else (run, None)
+    single, details = None, None
+    if isinstance(run, Built):
+        run, details = run.run, run.details
+    if isinstance(run_only, Built):
+        run_only, single, details = run_only.run, run_only.single, run_only.details or details
     back = _back_converter(backend.library, library)
     if getattr(backend, "sparse_results", False):  # scipy.sparse results pass through unchanged
         back = _keep_sparse(back)
     return cls(
-        f=f, backend=backend, spec=spec, run=run, run_only=run_only, x_type=type(x_user),
+        f=f, backend=backend, spec=spec, run=run, run_only=run_only, single=single, details=details,
+        x_type=type(x_user),
         back=back, to_native=backend.to_native,
         ctx_native=ctx_native, point=_snapshot(x) if same_point else None,
         point_contexts=tuple(_snapshot(v) for v in values) if same_point else (),

@@ -37,6 +37,8 @@ class Prep:
     point: Any = field(repr=False, default=None)  # for *_same_point preparations: a copy of x
     point_contexts: tuple = field(repr=False, default=())  # ... and of the context values
     run_only: Callable | None = field(repr=False, default=None)  # derivative without the value
+    single: Callable | None = field(repr=False, default=None)  # run_only(x) without contexts (JAX)
+    details: Any = field(repr=False, default=None)  # backend data, e.g. a sparse backend's coloring
 
     def __post_init__(self):
         object.__setattr__(self, "_scalar_input", not hasattr(self.x_type, "shape"))
@@ -182,7 +184,7 @@ def _fast_call(prep):
 
     if spec.input_library == "jax" and prep.backend.library == "jax" and getattr(prep.backend, "jit", False):
         # shape and dtype are checked inside the jitted closure when JAX retraces (AutoJax._compile)
-        single = getattr(run, "single", None)
+        single = prep.single
         if single is not None and not convert_out:
 
             def call_jax_single(f, backend, x):
