@@ -8,6 +8,7 @@ that write into tensors (in-place ``f(y, x)``, or a ``Cache`` context) cannot ru
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -201,13 +202,18 @@ def _evaluate(f, x, ctx, spec):
     return f(x, *ctx)
 
 
+#: torch's forward-mode AD levels are global (a second thread's level is "nested"), so classic
+#: forward-mode calls (in-place functions, Cache contexts) from several threads take turns.
+_DUAL_LEVEL_LOCK = threading.Lock()
+
+
 def _classic_pushforward(f, spec):
     torch = _torch()
     fwAD = torch.autograd.forward_ad
 
     def pushforward(x, T, ctx):
         tangents = []
-        with fwAD.dual_level():
+        with _DUAL_LEVEL_LOCK, fwAD.dual_level():  # torch has one forward-AD level per process
             for t in T:
                 y = _evaluate(f, fwAD.make_dual(x, t), ctx, spec)
                 primal, tangent = fwAD.unpack_dual(y)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -159,6 +160,28 @@ def _is_inexact(dtype) -> bool:
 #: Preparations made for unprepared calls, most recent last (bounded; see ``clear_cache``).
 _CACHE: "OrderedDict[tuple, object]" = OrderedDict()
 CACHE_SIZE = 64
+#: Guards both preparation caches (this one and ``_structured._CACHE``): calls from threads.
+CACHE_LOCK = threading.Lock()
+
+
+def cache_get(cache, key):
+    """Look ``key`` up in a bounded LRU preparation cache (thread-safe)."""
+    if key is None:
+        return None
+    with CACHE_LOCK:
+        prep = cache.get(key)
+        if prep is not None:
+            cache.move_to_end(key)
+        return prep
+
+
+def cache_put(cache, key, prep, size=CACHE_SIZE):
+    if key is None:
+        return
+    with CACHE_LOCK:
+        cache[key] = prep
+        if len(cache) > size:
+            cache.popitem(last=False)
 
 
 def clear_cache() -> None:
@@ -175,10 +198,11 @@ def clear_cache() -> None:
     >>> import anydiff as ad
     >>> ad.clear_cache()
     """
-    _CACHE.clear()
     from ._structured import _CACHE as tree_cache
 
-    tree_cache.clear()
+    with CACHE_LOCK:
+        _CACHE.clear()
+        tree_cache.clear()
 
 
 def _cache_key(cls, f, y, backend, x, contexts):
@@ -200,15 +224,11 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
     if prep is None:
         y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
         key = _cache_key(cls, f, y, backend, x, contexts)
-        prep = _CACHE.get(key) if key is not None else None
+        prep = cache_get(_CACHE, key)
         if prep is None:
             prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
-            if key is not None:
-                _CACHE[key] = prep
-                if len(_CACHE) > CACHE_SIZE:
-                    _CACHE.popitem(last=False)
+            cache_put(_CACHE, key, prep)
         else:
-            _CACHE.move_to_end(key)
             prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
         return prep, y, x, contexts
     check_prep_type(prep, cls)

@@ -403,13 +403,12 @@ def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=Fal
     backend, actives, contexts, _, s = split_args(args, seeds)
     if prep is None:
         key = _key(operator, f, backend, actives, contexts, False)
-        prep = _CACHE.get(key) if key is not None else None
+        from ._core import cache_get, cache_put
+
+        prep = cache_get(_CACHE, key)
         if prep is None:
             prep = prepare_tree(cls, operator, f, args, build, seeds=seeds, native=native)
-            if key is not None:
-                _CACHE[key] = prep
-                if len(_CACHE) > CACHE_SIZE:
-                    _CACHE.popitem(last=False)
+            cache_put(_CACHE, key, prep)
         return prep, prep.check(f, backend, actives, contexts), contexts, s
     if type(prep) is not TreePrep or prep.operator != operator:
         raise PreparationMismatchError(
