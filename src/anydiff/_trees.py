@@ -101,8 +101,8 @@ def tree_unflatten(treedef, leaves):
     --------
     >>> import anydiff as ad
     >>> leaves, treedef = ad.tree_flatten({"a": 1.0, "b": [2.0, (3.0, 4.0)]})
-    >>> ad.tree_unflatten(treedef, [10.0, 20.0, 30.0])
-    {'a': 10.0, 'b': [20.0, 30.0]}
+    >>> ad.tree_unflatten(treedef, [10.0, 20.0, 30.0, 40.0])
+    {'a': 10.0, 'b': [20.0, (30.0, 40.0)]}
     """
     it = iter(leaves)
     return _build(treedef, it)

@@ -133,11 +133,14 @@ def _native_gradient(prep, f, args, value):
 
     backend, actives, contexts, _, _ = split_args(args, False)
     jitted = prep.library == prep.backend.library == "jax"  # JAX checks the structure when it traces
+    leaves = None
     if not jitted or f is not prep.f or (backend is not prep.backend and backend != prep.backend):
-        prep.check(f, backend, actives, contexts)
+        leaves = prep.check(f, backend, actives, contexts)
     vg, g = prep.native
-    if prep.library == prep.backend.library == "jax":
-        call_args = list(actives)
+    if jitted or (
+        prep.library == prep.backend.library and not any(isinstance(v, (float, int)) for v in leaves)
+    ):
+        call_args = list(actives)  # already native arrays
     else:
         to_native = prep.inner.to_native
         leaves, td = tree_flatten_args(actives)
