@@ -246,8 +246,10 @@ def test_output_independent_of_x_gives_zeros():
 
 
 def test_capabilities():
-    assert B.name == "numpy" and B.library == "numpy" and B.has_forward and not B.has_reverse
-    assert B.supports_inplace and B.supports_cache and B.exact and B.default_outer() == B
+    assert B.name == "numpy" and B.library == "numpy" and B.has_forward and B.has_reverse
+    assert not AutoNumPy(mode="forward").has_reverse
+    assert B.supports_inplace and B.supports_cache and B.exact
+    assert B.default_outer() == AutoNumPy(mode="forward")  # forward over the reverse gradient
 
 
 # ------------------------------------------------------------------------- errors

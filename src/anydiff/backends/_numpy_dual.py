@@ -1,8 +1,10 @@
-"""AutoNumPy: exact derivatives of unmodified NumPy code with anydiff's own forward mode.
+"""AutoNumPy: exact derivatives of unmodified NumPy code with anydiff's own forward and reverse modes.
 
-``f`` runs once on a :class:`~anydiff.dual.Dual` carrying all ``B`` tangents on a leading
-axis, so a pushforward of ``B`` directions (a whole Jacobian, with ``B = n``) is one
-vectorized evaluation. Second order is forward-over-forward with nested duals.
+Forward mode: ``f`` runs once on a :class:`~anydiff.dual.Dual` carrying all ``B`` tangents on
+a leading axis, so a pushforward of ``B`` directions (a whole Jacobian, with ``B = n``) is one
+vectorized evaluation. Reverse mode (:mod:`anydiff.reverse`): ``f`` runs once on a dual whose
+tangent records the forward rules' linear operations, transposed in a backward pass.
+Second order: forward over the reverse-mode gradient (or forward-over-forward).
 """
 
 from __future__ import annotations
@@ -15,26 +17,37 @@ import numpy as np
 from .._errors import InputError, TracingError
 from ._base import MAX_BATCH_ELEMENTS, Backend, FunctionSpec
 
+_MODES = ("auto", "forward", "reverse")
+
 __all__ = ["AutoNumPy"]
 
 
 @dataclass(frozen=True)
 class AutoNumPy(Backend):
-    """anydiff's vectorized forward mode on plain NumPy/SciPy code (no rewrite needed).
+    """anydiff's own forward and reverse modes on plain NumPy/SciPy code (no rewrite needed).
 
-    ``f`` is called once on a dual array that carries every tangent of the batch, so a
-    dense Jacobian costs one evaluation with ``n`` stacked tangents. Elementwise functions
-    (NumPy ufuncs and ``scipy.special``) take their derivatives from anydiff's rule table;
-    reshaping, indexing, reductions, ``einsum``/``matmul`` and ``np.linalg.solve``/``inv``/
-    ``det`` are handled directly. In-place functions ``f(y, x)`` and ``Cache`` buffers work:
-    anydiff passes dual buffers of the same shape.
+    Parameters
+    ----------
+    mode : {"auto", "forward", "reverse"}
+        ``"auto"`` (default): reverse mode for ``gradient``, ``pullback`` and ``hvp``/``hessian``
+        (forward over the reverse gradient), forward mode for ``pushforward`` and
+        ``derivative``, the cheaper side for ``jacobian``; when ``f`` applies an operation
+        reverse mode cannot transpose, forward mode takes over. ``"forward"``: forward mode
+        only (a gradient costs ``n`` tangents). ``"reverse"``: reverse mode for pullbacks,
+        gradients, Jacobians and second order, with no fallback (an unsupported step raises
+        :class:`~anydiff.MissingRuleError`).
 
     Notes
     -----
-    Forward mode: a gradient costs ``n`` tangents (O(n) times the work of ``f``); for large
-    ``n`` with a scalar output a reverse-mode backend (``AutoJax()``, ``AutoTorch()``,
-    ``AutoAutograd()``) is faster. Hessians are forward-over-forward (``n**2`` second-order
-    tangents). Buffers written inside ``f`` must be made with ``np.zeros_like(x)`` (not
+    Forward mode calls ``f`` once on a dual array that carries every tangent of the batch, so a
+    dense Jacobian costs one evaluation with ``n`` stacked tangents. Reverse mode calls ``f``
+    once on a dual whose tangent is symbolic: each linear operation the forward rules apply
+    to it is recorded on a tape (with the partial derivatives it needs), and one backward
+    pass applies their transposes, so a gradient costs a few evaluations of ``f``. Elementwise functions
+    (NumPy ufuncs and ``scipy.special``) take their derivatives from anydiff's rule table;
+    reshaping, indexing, reductions, ``einsum``/``matmul`` and ``np.linalg.solve``/``inv``/
+    ``det`` are handled directly. In-place functions ``f(y, x)`` and ``Cache`` buffers work:
+    anydiff passes dual buffers of the same shape. Buffers written inside ``f`` must be made with ``np.zeros_like(x)`` (not
     ``np.zeros(n)``), and ``f`` must not convert values to Python floats; both raise
     :class:`~anydiff.TracingError` with a hint. A NumPy function without a rule raises
     :class:`~anydiff.MissingRuleError`.
@@ -49,15 +62,29 @@ class AutoNumPy(Backend):
     >>> ad.hessian(lambda x: x[0] ** 2 * x[1], AutoNumPy(), np.array([1.0, 2.0]))
     array([[4., 2.],
            [2., 0.]])
+    >>> ad.gradient(lambda x: np.sum(np.tanh(x) ** 2), AutoNumPy(mode="reverse"), np.zeros(3))
+    array([0., 0., 0.])
     """
+
+    mode: str = "auto"
 
     name: ClassVar[str] = "numpy"
     library: ClassVar[str] = "numpy"
     has_forward: ClassVar[bool] = True
-    has_reverse: ClassVar[bool] = False
     supports_inplace: ClassVar[bool] = True
     supports_cache: ClassVar[bool] = True
     exact: ClassVar[bool] = True
+
+    def __post_init__(self):
+        if self.mode not in _MODES:
+            raise InputError(f"AutoNumPy(mode={self.mode!r}) is not a mode.\nHint: use one of {_MODES}.")
+
+    @property
+    def has_reverse(self):  # type: ignore[override]
+        return self.mode != "forward"
+
+    def __repr__(self):
+        return "AutoNumPy()" if self.mode == "auto" else f"AutoNumPy(mode={self.mode!r})"
 
     def check_input(self, x, library):
         if library != "numpy":
@@ -72,8 +99,25 @@ class AutoNumPy(Backend):
 
         return pushforward
 
+    def build_pullback(self, f, spec: FunctionSpec):
+        if self.mode == "forward":
+            return super().build_pullback(f, spec)
+        from ._numpy_reverse import build_reverse_pullback
+
+        return build_reverse_pullback(self, f, spec)
+
+    def jacobian_mode(self, spec: FunctionSpec) -> str:
+        if self.mode == "forward":
+            return "forward"
+        if self.mode == "reverse" and not _is_complex_dtype(spec.x_dtype):
+            return "reverse"
+        return super().jacobian_mode(spec)
+
     def build_jacobian(self, f, spec: FunctionSpec):
-        """One vectorized evaluation per chunk of basis tangents (all ``n`` when they fit)."""
+        """One vectorized evaluation per chunk of basis tangents (all ``n`` when they fit),
+        or one recording and one batched backward pass per chunk of output rows (reverse)."""
+        if self.jacobian_mode(spec) == "reverse":
+            return super().build_jacobian(f, spec)
         n, m = spec.n, spec.m
         inner = getattr(f, "_anydiff_batch", 1)  # tangents nested inside f (Hessians)
         chunk = max(1, min(n, MAX_BATCH_ELEMENTS // max(1, (n + m) * inner)))
@@ -91,6 +135,13 @@ class AutoNumPy(Backend):
 
     # --------------------------------------------------------------- second order
     def raw_gradient(self, f, spec: FunctionSpec):
+        if self.mode != "forward":
+            from ._numpy_reverse import reverse_raw_gradient
+
+            return reverse_raw_gradient(self, f, spec, self._forward_raw_gradient)
+        return self._forward_raw_gradient(f, spec)
+
+    def _forward_raw_gradient(self, f, spec: FunctionSpec):
         kinds = spec.context_kinds
 
         def gradient(x, *ctx):
@@ -113,10 +164,19 @@ class AutoNumPy(Backend):
         return derivative
 
     def default_outer(self):
-        return self
+        """Forward mode: HVPs and Hessians are forward over this backend's (reverse) gradient."""
+        if self.mode == "forward":
+            return self
+        import dataclasses
+
+        return dataclasses.replace(self, mode="forward")
 
 
 # ------------------------------------------------------------------------ helpers
+def _is_complex_dtype(dtype):
+    return np.dtype(dtype).kind == "c"
+
+
 def _tangent_dtype(x):
     from ..dual import primal
 

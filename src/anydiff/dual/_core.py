@@ -137,6 +137,8 @@ class Dual(ArrayMethods):
         return Dual(value, tangent)
 
     def __setitem__(self, idx, w):
+        if _symbolic(self.tangent):  # reverse mode: its tape may hold self.value as a partial
+            self.tangent.before_write(self.value)
         wlevel, mine = level(w), level(self)
         if wlevel > mine:  # w carries an outer perturbation: self becomes a constant of it
             inner = Dual(self.value, self.tangent)
@@ -300,7 +302,12 @@ def level(a) -> int:
 def _writable(a) -> bool:
     if isinstance(a, Dual):
         return _writable(a.value) and _writable(a.tangent)
-    return isinstance(a, np.ndarray)
+    return isinstance(a, np.ndarray) or _symbolic(a)
+
+
+def _symbolic(a) -> bool:
+    """A symbolic tangent of anydiff's reverse mode (:class:`anydiff.reverse.Lin`)."""
+    return getattr(a, "_anydiff_symbolic", False)
 
 
 def primal(a):
@@ -353,13 +360,15 @@ def _zeros(shape, dtype):
 
 
 def _astype(a, dtype):
-    return a.astype(dtype) if isinstance(a, (Dual, np.ndarray)) else np.asarray(a).astype(dtype)
+    return a.astype(dtype) if isinstance(a, (Dual, np.ndarray)) or _symbolic(a) else np.asarray(a).astype(dtype)
 
 
 def _store(arr, idx, w):
     """``arr[idx] = w``, promoting a plain ``arr`` to a dual when ``w`` is one."""
     if isinstance(w, Dual) and not isinstance(arr, Dual):
         arr = Dual(arr, _zeros((w.tangent.shape[0],) + arr.shape, np.result_type(arr.dtype, w.dtype)))
+    elif _symbolic(w) and isinstance(arr, np.ndarray):  # a zero tangent receiving a symbolic one
+        arr = np.zeros_like(w, shape=arr.shape, dtype=np.result_type(arr.dtype, w.dtype))
     arr[idx] = w
     return arr
 

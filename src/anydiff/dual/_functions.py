@@ -168,6 +168,8 @@ def _new_like(a, kind, fill_value, dtype, shape):
         value = _new_like(a.value, kind, fill_value, dtype, shape)
         tangent = _new_like(a.tangent, "zeros", None, dtype, (a.tangent.shape[0],) + shape)
         return Dual(value, tangent)
+    if getattr(a, "_anydiff_symbolic", False):  # reverse mode's symbolic tangent: a symbolic zero
+        return np.zeros_like(a, shape=shape, dtype=dtype)
     dtype = a.dtype if dtype is None else dtype
     if kind == "full":
         return np.full(shape, fill_value, dtype=dtype)

@@ -130,13 +130,13 @@ def _solve(a, b):
     _, (av, bv), (ta, tb) = split((a, b))
     _square(av, "solve")
     b_ndim = np.ndim(primal(bv))
-    if ta is None:  # one factorization for the value and every tangent
+    if ta is None and isinstance(tb, np.ndarray):  # one factorization for the value and every tangent
         B = tb.shape[0]
         stacked = np.concatenate([np.reshape(bv, (1,) + np.shape(bv)), tb])
         X = _solve_many(av, stacked, b_ndim)
         return Dual(X[0], X[1:] if B else X[:0])
     y = np.linalg.solve(av, bv)
-    R = -np.matmul(ta, y) if tb is None else tb - np.matmul(ta, y)
+    R = -np.matmul(ta, y) if tb is None else tb if ta is None else tb - np.matmul(ta, y)
     return Dual(y, _solve_many(av, R, b_ndim))
 
 

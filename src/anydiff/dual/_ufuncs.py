@@ -197,6 +197,8 @@ def _at(ufunc, a, indices, b=None):
     if top > level(a):
         a[...] = a + np.zeros_like(b, shape=())  # promote a to b's level
     _, (bv,), (bt,) = split((b,)) if level(b) == level(a) else (0, (b,), (None,))
+    if getattr(a.tangent, "_anydiff_symbolic", False):  # reverse mode: see Dual.__setitem__
+        a.tangent.before_write(a.value)
     ufunc.at(a.value, indices, bv)
     tidx = (slice(None),) + (indices if isinstance(indices, tuple) else (indices,))
     if bt is not None:

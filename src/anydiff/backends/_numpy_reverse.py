@@ -1,0 +1,57 @@
+"""AutoNumPy's reverse-mode closures (the engine is :mod:`anydiff.reverse`).
+
+With ``mode="auto"``, a function that applies an operation reverse mode cannot transpose
+(:class:`~anydiff.reverse.NotTransposableError`) is differentiated in forward mode instead;
+the prepared closure remembers that and goes straight to forward mode on later calls.
+"""
+
+from __future__ import annotations
+
+from ._base import Backend, FunctionSpec
+
+__all__ = ["build_reverse_pullback", "reverse_raw_gradient"]
+
+
+def _forward(backend):
+    import dataclasses
+
+    return dataclasses.replace(backend, mode="forward")
+
+
+def build_reverse_pullback(backend, f, spec: FunctionSpec):
+    """``pullback(x, DY, ctx) -> (y, TX)`` by one recording of ``f`` and one backward pass."""
+    from ..reverse import NotTransposableError, pullback as reverse_pullback
+
+    kinds = spec.context_kinds
+    y_spec = (spec.y_shape, spec.y_dtype) if spec.inplace else None
+    fallback = []
+
+    def pullback(x, DY, ctx):
+        if fallback:
+            return fallback[0](x, DY, ctx)
+        try:
+            return reverse_pullback(f, x, DY, ctx, kinds, y_spec)
+        except NotTransposableError:
+            if backend.mode != "auto":
+                raise
+            fallback.append(Backend.build_pullback(_forward(backend), f, spec))
+            return fallback[0](x, DY, ctx)
+
+    return pullback
+
+
+def reverse_raw_gradient(backend, f, spec: FunctionSpec, forward_raw_gradient):
+    """``g(x, *ctx)``: the reverse-mode gradient, differentiable again by forward mode (HVPs)."""
+    from ..reverse import NotTransposableError, gradient as reverse_gradient
+
+    kinds = spec.context_kinds
+
+    def gradient(x, *ctx):
+        try:
+            return reverse_gradient(f, x, ctx, kinds)
+        except NotTransposableError:
+            if backend.mode != "auto":
+                raise
+            return forward_raw_gradient(f, spec)(x, *ctx)
+
+    return gradient

@@ -1,0 +1,245 @@
+"""The tape of linear operations and :class:`Lin`, the symbolic tangent that records it.
+
+Reverse mode runs ``f`` once on ``Dual(x, Lin)``: the dual engine's forward rules compute the
+value as usual and apply *linear* operations to the tangent (multiply by a partial derivative,
+add, reshape, index, sum, ...). A :class:`Lin` does not compute those operations: it appends
+one record per operation to a :class:`Tape` (the transpose function, the input nodes and what
+the transpose needs: the partials or the constant operand, never a copy of every
+intermediate). :meth:`Tape.backward` walks the records in reverse and applies each transpose,
+as JAX transposes linear JVP rules, so no derivative rule is written twice.
+
+A tangent is a linear function of the seed with a leading batch axis of size 1. The backward
+pass may carry ``B`` cotangents at once on that axis (Jacobian rows, Hessian-vector products).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._array_methods import ArrayMethods
+from .._errors import MissingRuleError
+
+__all__ = ["Lin", "NotTransposableError", "Tape"]
+
+
+class NotTransposableError(MissingRuleError):
+    """A step of ``f`` applies an operation to tangents that reverse mode cannot transpose."""
+
+
+class Tape:
+    """Records of linear operations ``(transpose, input nodes, data)``; node ``i`` is record ``i``."""
+
+    __slots__ = ("batchable", "captured", "records")
+
+    def __init__(self):
+        self.records = []
+        self.batchable = True  # every record's transpose accepts B cotangents on axis 0
+        self.captured = {}  # id of a writable array's root -> records keeping a view of it
+
+    def add(self, transpose, inputs, data):
+        self.records.append((transpose, inputs, data))
+        return len(self.records) - 1
+
+    def capture(self, node, a):
+        """Record ``node`` keeps ``a`` (its first data item): copy it if ``f`` writes into ``a`` later."""
+        if isinstance(a, np.ndarray) and a.flags.writeable:
+            root = a
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            self.captured.setdefault(id(root), []).append(node)
+
+    def before_write(self, value):
+        """``f`` is about to write into ``value`` (a dual's buffer): records keeping it get a copy."""
+        root = value
+        while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
+            root = root.base
+        nodes = self.captured.pop(id(root), None) if isinstance(root, np.ndarray) else None
+        for node in nodes or ():
+            transpose, inputs, data = self.records[node]
+            self.records[node] = (transpose, inputs, (data[0].copy(),) + tuple(data[1:]))
+
+    def backward(self, seeds, leaf, shape, dtype):
+        """Cotangent of node ``leaf`` for ``seeds`` (``{node: cotangent}``, one batch ``B``).
+
+        Returns an array of shape ``(B,) + shape[1:]``. Runs one vectorized pass when every
+        record accepts batched cotangents, else one pass per cotangent of the batch.
+        """
+        batch = next(iter(seeds.values())).shape[0]
+        if batch == 1 or self.batchable:
+            return self._sweep(seeds, leaf, shape, dtype)
+        rows = [self._sweep({k: v[b : b + 1] for k, v in seeds.items()}, leaf, shape, dtype) for b in range(batch)]
+        return np.concatenate(rows)
+
+    def _sweep(self, seeds, leaf, shape, dtype):
+        records = self.records
+        cts = [None] * len(records)
+        for node, ct in seeds.items():
+            cts[node] = ct if cts[node] is None else cts[node] + ct
+        for i in range(len(records) - 1, leaf, -1):
+            ct = cts[i]
+            if ct is None:
+                continue
+            cts[i] = None
+            transpose, inputs, data = records[i]
+            if transpose is None:  # another leaf (a zero buffer): nothing depends on the seed
+                continue
+            for j, c in zip(inputs, transpose(ct, data)):
+                if c is not None:
+                    prev = cts[j]
+                    cts[j] = c if prev is None else prev + c
+        out = cts[leaf]
+        batch = next(iter(seeds.values())).shape[0]
+        if out is None:
+            return np.zeros((batch,) + tuple(shape[1:]), dtype=dtype)
+        if np.dtype(dtype).kind != "c" and np.iscomplexobj(out):
+            out = out.real
+        return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
+
+
+class Lin(ArrayMethods):
+    """A symbolic tangent: a node of a :class:`Tape`, with a shape and a dtype.
+
+    NumPy calls on a ``Lin`` (through ``__array_ufunc__``/``__array_function__``) record a
+    linear operation and return a new ``Lin``. Writes (``t[idx] = w``, ``np.add.at``) rebind
+    the node; a ``Lin`` made by basic indexing is a *view*: writes go through to its base, and
+    it sees later writes to its base, as an ndarray view does.
+    """
+
+    __slots__ = ("_base", "_bver", "_node", "_version", "_view", "dtype", "shape", "tape")
+    __hash__ = None
+    _anydiff_symbolic = True  # anydiff.dual writes into it and makes zeros like it
+
+    def __init__(self, tape, node, shape, dtype):
+        self.tape = tape
+        self._node = node
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._base = None
+        self._version = 0
+
+    @classmethod
+    def leaf(cls, tape, shape, dtype):
+        """A new leaf node (the seed, or a zero buffer)."""
+        return cls(tape, tape.add(None, (), None), shape, dtype)
+
+    # ------------------------------------------------------------------- nodes
+    @property
+    def node(self):
+        base = self._base
+        if base is not None:
+            bnode = base.node
+            if base._version != self._bver:  # the base was written since: read this view again
+                if self._view == "reshape":
+                    self._node = reshape_record(self.tape, bnode, base.shape, self.shape)
+                else:
+                    self._node = getitem_record(self.tape, bnode, base.shape, self._view)
+                self._bver = base._version
+                self._version += 1
+        return self._node
+
+    def _rebind(self, node):
+        """After a write: point at ``node`` and write through to the base of a view."""
+        self._node = node
+        self._version += 1
+        base = self._base
+        if base is not None:
+            if self._view == "reshape":
+                whole = Lin(self.tape, reshape_record(self.tape, node, self.shape, base.shape), base.shape, self.dtype)
+                base.__setitem__((Ellipsis,), whole)
+            else:
+                base.__setitem__(self._view, self)
+            self._bver = base._version
+
+    def derived(self, node, shape, dtype=None):
+        return Lin(self.tape, node, shape, self.dtype if dtype is None else dtype)
+
+    # ------------------------------------------------------------ protocol
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return dispatch_ufunc(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return dispatch_function(self, func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise NotTransposableError(
+            "anydiff's reverse mode: a tangent was converted to a plain ndarray inside f.\n"
+            "Hint: use AutoNumPy(mode='forward') for this function."
+        )
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def __repr__(self):
+        return f"Lin(node={self._node}, shape={self.shape}, dtype={self.dtype})"
+
+    # ------------------------------------------------------------ indexing
+    def __getitem__(self, idx):
+        return getitem(self, idx)
+
+    def __setitem__(self, idx, w):
+        setitem(self, idx, w)
+
+    def before_write(self, value):
+        self.tape.before_write(value)
+
+    def copy(self, order="C"):
+        return self.derived(self.node, self.shape)
+
+    def astype(self, dtype, copy=True, **kwargs):
+        return astype(self, dtype)
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, o):
+        return np.add(self, o)
+
+    def __radd__(self, o):
+        return np.add(o, self)
+
+    def __sub__(self, o):
+        return np.subtract(self, o)
+
+    def __rsub__(self, o):
+        return np.subtract(o, self)
+
+    def __mul__(self, o):
+        return np.multiply(self, o)
+
+    def __rmul__(self, o):
+        return np.multiply(o, self)
+
+    def __truediv__(self, o):
+        return np.true_divide(self, o)
+
+    def __matmul__(self, o):
+        return np.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return np.matmul(o, self)
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return self.copy()
+
+    def __iadd__(self, o):
+        self[...] = np.add(self, o)
+        return self
+
+    def __isub__(self, o):
+        self[...] = np.subtract(self, o)
+        return self
+
+    def __imul__(self, o):
+        self[...] = np.multiply(self, o)
+        return self
+
+
+# the operations (they import Lin from this module)
+from ._linear import reshape_record  # noqa: E402
+from ._ops import astype, dispatch_function, dispatch_ufunc, getitem, getitem_record, setitem  # noqa: E402
