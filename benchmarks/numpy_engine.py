@@ -1,7 +1,7 @@
-"""AutoNumPy (anydiff's vectorized forward mode) vs SciPy finite differences and autograd.
+"""AutoNumPy (anydiff's forward and reverse modes) vs SciPy finite differences, autograd and JAX.
 
-Run: ``.venv/bin/python -m benchmarks.numpy_engine``. Writes
-``benchmarks/results/numpy_engine.{json,md}`` and prints the ratios.
+Run: ``.venv/bin/python -m benchmarks.numpy_engine`` (``--quick`` skips n = 1e6). Writes
+``benchmarks/results/numpy_engine.{json,md,png}`` and prints the ratios.
 
 * Dense Jacobian of a coupled nonlinear NumPy function (n = 100, 1000): prepared
   ``ad.jacobian`` with ``AutoNumPy()`` (one evaluation carrying n tangents) vs
@@ -9,6 +9,7 @@ Run: ``.venv/bin/python -m benchmarks.numpy_engine``. Writes
 * Sparse Jacobian of the 2-D Brusselator (N = 32, n = 2048, np.roll stencil): prepared
   ``ad.jacobian`` with ``AutoSparse(AutoNumPy())`` (the colored seeds pushed as one batch)
   vs ``approx_derivative(..., sparsity=(pattern, groups))`` with the same column groups.
+* Gradients (reverse mode) and sparse Hessians: see ``benchmarks/_numpy_gradients.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import anydiff as ad
 from anydiff import AutoNumPy
 from anydiff.testing import brusselator_2d, brusselator_point
 
-from ._common import fmt_time, machine_info, time_min, write_results
+from . import _numpy_gradients as grads
+from ._common import RESULTS, fmt_time, machine_info, time_min, write_results
 
 
 def coupled(xp, x):
@@ -76,6 +78,12 @@ def brusselator_row(N=32):
 
 
 def main():
+    import sys
+
+    if "--quick" in sys.argv:
+        grads.SIZES = grads.SIZES[:2]
+    grad_rows = grads.gradient_rows()
+    hess_rows = [grads.hessian_row(10_000), grads.hessian_row(100_000)]
     rows = [dense_rows(100), dense_rows(1000), brusselator_row(32)]
     lines = [
         "# AutoNumPy engine: Jacobians of plain NumPy code",
@@ -108,7 +116,13 @@ def main():
         + ").",
         "",
     ]
-    write_results("numpy_engine", {"machine": machine_info(), "rows": rows}, "\n".join(lines))
+    lines += grads.markdown(grad_rows, hess_rows, fmt_time)
+    lines += ["![gradient times relative to AutoNumPy](numpy_engine.png)", "",
+              "The machine was shared with other jobs while this ran (2 cores): times are noisy, ratios of "
+              "interleaved rounds are the numbers to read.", ""]
+    grads.plot(grad_rows, RESULTS / "numpy_engine.png")
+    payload = {"machine": machine_info(), "rows": rows, "gradients": grad_rows, "sparse_hessians": hess_rows}
+    write_results("numpy_engine", payload, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -236,7 +236,7 @@ def test_nan_input_does_not_crash(backend):
     x = np.array([np.nan, 2.0, 3.0])
     g = ad.gradient(lambda x: xp.sum(x * x), backend, x)
     assert np.isnan(np.asarray(g)[0]) or name == "AutoFiniteDiff"
-    if name == "AutoNumPy":
+    if name == "AutoNumPy" and backend.mode == "forward":
         # forward mode: every tangent of sum(x * x) picks up 0 * nan, as with jax.jacfwd
         assert np.isnan(np.asarray(g)).all()
     elif backend.exact:

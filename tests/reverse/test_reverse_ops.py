@@ -47,6 +47,8 @@ CASES = {
     "matrix-gathers": (lambda x: np.concatenate([np.diagonal(np.outer(x, x)), np.trace(np.outer(x, x))[None], np.tril(x.reshape(2, 3)).ravel(), np.rot90(x.reshape(2, 3)).ravel()]), True),
     "sort": (lambda x: np.sort(x * x[::-1]) + np.take_along_axis(x, np.argsort(x), 0), False),
     "fft": (lambda x: np.real(np.fft.fft(x)) + np.imag(np.fft.ifft(x * x)) + np.abs(np.fft.fft2(x.reshape(2, 3))).ravel(), False),
+    "real-fft": (lambda x: np.abs(np.fft.rfft(x, n=8)).sum() + np.fft.irfft2(np.fft.rfft2(x.reshape(2, 3)) * (1 + 1j), s=(2, 3)).ravel()
+                 + np.fft.hfft(x[:4] * (1 - 1j), n=6) + np.abs(np.fft.ihfft(x, norm="ortho")).sum(), False),
     "solve-constant": (lambda x: np.linalg.solve(A3, x[:3] * x[3:]), True),
     "solve-variable": (lambda x: np.linalg.solve(A3 + np.diag(x[:3]), x[3:]), True),
     "inv-det": (lambda x: np.linalg.inv(A3 + np.diag(x[:3])).ravel()[:4] * np.linalg.det(A3 * x[3]), True),

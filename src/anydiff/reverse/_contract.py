@@ -143,6 +143,96 @@ for _name, _nd in (("fft2", "fftn"), ("ifft2", "ifftn")):
     FUNCTIONS[getattr(np.fft, _name)] = _fft_2d(_fft_nd(getattr(np.fft, _nd)))
 
 
+# ------------------------------------------------------------------ real transforms
+def _resize(r, axis, length):
+    """Crop or zero-pad ``r`` along ``axis`` to ``length`` (the transpose of the other)."""
+    n = r.shape[axis]
+    if n > length:
+        return np.take(r, np.arange(length), axis=axis)
+    if n < length:
+        widths = [(0, 0)] * r.ndim
+        widths[axis] = (0, length - n)
+        return np.pad(r, widths)
+    return r
+
+
+def _t_rfft(ct, data):  # y = first n//2+1 entries of F (input cropped/padded to n)
+    n, axis, norm, in_shape, dtype = data
+    r = np.fft.fft(_resize(ct, axis, n), axis=axis, norm=norm)
+    return (_fit(_resize(r, axis, in_shape[axis]), in_shape, dtype),)
+
+
+def _t_irfft(ct, data):  # y = the inverse transform of the Hermitian extension
+    n, axis, norm, in_shape, dtype = data
+    m = n // 2 + 1
+    q = _resize(np.fft.ifft(ct, axis=axis, norm=norm), axis, m)
+    weights = np.full(m, 2.0)
+    weights[0] = 1.0
+    if n % 2 == 0:
+        weights[-1] = 1.0
+    shape = [1] * q.ndim
+    shape[axis] = m
+    return (_fit(_resize(q * weights.reshape(shape), axis, in_shape[axis]), in_shape, dtype),)
+
+
+def _real_transform(a, n, axis, norm, inverse):
+    axis = int(axis) % a.ndim
+    if axis == 0:
+        a.tape.batchable = False
+    if n is None:
+        n = 2 * (a.shape[axis] - 1) if inverse else a.shape[axis]
+    shape = list(a.shape)
+    shape[axis] = n if inverse else n // 2 + 1
+    transpose = _t_irfft if inverse else _t_rfft
+    node = a.tape.add(transpose, (a.node,), (int(n), axis, norm, a.shape, a.dtype))
+    real = np.empty(0, dtype=a.dtype).real.dtype
+    return a.derived(node, tuple(shape), real if inverse else _complex_of(a.dtype))
+
+
+_SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _rfft(a, n=None, axis=-1, norm=None, out=None):
+    return _real_transform(a, n, axis, norm, inverse=False)
+
+
+def _irfft(a, n=None, axis=-1, norm=None, out=None):
+    return _real_transform(a, n, axis, norm, inverse=True)
+
+
+def _hfft(a, n=None, axis=-1, norm=None, out=None):
+    return _real_transform(np.conjugate(a), n, axis, _SWAP[norm], inverse=True)
+
+
+def _ihfft(a, n=None, axis=-1, norm=None, out=None):
+    return np.conjugate(_real_transform(a, n, axis, _SWAP[norm], inverse=False))
+
+
+def _real_nd(inverse, default_axes=None):
+    def transform(a, s=None, axes=default_axes, norm=None, out=None):
+        if axes is None:
+            axes = tuple(range(a.ndim)) if s is None else tuple(range(a.ndim - len(s), a.ndim))
+        axes = tuple(axes)
+        s = [None] * len(axes) if s is None else list(s)
+        if inverse:  # complex transforms over the leading axes, then the real one
+            if len(axes) > 1:
+                a = _fft_nd(np.fft.ifftn)(a, None if None in s[:-1] else s[:-1], axes[:-1], norm)
+            return _real_transform(a, s[-1], axes[-1], norm, inverse=True)
+        a = _real_transform(a, s[-1], axes[-1], norm, inverse=False)
+        if len(axes) > 1:
+            a = _fft_nd(np.fft.fftn)(a, None if None in s[:-1] else s[:-1], axes[:-1], norm)
+        return a
+
+    return transform
+
+
+FUNCTIONS.update({
+    np.fft.rfft: _rfft, np.fft.irfft: _irfft, np.fft.hfft: _hfft, np.fft.ihfft: _ihfft,
+    np.fft.rfftn: _real_nd(False), np.fft.irfftn: _real_nd(True),
+    np.fft.rfft2: _real_nd(False, (-2, -1)), np.fft.irfft2: _real_nd(True, (-2, -1)),
+})
+
+
 # --------------------------------------------------------------------------- solve
 def _t_solve(ct, data):
     a, shape, dtype = data

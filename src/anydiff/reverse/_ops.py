@@ -49,8 +49,9 @@ def unbroadcast(ct, shape):
 
 
 def _fit(ct, shape, dtype):
-    ct = unbroadcast(ct, shape)
-    if dtype.kind != "c" and np.iscomplexobj(ct):
+    if ct.shape != shape:
+        ct = unbroadcast(ct, shape)
+    if dtype.kind != "c" and ct.dtype.kind == "c":
         ct = ct.real
     return ct
 
@@ -67,15 +68,19 @@ def _t_divide(ct, data):
 
 
 def _scaled(t, p, transpose):
-    if type(p) is Lin:
+    tp = type(p)
+    if tp is Lin:
         _refuse("a product of two tangents (f is not linear in them)")
-    pshape = np.shape(p)
-    if pshape == () or pshape == t.shape[1:] or pshape == t.shape:
-        shape = t.shape
+    if tp is float and t.dtype.kind == "f":
+        shape, dtype = t.shape, t.dtype
     else:
-        shape = np.broadcast_shapes(t.shape, pshape)
-    pdtype = getattr(p, "dtype", None)
-    dtype = t.dtype if pdtype is not None and pdtype == t.dtype else np.result_type(t.dtype, p)
+        pshape = p.shape if tp is np.ndarray else np.shape(p)
+        if pshape == () or pshape == t.shape[1:] or pshape == t.shape:
+            shape = t.shape
+        else:
+            shape = np.broadcast_shapes(t.shape, pshape)
+        pdtype = getattr(p, "dtype", None)
+        dtype = t.dtype if pdtype is not None and pdtype == t.dtype else np.result_type(t.dtype, p)
     if len(shape) != len(t.shape) or shape[0] != t.shape[0]:
         t.tape.batchable = False
     node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype))
@@ -204,8 +209,11 @@ def _t_getitem(ct, data):
     return (z,)
 
 
+_ALL = slice(None)
+
+
 def _batch_safe(idx):
-    return bool(idx) and (idx[0] == slice(None) if type(idx[0]) is slice else False)
+    return bool(idx) and type(idx[0]) is slice and idx[0] == _ALL
 
 
 def getitem_record(tape, node, shape, idx, out_shape=None):
@@ -216,11 +224,16 @@ def getitem_record(tape, node, shape, idx, out_shape=None):
 
 
 def getitem(t, idx):
-    idx = idx if isinstance(idx, tuple) else (idx,)
-    idx = tuple(np.asarray(i) if isinstance(i, list) else i for i in idx)
+    idx = idx if type(idx) is tuple else (idx,)
+    if any(type(i) is list for i in idx):
+        idx = tuple(np.asarray(i) if type(i) is list else i for i in idx)
     shape = _dummy(t.shape)[idx].shape
-    out = t.derived(getitem_record(t.tape, t.node, t.shape, idx), shape)
-    if _is_basic(idx):  # a view: writes go through to t
+    basic = _is_basic(idx)
+    batched = _batch_safe(idx)
+    if not batched:
+        t.tape.batchable = False
+    out = t.derived(t.tape.add(_t_getitem, (t.node,), (idx, t.shape, basic, batched)), shape)
+    if basic:  # a view: writes go through to t
         out._base, out._view, out._bver = t, idx, t._version
     return out
 

@@ -91,7 +91,7 @@ class Tape:
         batch = next(iter(seeds.values())).shape[0]
         if out is None:
             return np.zeros((batch,) + tuple(shape[1:]), dtype=dtype)
-        if np.dtype(dtype).kind != "c" and np.iscomplexobj(out):
+        if np.dtype(dtype).kind != "c" and out.dtype.kind == "c":
             out = out.real
         return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
 
@@ -112,8 +112,8 @@ class Lin(ArrayMethods):
     def __init__(self, tape, node, shape, dtype):
         self.tape = tape
         self._node = node
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if type(dtype) is np.dtype or isinstance(dtype, np.dtype) else np.dtype(dtype)
         self._base = None
         self._version = 0
 
