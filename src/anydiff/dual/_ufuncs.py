@@ -74,7 +74,10 @@ def apply_ufunc(ufunc, inputs, kwargs):
     if rule.partials is None or all(rule.d1_zero):
         return y  # piecewise constant (comparisons, floor, sign, ...): a constant
     with np.errstate(all="ignore"):  # partials of arguments without tangents are discarded
-        partials = rule.partials(*values, y)
+        if ufunc is np.power and tangents[1] is None:  # a constant exponent: no log of the base
+            partials = (values[1] * values[0] ** (values[1] - 1.0), None)
+        else:
+            partials = rule.partials(*values, y)
     ndim = np.ndim(y)
     ty = None
     # tangents at singular points (norm or sqrt at 0, ...) are nan/inf without a warning, as in
