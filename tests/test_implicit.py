@@ -89,6 +89,10 @@ def test_inside_jax():
     np.testing.assert_allclose(jax.jit(jax.jacrev(g))(lam), ridge_jacobian(LAM), rtol=1e-10)
     lams = jnp.array([[0.5], [1.0], [2.0]])
     np.testing.assert_allclose(jax.vmap(g)(lams), np.stack([ridge_solver(np.asarray(v)) for v in lams]))
+    for jac in (jax.jacfwd, jax.jacrev):  # nested batching: points and seeds batched
+        Js = jax.jit(jax.vmap(jac(g)))(lams)
+        for v, Jv in zip(lams, Js):
+            np.testing.assert_allclose(Jv, ridge_jacobian(np.asarray(v)), rtol=1e-10)
     grads = jax.vmap(jax.grad(loss))(lams)
     for v, gr in zip(lams, grads):
         v = np.asarray(v)

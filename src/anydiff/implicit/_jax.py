@@ -130,12 +130,24 @@ def _primitive():
         return out, p.bind(*primals[:-1], dt, **params)
 
     def batch_rule(args, dims, **params):
+        # invariant kept for the host: a point operand (x, y, context leaves) has either no
+        # batch axes or exactly the seeds' batch axes, in front
+        jnp = jax.numpy
         size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-        moved = [a if d is None else jax.numpy.moveaxis(a, d, 0) for a, d in zip(args, dims)]
-        t = moved[-1]
-        if dims[-1] is None:
-            t = jax.numpy.broadcast_to(t, (size,) + t.shape)
-        return p.bind(*moved[:-1], t, **params), 0
+        moved = [a if d is None else jnp.moveaxis(a, d, 0) for a, d in zip(args, dims)]
+        xs, ys, leaf_shapes = params["shapes"]
+        t = moved[-1] if dims[-1] is not None else jnp.broadcast_to(moved[-1], (size,) + moved[-1].shape)
+        t_batch = t.shape[: t.ndim - len(ys if params["transpose"] else xs)]
+        bases = [xs, ys, *leaf_shapes]
+        points = []
+        for a, d, base in zip(moved[:-1], dims[:-1], bases):
+            extra = a.ndim - len(base)
+            if d is not None and extra < len(t_batch):  # batched here only: insert the seeds' inner axes
+                a = jnp.broadcast_to(a.reshape((size,) + (1,) * (len(t_batch) - extra) + tuple(base)), t_batch + tuple(base))
+            elif d is None and extra > 0:  # batched only at inner levels: add this level's axis
+                a = jnp.broadcast_to(a, t_batch + tuple(base))
+            points.append(a)
+        return p.bind(*points, t, **params), 0
 
     p.def_impl(impl)
     p.def_abstract_eval(abstract)
