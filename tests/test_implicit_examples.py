@@ -27,7 +27,7 @@ def test_hyperparameter_gradient_matches_finite_differences(capsys):
     mod = _load("hyperparameter")
     history = mod.main(steps=2, n=40, d=6)
     assert history[1][1] < history[0][1]  # the validation loss went down
-    solver, objective, validation_loss = mod.make(n=40, d=6)
+    solver, _, validation_loss = mod.make(n=40, d=6)
     h = lambda lam: validation_loss(solver(lam))
     eps = 1e-4
     fd = (h(np.array([2.0 + eps])) - h(np.array([2.0 - eps]))) / (2 * eps)

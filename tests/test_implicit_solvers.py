@@ -37,7 +37,7 @@ def _fd_jacobian(solver, p, step=1e-5):
 
 @pytest.mark.parametrize("linear_solver", ["auto", "splu", "lu", "gmres", "callable"])
 def test_pde_every_linear_solver(pde, linear_solver):
-    conditions, solver, p, N = pde
+    conditions, solver, p, _ = pde
     user = lambda A, b: spla.gmres(A, b, rtol=1e-12, atol=0.0)[0]
     g = ad.implicit_function(solver, conditions, residual_tol=1e-8,
                              linear_solver=user if linear_solver == "callable" else linear_solver)
@@ -70,7 +70,7 @@ def test_krylov_small_spd(linear_solver):
 
 
 def test_one_factorisation_per_point(pde):
-    conditions, solver, p, N = pde
+    conditions, solver, p, _ = pde
     g = ad.implicit_function(solver, conditions, residual_tol=1e-8)
     ad.jacobian(g, ad.AutoNumPy(), p)
     assert g.info.factorizations == 1 and g.info.solves == p.size
