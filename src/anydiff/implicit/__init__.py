@@ -10,6 +10,9 @@ from ._function import ImplicitFunction, implicit_function
 from ._linearization import ImplicitInfo
 
 __all__ = [
-    "implicit_function", "ImplicitFunction", "ImplicitInfo",
-    "fixed_point_conditions", "optimality_conditions",
+    "ImplicitFunction",
+    "ImplicitInfo",
+    "fixed_point_conditions",
+    "implicit_function",
+    "optimality_conditions",
 ]

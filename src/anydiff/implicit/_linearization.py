@@ -15,7 +15,12 @@ import numpy as np
 
 from .. import operators as ops
 from .._contexts import Constant
-from .._errors import AnyDiffError, ConditionsNotSatisfiedError, InputError, PreparationMismatchError
+from .._errors import (
+    AnyDiffError,
+    ConditionsNotSatisfiedError,
+    InputError,
+    PreparationMismatchError,
+)
 from ._linear import KRYLOV, factorize
 
 __all__ = ["ImplicitInfo", "Linearization"]
@@ -109,8 +114,8 @@ class Linearization:
     def _factorize(self):
         owner, n = self.owner, self.n
         kind = owner.linear_solver
-        opts = dict(cond_max=owner.cond_max, rtol=owner.krylov_rtol, maxiter=owner.krylov_maxiter,
-                    n=n, dtype=np.result_type(self.y.dtype, np.float64))
+        opts = {"cond_max": owner.cond_max, "rtol": owner.krylov_rtol, "maxiter": owner.krylov_maxiter,
+                "n": n, "dtype": np.result_type(self.y.dtype, np.float64)}
         if callable(kind):
             owner.info.reason = "requested"
             return factorize("callable", matvec=self._matvec, rmatvec=self._rmatvec, user=kind, **opts)
