@@ -249,3 +249,19 @@ def _no_out(out, name):
 
 
 
+
+
+@implements(np.unique)
+def _unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, equal_nan=True,
+            **kwargs):
+    """The unique values are elements of ``ar``: taken (with their tangents) at the first
+    occurrence NumPy reports; the index, inverse and count outputs are plain integers."""
+    if axis is not None:
+        raise MissingRuleError("np.unique(axis=...) is not supported by anydiff's duals.\n"
+                               "Hint: call np.unique on the flattened array, or on integer labels.")
+    flat = np.ravel(ar)
+    res = np.unique(primal(flat), return_index=True, return_inverse=return_inverse,
+                    return_counts=return_counts, equal_nan=equal_nan)
+    values = flat[res[1]]
+    extras = ([res[1]] if return_index else []) + list(res[2:])
+    return (values, *extras) if extras else values

@@ -80,6 +80,8 @@ def _correlate(a, v, mode="valid"):
 def _interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise linear: ``fp[i-1] + (x - xp[i-1]) / (xp[i] - xp[i-1]) * (fp[i] - fp[i-1])``
     with the segment ``i`` found from the values; differentiable in ``x``, ``fp`` and ``xp``."""
+    xp = xp if isinstance(xp, Dual) else np.asarray(xp)
+    fp = fp if isinstance(fp, Dual) else np.asarray(fp)
     if np.ndim(primal(xp)) != 1 or np.ndim(primal(fp)) != 1:
         raise ValueError("np.interp: xp and fp must be 1-D sequences")
     if period is not None:

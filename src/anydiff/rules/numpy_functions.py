@@ -21,10 +21,10 @@ __all__: list[str] = []
 for _f in (np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero,
            np.count_nonzero, np.isclose, np.allclose, np.array_equal, np.any, np.all,
            np.searchsorted, np.round, np.around, np.fix, np.iscomplex, np.isreal, np.isneginf,
-           np.isposinf, np.digitize, np.unique, np.lexsort, np.min_scalar_type, np.nanargmax,
+           np.isposinf, np.digitize, np.lexsort, np.nanargmax,
            np.nanargmin, np.linalg.matrix_rank):
     register_function(_f, "zero")
-for _f in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.result_type, np.can_cast,
+for _f in (np.shape, np.ndim, np.size, np.min_scalar_type, np.iscomplexobj, np.isrealobj, np.result_type, np.can_cast,
            np.may_share_memory, np.shares_memory):
     register_function(_f, "zero", meta=True)
 
@@ -95,5 +95,5 @@ register_function(np.linalg.slogdet, "dense", zero_outputs=(0,))
 # --------------------------------------------------- custom: a rule per engine
 for _f in (np.max, np.amax, np.min, np.amin, np.prod, np.sort, np.median, np.percentile, np.quantile,
            np.nanmedian, np.nanpercentile, np.nanquantile, np.interp, np.where, np.zeros_like,
-           np.ones_like, np.empty_like, np.full_like, np.copyto):
+           np.ones_like, np.empty_like, np.full_like, np.copyto, np.unique):
     register_function(_f, "custom")

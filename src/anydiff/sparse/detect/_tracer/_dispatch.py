@@ -20,7 +20,7 @@ from ._core import _NoValue, _Tracer, _fill_value, _plain_index, _primal, _union
 from ._fft import _fft_handlers
 from ._linalg import dense_handler
 from ._reduce import _cumulative, _extremum, _interp, _order_statistic, _reduce, _sort
-from ._shape import _copyto, _imag, _like, _structural, _where, _zero_like_result, _zeros_of
+from ._shape import _copyto, _imag, _like, _structural, _unique, _where, _zero_like_result, _zeros_of
 
 __all__ = ["OWN", "array_function", "array_ufunc", "handler_for"]
 
@@ -45,8 +45,8 @@ OWN = {
     np.where: _where, np.zeros_like: _like, np.empty_like: _like, np.ones_like: _like, np.full_like: _like,
     np.copyto: _copyto, np.imag: _imag, np.einsum: _einsum, np.matmul: _matmul,
     np.convolve: _convolve, np.correlate: lambda ctx, a, v, mode="valid": _convolve(ctx, a, v, mode, correlate=True),
-    np.sort: _sort, np.interp: _interp,
-    **{f: _order_statistic for f in (np.median, np.percentile, np.quantile, np.nanmedian, np.nanpercentile,
+    np.sort: _sort, np.interp: _interp, np.unique: _unique,
+    **{f: _order_statistic(f) for f in (np.median, np.percentile, np.quantile, np.nanmedian, np.nanpercentile,
                                      np.nanquantile)},
     **_fft_handlers(),
 }

@@ -3,6 +3,7 @@ order statistics, ``interp``."""
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -22,6 +23,10 @@ def _norm_axes(axis, ndim):
 
 def _reduce(ctx, a, axis=None, keepdims=False, ufunc=None, nonlinear=False, **_):
     t = ctx.lift(a)
+    if t.ndim == 0:  # nothing to reduce
+        if nonlinear:
+            ctx.second(t.S)
+        return _Tracer(t.S, t.shape, None, ctx)
     axes = _norm_axes(axis, t.ndim)
     keep = [d for d in range(t.ndim) if d not in axes]
     out_shape = tuple(t.shape[d] for d in keep)
@@ -91,9 +96,18 @@ def _sort(ctx, a, axis=-1, kind=None, order=None, **_):
     return _along_axis(ctx, t, axis)
 
 
-def _order_statistic(ctx, a, *args, axis=None, keepdims=False, **kwargs):
-    """median / percentile / quantile: any element of the reduced lines (global and local)."""
-    return _reduce(ctx, a, axis, keepdims)
+def _order_statistic(func):
+    """median / percentile / quantile: any element of the reduced lines (global and local),
+    one result per entry of ``q`` (leading axes, as NumPy)."""
+    sig = inspect.signature(func)
+
+    def order_statistic(ctx, *args, **kwargs):
+        bound = sig.bind(*args, **kwargs).arguments
+        res = _reduce(ctx, bound["a"], bound.get("axis"), bound.get("keepdims", False))
+        q_shape = np.shape(bound.get("q", 0.0))
+        return np.broadcast_to(res, q_shape + res.shape) if q_shape else res
+
+    return order_statistic
 
 
 def _interp(ctx, x, xp, fp, left=None, right=None, period=None):

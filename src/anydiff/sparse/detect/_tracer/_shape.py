@@ -123,3 +123,21 @@ def _copyto(ctx, dst, src, casting="same_kind", where=True):
         raise TracingError("np.copyto into a plain array cannot be traced.\n"
                            "Hint: create the destination with np.zeros_like(x).")
     dst[...] = src if where is True else np.where(where, src, dst)
+
+
+def _unique(ctx, ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, equal_nan=True,
+            **kwargs):
+    """Local: the elements at the first occurrences (their sets); global: a value-dependent
+    shape, ``MissingPrimalError``."""
+    t = ctx.lift(ar)
+    if not ctx.local or t.value is None or axis is not None:
+        raise MissingPrimalError(
+            "np.unique of a traced array has a value-dependent shape.\n"
+            "Hint: use TracerLocalSparsityDetector() for a pattern at this x."
+        )
+    flat = np.ravel(t)
+    res = np.unique(np.ravel(t.value), return_index=True, return_inverse=return_inverse,
+                    return_counts=return_counts, equal_nan=equal_nan)
+    values = flat[res[1]]
+    extras = ([res[1]] if return_index else []) + list(res[2:])
+    return (values, *extras) if extras else values
