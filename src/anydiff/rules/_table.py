@@ -44,6 +44,10 @@ class Rule:
     partials : callable or None
         ``partials(*args, out) -> tuple`` of elementwise partial derivatives (``None`` = 0).
         ``None`` when every first derivative is zero.
+    local : callable or None
+        Local (value-dependent) sparsity: ``local(*args) -> tuple`` with, per argument, a
+        boolean array "the partial may be nonzero here" (``None``: everywhere). ``multiply``:
+        ``(y != 0, x != 0)``. Read by the local sparsity detector only.
     """
 
     name: str
@@ -51,6 +55,7 @@ class Rule:
     d2_zero: tuple[bool, ...]
     cross_zero: bool = True
     partials: Callable | None = None
+    local: Callable | None = None
 
     @property
     def nargs(self) -> int:

@@ -35,15 +35,28 @@ _LN10 = float(np.log(10.0))
 _DEG = float(np.pi / 180.0)
 
 
-def _unary(func, partial, zero=False, linear=False):
+def _unary(func, partial, zero=False, linear=False, local=None):
     partials = None if zero else (lambda x, out: (partial(x, out),))
     register(func, Rule(f"np.{func.__name__}", d1_zero=(zero,), d2_zero=(zero or linear,),
-                        partials=partials))
+                        partials=partials, local=local))
 
 
-def _binary(func, partials, d1=(F, F), d2=(F, F), cross=False):
+def _binary(func, partials, d1=(F, F), d2=(F, F), cross=False, local=None):
     register(func, Rule(f"np.{func.__name__}", d1_zero=d1, d2_zero=d2, cross_zero=cross,
-                        partials=partials))
+                        partials=partials, local=local))
+
+
+# local flags (where a partial may be nonzero at x), as SparseConnectivityTracer keeps them
+def _nonzero_arg(x):
+    return (x != 0,)
+
+
+def _first_if_ge(x, y):
+    return ~(x < y), ~(y < x)  # ties and NaN: both
+
+
+def _first_if_le(x, y):
+    return ~(x > y), ~(y > x)
 
 
 def _safe_log(x):
@@ -61,7 +74,7 @@ _unary(np.log10, lambda x, out: 1.0 / (x * _LN10))
 _unary(np.log1p, lambda x, out: 1.0 / (1.0 + x))
 _unary(np.sqrt, lambda x, out: 0.5 / out)
 _unary(np.cbrt, lambda x, out: 1.0 / (3.0 * out * out))
-_unary(np.square, lambda x, out: 2.0 * x)
+_unary(np.square, lambda x, out: 2.0 * x, local=_nonzero_arg)
 _unary(np.reciprocal, lambda x, out: -(out * out))
 _unary(np.sin, lambda x, out: np.cos(x))
 _unary(np.cos, lambda x, out: -np.sin(x))
@@ -77,8 +90,8 @@ _unary(np.arccosh, lambda x, out: 1.0 / np.sqrt(x * x - 1.0))
 _unary(np.arctanh, lambda x, out: 1.0 / (1.0 - x * x))
 
 # -- piecewise linear: second derivative zero almost everywhere ---------------------------
-_unary(np.absolute, lambda x, out: np.sign(x), linear=True)
-_unary(np.fabs, lambda x, out: np.sign(x), linear=True)
+_unary(np.absolute, lambda x, out: np.sign(x), linear=True, local=_nonzero_arg)
+_unary(np.fabs, lambda x, out: np.sign(x), linear=True, local=_nonzero_arg)
 
 # -- linear unary functions ---------------------------------------------------------------
 _unary(np.negative, lambda x, out: -1.0, linear=True)
@@ -97,8 +110,9 @@ for _f in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.isnan, np.isinf, np
 # -- binary functions ----------------------------------------------------------------------
 _binary(np.add, lambda x, y, out: (1.0, 1.0), d2=(T, T), cross=True)
 _binary(np.subtract, lambda x, y, out: (1.0, -1.0), d2=(T, T), cross=True)
-_binary(np.multiply, lambda x, y, out: (y, x), d2=(T, T), cross=False)
-_binary(np.divide, lambda x, y, out: (1.0 / y, -out / y), d2=(T, F), cross=False)
+_binary(np.multiply, lambda x, y, out: (y, x), d2=(T, T), cross=False, local=lambda x, y: (y != 0, x != 0))
+_binary(np.divide, lambda x, y, out: (1.0 / y, -out / y), d2=(T, F), cross=False,
+        local=lambda x, y: (None, x != 0))
 _binary(np.power, lambda x, y, out: (y * x ** (y - 1.0), out * _safe_log(x)))
 _binary(np.float_power,
         lambda x, y, out: (y * np.float_power(x, y - 1.0), out * _safe_log(x)))
@@ -119,10 +133,10 @@ def _select_first_min(x, y, out):
 
 
 # piecewise linear selections: linear in each argument almost everywhere, no mixed term
-_binary(np.maximum, _select_first, d2=(T, T), cross=True)
-_binary(np.fmax, _select_first, d2=(T, T), cross=True)
-_binary(np.minimum, _select_first_min, d2=(T, T), cross=True)
-_binary(np.fmin, _select_first_min, d2=(T, T), cross=True)
+_binary(np.maximum, _select_first, d2=(T, T), cross=True, local=_first_if_ge)
+_binary(np.fmax, _select_first, d2=(T, T), cross=True, local=_first_if_ge)
+_binary(np.minimum, _select_first_min, d2=(T, T), cross=True, local=_first_if_le)
+_binary(np.fmin, _select_first_min, d2=(T, T), cross=True, local=_first_if_le)
 _binary(np.copysign, lambda x, y, out: (np.copysign(1.0, x) * np.copysign(1.0, y), None),
         d1=(F, T), d2=(T, T), cross=True)
 # x - floor(x / y) * y and x - trunc(x / y) * y: derivatives 1 and -floor(x / y) (a.e.)

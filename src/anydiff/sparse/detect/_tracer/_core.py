@@ -202,6 +202,14 @@ class _Context:
         arr = np.asarray(a)
         return _Tracer(sp.csr_array((arr.size, self.n), dtype=bool), arr.shape, arr if self.local else None, self)
 
+    def _local_masks(self, rule, ts, value):
+        """Local detector: per argument, where its partial may be nonzero at x (the rule's
+        ``local`` flags: ``x * y`` does not depend on ``x`` where ``y == 0``)."""
+        if not self.local or value is None or rule.local is None:
+            return None
+        with np.errstate(all="ignore"):
+            return rule.local(*(np.asarray(t.value) for t in ts))
+
     def elementwise(self, ufunc, inputs):
         rule = RULES.get(ufunc)
         if rule is None:
@@ -211,27 +219,22 @@ class _Context:
         value = None
         if self.local and all(t.value is not None for t in ts):
             value = ufunc(*(np.asarray(t.value) for t in ts))
-        parts = []
+        masks = self._local_masks(rule, ts, value)
+        parts, full = [], []  # first-order sets at x (local masks applied) / for second order
         for k, t in enumerate(ts):
             if rule.d1_zero[min(k, rule.nargs - 1)] or t.S.nnz == 0:
                 continue
-            if self.local and value is not None and ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
-                # only the branch taken at x (both on ties)
-                other = np.asarray(ts[1 - k].value)
-                mine = np.asarray(t.value)
-                chosen = (mine >= other) if ufunc in (np.maximum, np.fmax) else (mine <= other)
-                ids = np.where(np.broadcast_to(chosen, shape), np.broadcast_to(t.ids(), shape), -1)
-            elif t.shape == shape:
-                parts.append(t.S)  # same shape: the rows as they are
-                ids = None
+            whole = t.S if t.shape == shape else _rows(t.S, np.broadcast_to(t.ids(), shape))
+            full.append(whole)
+            if masks is not None and masks[k] is not None:  # partial zero at x: no dependence there
+                mask = np.broadcast_to(np.asarray(masks[k], dtype=bool), shape)
+                parts.append(_rows(t.S, np.where(mask, np.broadcast_to(t.ids(), shape), -1)))
             else:
-                ids = np.broadcast_to(t.ids(), shape)
-            if ids is not None:
-                parts.append(_rows(t.S, ids))
+                parts.append(whole)
             if self.hessian and not rule.d2_zero[min(k, rule.nargs - 1)]:
-                self.second(parts[-1])  # nonlinear in this argument
-        if self.hessian and not rule.cross_zero and len(parts) == 2:
-            self.second(parts[0], parts[1])  # mixed term, e.g. x * y
+                self.second(whole)  # nonlinear in this argument
+        if self.hessian and not rule.cross_zero and len(full) == 2:
+            self.second(full[0], full[1])  # mixed term, e.g. x * y
         S = _union(*parts) if parts else sp.csr_array((math.prod(shape), self.n), dtype=bool)
         return _Tracer(S, shape, value, self)
 
