@@ -42,7 +42,7 @@ OWN = {
     np.max: _extremum("max"), np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.cumsum: lambda ctx, a, axis=None, dtype=None, out=None: _cumulative(ctx, a, axis),
     np.cumulative_sum: _cumulative_sum,
-    np.where: _where, np.zeros_like: _like, np.empty_like: _like, np.ones_like: _like, np.full_like: _like,
+    np.where: _where, **{f: _like(f) for f in (np.zeros_like, np.empty_like, np.ones_like, np.full_like)},
     np.copyto: _copyto, np.imag: _imag, np.einsum: _einsum, np.matmul: _matmul,
     np.convolve: _convolve, np.correlate: lambda ctx, a, v, mode="valid": _convolve(ctx, a, v, mode, correlate=True),
     np.sort: _sort, np.interp: _interp, np.unique: _unique,

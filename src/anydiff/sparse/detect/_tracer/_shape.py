@@ -61,11 +61,21 @@ def _where(ctx, cond, a=None, b=None):
     return _Tracer(_union(_rows(ta.S, ia), _rows(tb.S, ib)), shape, None, ctx)
 
 
-def _like(ctx, a, *args, **kwargs):
-    t = ctx.lift(a)
-    shape = kwargs.get("shape") or t.shape
-    return _Tracer(sp.csr_array((math.prod(shape), ctx.n), dtype=bool), shape,
-                   np.zeros(shape) if ctx.local else None, ctx)
+def _like(func):
+    """``np.zeros_like`` & co: a buffer that depends on nothing; the local detector carries
+    its true value (ones, the fill value; NaN for ``empty_like``, so that no local flag
+    reads an uninitialized 0 as a vanishing partial)."""
+
+    def like(ctx, a, *args, **kwargs):
+        t = ctx.lift(a)
+        value = func(np.zeros(t.shape), *args, **kwargs)
+        if func is np.empty_like:
+            value[...] = np.nan if value.dtype.kind in "fc" else 0
+        shape = np.shape(value)
+        return _Tracer(sp.csr_array((math.prod(shape), ctx.n), dtype=bool), shape,
+                       value if ctx.local else None, ctx)
+
+    return like
 
 
 _VALUE_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere}
