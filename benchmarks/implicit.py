@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ import scipy.sparse.linalg as spla
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
-from benchmarks._common import RESULTS, fmt_time, machine_info, write_results  # noqa: E402
+from benchmarks._common import RESULTS, fmt_time, machine_info, write_results
 
 N_PARAMS = 10
 
@@ -230,9 +229,8 @@ def child(N, name):
 
 def peak_memory(N, name):
     """Peak RSS of one call, measured as the growth of a fresh process's high-water mark."""
-    code = ("import sys; sys.path.insert(0, %r); from benchmarks.implicit import child; child(%d, %r)"
-            % (str(ROOT), N, name))
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.implicit import child; child({N}, {name!r})"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600, check=False)
     try:
         return json.loads(res.stdout.strip().splitlines()[-1])["peak_increase"]
     except (IndexError, ValueError, KeyError):
@@ -277,17 +275,18 @@ def bench_size(N, repeats):
 
 def summarize(results):
     lines = ["# Implicit differentiation: 2-D reaction–diffusion (10 parameters)", "",
-             "Machine shared with other jobs (2 cores): times are the min over repeats; spread = max/min.",
+             ("Machine shared with other jobs (2 cores): times are the min over repeats; "
+              "spread = max/min."),
              "Every implicit timing includes the solver call and a fresh sparse LU factorisation.", ""]
     for r in results:
         t = {k: min(v) for k, v in r["times"].items()}
         spread = {k: max(v) / min(v) for k, v in r["times"].items()}
         solve = t["solver call"]
         grad = t["implicit gradient (forward, AutoNumPy)"]
-        lines += [f"## n = {r['n']} (N = {r['N']}, Newton iterations: {r['newton_iterations']}, "
-                  f"∂F/∂u: {r['jacobian_nnz']} nonzeros, CSR {r['jacobian_csr_bytes'] / 1e6:.2f} MB)", "",
-                  f"First call (sparsity detection + coloring + everything): {fmt_time(r['first_call'])}; "
-                  f"linear solver: {r['info_first_call']['linear_solver']} ({r['info_first_call']['reason']}).", "",
+        lines += [(f"## n = {r['n']} (N = {r['N']}, Newton iterations: {r['newton_iterations']}, "
+                   f"∂F/∂u: {r['jacobian_nnz']} nonzeros, CSR {r['jacobian_csr_bytes'] / 1e6:.2f} MB)"), "",
+                  (f"First call (sparsity detection + coloring + everything): {fmt_time(r['first_call'])}; "
+                   f"linear solver: {r['info_first_call']['linear_solver']} ({r['info_first_call']['reason']})."), "",
                   "| method | time (min) | spread | × one solver call | implicit gradient is × faster | peak memory increase | × CSR ∂F/∂u |",
                   "|---|---|---|---|---|---|---|"]
         for k, v in t.items():
