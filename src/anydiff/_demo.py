@@ -11,6 +11,8 @@ from . import operators as ops
 from .backends import AutoAutograd, AutoFiniteDiff, AutoJax, AutoTorch
 from .testing import namespace_for
 from .testing import rosenbrock_chain as rosenbrock
+from .testing import rosenbrock_chain_gradient as rosenbrock_gradient
+from .testing import rosenbrock_chain_hessian as rosenbrock_hessian
 
 __all__ = ["installed_backends", "rosenbrock", "rosenbrock_gradient", "run_dense_demo", "best_time"]
 
@@ -48,25 +50,6 @@ def label(backend) -> str:
 
 def namespace_of(backend):
     return namespace_for("autograd" if backend.name == "autograd" else backend.library)
-
-
-def rosenbrock_gradient(x):
-    """Analytic gradient of the chained Rosenbrock function."""
-    g = np.zeros_like(x)
-    d = x[1:] - x[:-1] ** 2
-    g[:-1] += -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
-
-def rosenbrock_hessian(x):
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-    return H
 
 
 def best_time(fn, budget=0.2):

@@ -1,41 +1,35 @@
-"""Reusable scenarios and checkers for packages that want to test their AD (and for anydiff's own tests)."""
+"""Test and benchmark any AD backend on shared scenarios (for anydiff's tests and other packages').
 
+A package checks its backend in a few lines::
+
+    from anydiff.testing import test_differentiation, default_scenarios, sparse_scenarios
+    test_differentiation([MyBackend()], default_scenarios() + sparse_scenarios())
+"""
+
+from ._benchmark import benchmark_differentiation
 from ._check import (
-    VARIANTS,
-    CheckResult,
-    check_operator,
-    expected_result,
-    run_operator,
-    test_differentiation,
+    VARIANTS, CheckResult, backend_label, check_operator, declared_gap, expected_result, run_operator, tolerances,
 )
+from ._compiles import CompileCounter
+from ._harness import check_case, check_threads, differentiation_cases, format_failures, test_differentiation
+from ._records import COLUMNS, BenchmarkRecords
 from ._problems import (
-    banded_diff,
-    banded_pattern,
-    brusselator_2d,
-    brusselator_pattern,
-    brusselator_point,
-    rosenbrock_chain,
-    rosenbrock_chain_hessian_pattern,
+    banded_diff, banded_pattern, brusselator_2d, brusselator_pattern, brusselator_point,
+    rosenbrock_chain, rosenbrock_chain_gradient, rosenbrock_chain_hessian, rosenbrock_chain_hessian_pattern,
 )
 from ._scenarios import Scenario, default_scenarios, namespace_for
+from ._sparse_scenarios import arrowhead, arrowhead_pattern, sparse_scenarios
+from ._transform import batchify, cachify, change_dtype, closurify, constantify, float32_scenarios
 
 __all__ = [
-    "VARIANTS",
-    "CheckResult",
-    "Scenario",
-    "banded_diff",
-    "banded_pattern",
-    "brusselator_2d",
-    "brusselator_pattern",
-    "brusselator_point",
-    "check_operator",
-    "default_scenarios",
-    "expected_result",
-    "namespace_for",
-    "rosenbrock_chain",
-    "rosenbrock_chain_hessian_pattern",
-    "run_operator",
-    "test_differentiation",
+    "Scenario", "default_scenarios", "sparse_scenarios", "namespace_for",
+    "batchify", "closurify", "constantify", "cachify", "change_dtype", "float32_scenarios",
+    "VARIANTS", "CheckResult", "backend_label", "check_operator", "declared_gap", "expected_result", "run_operator",
+    "tolerances", "test_differentiation", "check_threads", "differentiation_cases", "check_case",
+    "format_failures", "CompileCounter", "benchmark_differentiation", "BenchmarkRecords", "COLUMNS",
+    "brusselator_2d", "brusselator_pattern", "brusselator_point", "banded_diff", "banded_pattern",
+    "rosenbrock_chain", "rosenbrock_chain_gradient", "rosenbrock_chain_hessian",
+    "rosenbrock_chain_hessian_pattern", "arrowhead", "arrowhead_pattern",
 ]
 
 from ._check_rule import RuleCheck, check_rule

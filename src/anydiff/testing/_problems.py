@@ -13,7 +13,8 @@ import scipy.sparse as sp
 __all__ = [
     "brusselator_2d", "brusselator_pattern", "brusselator_point",
     "banded_diff", "banded_pattern",
-    "rosenbrock_chain", "rosenbrock_chain_hessian_pattern",
+    "rosenbrock_chain", "rosenbrock_chain_gradient", "rosenbrock_chain_hessian",
+    "rosenbrock_chain_hessian_pattern",
 ]
 
 
@@ -106,6 +107,34 @@ def rosenbrock_chain(xp):
     return f
 
 
+def rosenbrock_chain_gradient(x):
+    """Analytic gradient of :func:`rosenbrock_chain`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rosenbrock_chain_gradient(np.ones(3))
+    array([0., 0., 0.])
+    """
+    g = np.zeros_like(x)
+    d = x[1:] - x[:-1] ** 2
+    g[:-1] += -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * d
+    return g
+
+
+def rosenbrock_chain_hessian(x):
+    """Analytic (dense) Hessian of :func:`rosenbrock_chain`."""
+    n = x.size
+    H = np.zeros((n, n), dtype=x.dtype)
+    i = np.arange(n - 1)
+    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    H[i + 1, i + 1] += 200.0
+    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
+    return H
+
+
 def rosenbrock_chain_hessian_pattern(n: int) -> sp.csr_array:
+    """Tridiagonal pattern of the Hessian of :func:`rosenbrock_chain`."""
     return sp.csr_array(sp.diags_array([np.ones(n - 1, bool), np.ones(n, bool), np.ones(n - 1, bool)],
                                        offsets=[-1, 0, 1], shape=(n, n), dtype=bool))

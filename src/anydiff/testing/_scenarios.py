@@ -42,6 +42,26 @@ class Scenario:
         ``contexts() -> tuple`` of fresh :class:`Constant`/:class:`Cache` objects.
     complex : bool
         Holomorphic function at a complex point (forward operators only).
+    tags : frozenset of str
+        Free labels to select scenarios by (``"sparse"``, ``"pytree"``, ``"multiarg"`` ...);
+        :attr:`all_tags` adds the ones implied by the fields (``"inplace"``, ``"complex"``,
+        ``"contexts"``, ``"float32"``).
+    batch : int
+        Number of seeds given to ``pushforward``, ``pullback`` and ``hvp``.
+    ops : tuple of str, optional
+        The operators to test; default: every operator that makes sense (:meth:`operators`).
+    pattern : callable, optional
+        ``pattern() -> scipy.sparse`` boolean array: the true sparsity pattern of the Jacobian
+        (or of the Hessian, for scalar outputs); sparse results must have exactly its nonzeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff.testing import Scenario
+    >>> sc = Scenario("square", lambda xp: lambda x: x * x, np.array([1.0, 2.0]),
+    ...               value=lambda x: x * x, jacobian=lambda x: np.diag(2 * x))
+    >>> sc.operators()
+    ['pushforward', 'jacobian', 'pullback']
     """
 
     name: str
@@ -54,13 +74,26 @@ class Scenario:
     inplace: bool = False
     contexts: Callable = field(default=lambda: ())
     complex: bool = False
+    tags: frozenset = frozenset()
+    batch: int = 2
+    ops: tuple | None = None
+    pattern: Callable | None = None
+
+    @property
+    def all_tags(self) -> frozenset:
+        """:attr:`tags` plus the tags implied by the fields."""
+        implied = {"inplace": self.inplace, "complex": self.complex, "contexts": bool(self.contexts()),
+                   "float32": np.dtype(self.x.dtype) == np.float32, "sparse": self.pattern is not None}
+        return frozenset(self.tags) | {k for k, v in implied.items() if v}
 
     @property
     def y_shape(self):
         return np.shape(self.value(self.x))
 
     def operators(self) -> list[str]:
-        """The operators that make sense for this scenario."""
+        """The operators that make sense for this scenario (or :attr:`ops` when given)."""
+        if self.ops is not None:
+            return list(self.ops)
         ops = ["pushforward", "jacobian"]
         if not self.complex:
             ops.append("pullback")
@@ -101,7 +134,14 @@ def _stack(xp, items):
 
 
 def default_scenarios() -> list[Scenario]:
-    """The standard scenario list (scalar, vector, matrix, in-place, contexts, complex)."""
+    """The standard scenario list (scalar, vector, matrix, in-place, contexts, complex).
+
+    Examples
+    --------
+    >>> from anydiff.testing import default_scenarios
+    >>> [sc.name for sc in default_scenarios()][:3]
+    ['scalar->scalar', 'scalar->vector', 'vector->scalar']
+    """
     rng = np.random.default_rng(0)
     x3 = np.array([0.7, -1.2, 2.1])
     X = rng.uniform(-1, 1, (3, 3))
@@ -179,6 +219,11 @@ def default_scenarios() -> list[Scenario]:
             "vector->vector (n > m)", wide, x3,
             value=lambda x: np.array([np.sum(x * x), x[0] * x[1] * x[2]]),
             jacobian=lambda x: np.array([2 * x, [x[1] * x[2], x[0] * x[2], x[0] * x[1]]]),
+        ),
+        Scenario(
+            "vector->vector float32", v2v, x3.astype(np.float32),
+            value=lambda x: np.sin(x) * x[0],
+            jacobian=lambda x: np.diag(np.cos(x) * x[0]) + np.outer(np.sin(x), I3[0]),
         ),
         Scenario(
             "matrix->matrix", m2m, X,

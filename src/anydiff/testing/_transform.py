@@ -1,0 +1,152 @@
+"""Scenario transformers: the same derivatives, called in another way.
+
+Each transformer returns a new :class:`Scenario` whose references follow from the original's,
+so every backend can be checked on batches of seeds, closures, constant and cache contexts
+without writing new analytic derivatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .._contexts import Cache, Constant
+from ._scenarios import Scenario
+
+__all__ = ["batchify", "closurify", "constantify", "cachify", "change_dtype"]
+
+
+def batchify(scenario: Scenario, size: int = 4) -> Scenario:
+    """Give ``size`` seeds to ``pushforward``, ``pullback`` and ``hvp`` instead of the default.
+
+    Examples
+    --------
+    >>> from anydiff.testing import batchify, default_scenarios
+    >>> batchify(default_scenarios()[3]).batch
+    4
+    """
+    return replace(scenario, name=f"{scenario.name} [batch {size}]", batch=size)
+
+
+def closurify(scenario: Scenario) -> Scenario:
+    """Close over the :class:`~anydiff.Constant` contexts instead of passing them.
+
+    ``Cache`` contexts stay contexts (a closure over a scratch array is not something every
+    backend can differentiate). A scenario without constants is returned unchanged.
+
+    Examples
+    --------
+    >>> from anydiff.testing import closurify, default_scenarios
+    >>> sc = next(s for s in default_scenarios() if s.name == "constant context")
+    >>> closurify(sc).contexts()
+    ()
+    """
+    kinds = [isinstance(c, Constant) for c in scenario.contexts()]
+    if not any(kinds):
+        return scenario
+    make0, contexts0, inplace = scenario.make, scenario.contexts, scenario.inplace
+
+    def merge(given):
+        fresh, it = contexts0(), iter(given)
+        return [c.value if k else next(it) for c, k in zip(fresh, kinds)]
+
+    def make(xp):
+        f0 = make0(xp)
+        if inplace:
+            return lambda y, x, *given: f0(y, x, *merge(given))
+        return lambda x, *given: f0(x, *merge(given))
+
+    def contexts():
+        return tuple(c for c, k in zip(contexts0(), kinds) if not k)
+
+    return replace(scenario, name=f"{scenario.name} [closure]", make=make, contexts=contexts,
+                   tags=scenario.tags | {"closure"})
+
+
+def constantify(scenario: Scenario, a: float = 2.0) -> Scenario:
+    """Append a :class:`~anydiff.Constant` context ``a`` and multiply the output by it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff.testing import constantify, default_scenarios
+    >>> sc = constantify(default_scenarios()[0], a=3.0)
+    >>> bool(np.isclose(sc.value(sc.x), 3.0 * default_scenarios()[0].value(sc.x)))
+    True
+    """
+    make0, contexts0 = scenario.make, scenario.contexts
+
+    def make(xp):
+        f0 = make0(xp)
+        if scenario.inplace:
+            def f_inplace(y, x, *ctx):
+                f0(y, x, *ctx[:-1])
+                y *= ctx[-1]
+
+            return f_inplace
+        return lambda x, *ctx: ctx[-1] * f0(x, *ctx[:-1])
+
+    def scaled(ref):
+        return None if ref is None else (lambda x: a * np.asarray(ref(x)))
+
+    return replace(
+        scenario, name=f"{scenario.name} [constant]", make=make,
+        contexts=lambda: contexts0() + (Constant(a),),
+        value=scaled(scenario.value), jacobian=scaled(scenario.jacobian),
+        hessian=scaled(scenario.hessian), second_derivative=scaled(scenario.second_derivative),
+    )
+
+
+def cachify(scenario: Scenario) -> Scenario:
+    """Append a :class:`~anydiff.Cache` context: ``f`` writes its output there, returns a copy.
+
+    Backends that declare ``supports_cache = False`` (JAX, autograd) skip these scenarios.
+    In-place scenarios are returned unchanged (they already write into an array).
+
+    Examples
+    --------
+    >>> from anydiff.testing import cachify, default_scenarios
+    >>> sc = cachify(default_scenarios()[3])
+    >>> type(sc.contexts()[-1]).__name__
+    'Cache'
+    """
+    if scenario.inplace:
+        return scenario
+    make0, contexts0 = scenario.make, scenario.contexts
+    y0 = np.asarray(scenario.value(scenario.x))
+
+    def make(xp):
+        f0 = make0(xp)
+
+        def f(x, *ctx):
+            buf = ctx[-1]
+            buf[...] = f0(x, *ctx[:-1])
+            return buf * 1
+
+        return f
+
+    return replace(scenario, name=f"{scenario.name} [cache]", make=make,
+                   contexts=lambda: contexts0() + (Cache(np.zeros(y0.shape, y0.dtype)),))
+
+
+def change_dtype(scenario: Scenario, dtype=np.float32) -> Scenario:
+    """The same scenario at the input point cast to ``dtype`` (results must keep it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff.testing import change_dtype, default_scenarios
+    >>> change_dtype(default_scenarios()[2]).x.dtype
+    dtype('float32')
+    """
+    name, contexts0 = np.dtype(dtype).name, scenario.contexts
+
+    def cast(c):
+        value = c.value
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return type(c)(value.astype(dtype))
+        return type(c)(np.asarray(value, dtype).item() if np.ndim(value) == 0 else value)
+
+    return replace(scenario, name=f"{scenario.name} [{name}]", x=scenario.x.astype(dtype),
+                   contexts=lambda: tuple(cast(c) for c in contexts0()))

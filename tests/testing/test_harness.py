@@ -1,0 +1,192 @@
+"""test_differentiation catches broken backends written through the backend contract, and names each failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+import anydiff as ad
+from anydiff.backends import Backend
+from anydiff.testing import (
+    CompileCounter, batchify, cachify, change_dtype, check_case, closurify, constantify, default_scenarios,
+    differentiation_cases, sparse_scenarios, test_differentiation,
+)
+from conftest import installed
+
+FIRST_ORDER = ["pushforward", "pullback", "derivative", "gradient", "jacobian"]
+
+
+@dataclass(frozen=True)
+class ComplexStep(Backend):
+    """A minimal forward backend through the documented contract: build_pushforward only."""
+
+    name: ClassVar[str] = "complex_step_test"
+    has_forward: ClassVar[bool] = True
+    supports_cache: ClassVar[bool] = False
+    supports_complex: ClassVar[bool] = False
+    supports_second_order: ClassVar[bool] = False
+
+    def tangents(self, f, x, T, ctx):
+        h = 1e-30
+        return np.stack([np.imag(f(x + 1j * h * t, *ctx)) / h for t in T]).astype(x.dtype)
+
+    def build_pushforward(self, f, spec):
+        return lambda x, T, ctx: (f(x, *ctx), self.tangents(f, x, T, ctx))
+
+
+@dataclass(frozen=True)
+class WrongPushforward(ComplexStep):
+    def tangents(self, f, x, T, ctx):
+        return 1.01 * super().tangents(f, x, T, ctx)
+
+
+@dataclass(frozen=True)
+class MutatesX(ComplexStep):
+    def tangents(self, f, x, T, ctx):
+        out = super().tangents(f, x, T, ctx)
+        x += 1.0  # the bug: the caller's array changes
+        return out
+
+
+@dataclass(frozen=True)
+class Float64Out(ComplexStep):
+    def tangents(self, f, x, T, ctx):
+        return super().tangents(f, x, T, ctx).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class RecompilesEveryCall(Backend):
+    """A JAX backend that jits a new closure on every call (so it compiles every time)."""
+
+    name: ClassVar[str] = "recompiling_test"
+    library: ClassVar[str] = "jax"
+    has_forward: ClassVar[bool] = True
+    supports_cache: ClassVar[bool] = False
+    supports_second_order: ClassVar[bool] = False
+
+    def build_pushforward(self, f, spec):
+        import jax
+
+        def pushforward(x, T, ctx):
+            run = jax.jit(lambda x, T: jax.vmap(lambda t: jax.jvp(lambda z: f(z, *ctx), (x,), (t,)))(T))
+            y, TY = run(x, T)
+            return y[0], TY
+
+        return pushforward
+
+    def array_namespace(self):
+        import jax.numpy as jnp
+
+        return jnp
+
+    def from_numpy_native(self, a, spec):
+        import jax.numpy as jnp
+
+        return jnp.asarray(a)
+
+
+REAL = [s for s in default_scenarios() if not s.complex and not s.inplace and "cache" not in s.name]
+
+
+def test_correct_reference_backend_passes():
+    results = test_differentiation([ComplexStep()], REAL, FIRST_ORDER)
+    assert {r.status for r in results} <= {"pass", "skip"}
+    assert sum(r.status == "pass" for r in results) > 50
+
+
+@pytest.mark.parametrize("broken, problem", [
+    (WrongPushforward(), "wrong result"),
+    (MutatesX(), "modified its input x"),
+    (Float64Out(), "returned float64 for a float32 input"),
+])
+def test_broken_backends_are_named(broken, problem):
+    with pytest.raises(AssertionError) as info:
+        test_differentiation([broken], REAL, ["pushforward", "jacobian"], variants=("plain", "prepared_twice"))
+    text = str(info.value)
+    lines = [line for line in text.splitlines()[1:] if problem in line]
+    assert lines, text
+    assert all(type(broken).__name__ in line and " | " in line for line in lines)
+    if problem.startswith("returned float64"):  # only the float32 scenario is affected
+        assert all("float32" in line for line in lines)
+    else:
+        assert any("prepared_twice" in line for line in lines) and any("plain" in line for line in lines)
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_recompiling_backend_is_named():
+    sc = [s for s in REAL if s.name == "vector->vector"]
+    results = test_differentiation([RecompilesEveryCall()], sc, ["pushforward"], raise_on_failure=False)
+    by_variant = {r.variant: r for r in results}
+    assert by_variant["plain"].status == "pass"  # right values ...
+    assert by_variant["prepared_twice"].status == "fail"  # ... but compiled again on the second call
+    assert "recompiled on the second prepared call" in by_variant["prepared_twice"].message
+    good = test_differentiation([ad.AutoJax()], sc, ["pushforward", "jacobian"], variants=("prepared_twice",))
+    assert all(r.status == "pass" for r in good)
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_compile_counter_counts_jax_compilations():
+    import jax
+    import jax.numpy as jnp
+
+    f = jax.jit(lambda x: jnp.sin(x) * 3.0)
+    with CompileCounter() as first:
+        f(jnp.ones(7))
+    with CompileCounter() as second:
+        f(jnp.ones(7))
+    assert first.count >= 1 and first.seconds > 0 and second.count == 0
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_declared_gaps_are_skipped_not_failed():
+    inplace = [s for s in default_scenarios() if s.inplace or "cache" in s.name]
+    results = test_differentiation([ad.AutoJax()], inplace, ["jacobian"], variants=("plain",))
+    assert results and all(r.status == "skip" for r in results)
+    assert all("supports_inplace = False" in r.skipped or "supports_cache = False" in r.skipped for r in results)
+
+
+def test_transformers_keep_references_right():
+    base = [s for s in default_scenarios() if s.name in ("vector->scalar", "constant context", "vector->vector")]
+    transformed = ([batchify(s, 3) for s in base] + [closurify(s) for s in base] + [constantify(s, 1.5) for s in base]
+                   + [cachify(s) for s in base] + [change_dtype(s) for s in base])
+    results = test_differentiation([ad.AutoNumPy()], transformed, ["pushforward", "gradient", "hvp"],
+                                   variants=("plain", "prepared_twice"))
+    assert sum(r.status == "pass" for r in results) >= 30
+    const = next(s for s in base if s.name == "constant context")
+    assert closurify(const).contexts() == () and len(constantify(const).contexts()) == 2
+
+
+def test_sparse_scenarios_check_nonzeros():
+    sparse_b = ad.AutoSparse(ad.AutoNumPy())
+    results = test_differentiation([sparse_b, ad.AutoNumPy()], sparse_scenarios(n=12, grid=3),
+                                   variants=("plain", "prepared_twice", "out"), threads=2)
+    assert all(r.status in ("pass", "skip") for r in results)
+
+    n = 12
+    sc = [s for s in sparse_scenarios(n=n, grid=3) if s.name.startswith("banded")]
+    # a detector that claims every entry: right values, too many stored entries
+    everything = ad.AutoSparse(ad.AutoNumPy(), sparsity_detector=ad.KnownSparsityDetector(np.ones((n, n), bool)))
+    out = test_differentiation([everything], sc, variants=("plain",), raise_on_failure=False)
+    assert "stored entries, the true pattern" in out[0].message
+
+
+def test_thread_check_and_errors_are_reported():
+    def raising(xp):
+        def f(x):
+            raise ValueError("boom")
+
+        return f
+
+    from dataclasses import replace
+
+    bad = replace(REAL[2], name="raises", make=raising)
+    with pytest.raises(AssertionError, match=r"raises \| gradient \| plain: raised ValueError: boom"):
+        test_differentiation([ad.AutoNumPy()], [bad], ["gradient"], variants=("plain",), threads=2)
+
+
+@pytest.mark.parametrize("case", differentiation_cases([ad.AutoNumPy()], REAL[:2], ["derivative"]))
+def test_pytest_cases(case):
+    assert check_case(case).status == "pass"
