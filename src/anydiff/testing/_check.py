@@ -19,7 +19,7 @@ from ..backends import Backend, resolve_backend
 from ._compiles import CompileCounter
 from ._scenarios import Scenario, namespace_for
 
-__all__ = ["VARIANTS", "expected_result", "run_operator", "check_operator", "CheckResult", "declared_gap",
+__all__ = ["backend_label", "VARIANTS", "expected_result", "run_operator", "check_operator", "CheckResult", "declared_gap",
            "tolerances"]
 
 #: Call variants: unprepared, ``value_and_<op>``, prepared (called twice), ``out=`` buffers, and
@@ -54,6 +54,34 @@ def _library(backend: Backend) -> str:
         if library in names:
             return library
     return "numpy"
+
+
+def backend_label(backend) -> str:
+    """Short name of a backend configuration: its class and the settings that differ from the defaults.
+
+    Examples
+    --------
+    >>> import anydiff as ad
+    >>> from anydiff.testing import backend_label
+    >>> backend_label(ad.AutoSparse(ad.AutoJax(mode="forward")))
+    'AutoSparse(AutoJax(mode=forward))'
+    """
+    import dataclasses
+
+    backend = resolve_backend(backend)
+    if not dataclasses.is_dataclass(backend):
+        return type(backend).__name__
+    parts = []
+    for fld in dataclasses.fields(backend):
+        value = getattr(backend, fld.name)
+        default = fld.default if fld.default is not dataclasses.MISSING else object()
+        if fld.default_factory is not dataclasses.MISSING:
+            default = fld.default_factory()
+        if value is None or (value is default) or (not isinstance(value, Backend) and value == default):
+            continue
+        shown = backend_label(value) if isinstance(value, Backend) else (value if isinstance(value, str) else repr(value))
+        parts.append(shown if isinstance(value, Backend) and not parts else f"{fld.name}={shown}")
+    return f"{type(backend).__name__}({', '.join(parts)})"
 
 
 def declared_gap(backend, scenario: Scenario, op: str, variant: str = "plain") -> str | None:
@@ -296,7 +324,7 @@ def check_operator(backend, scenario: Scenario, op: str, variant: str = "plain",
     'pass'
     """
     backend = resolve_backend(backend)
-    label = (repr(backend), scenario.name, op, variant)
+    label = (backend_label(backend), scenario.name, op, variant)
     gap = declared_gap(backend, scenario, op, variant)
     if gap:
         return CheckResult(*label, True, 0.0, skipped=gap)
