@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from anydiff.testing import VARIANTS, check_operator, default_scenarios
+from anydiff.testing import VARIANTS, check_operator, default_scenarios, float32_scenarios
 from conftest import all_backends
 
-SCENARIOS = default_scenarios()
+SCENARIOS = default_scenarios() + float32_scenarios()  # float32 in, float32 out
 CASES = [(sc, op) for sc in SCENARIOS for op in sc.operators()]
 
 

@@ -29,6 +29,7 @@ from .backends import (
     AutoAutograd, AutoFiniteDiff, AutoJax, AutoNumPy, AutoTorch, Backend, MixedMode, SecondOrder,
     resolve_backend,
 )
+from ._recommend import Recommendation, recommend
 from .operators import (
     DerivativePrep, GradientPrep, HessianPrep, HVPPrep, JacobianPrep, Prep, PullbackPrep,
     PushforwardPrep, SecondDerivativePrep, TreePrep,
@@ -93,7 +94,7 @@ __all__ = [
     "ravel_pytree", "tree_flatten", "tree_unflatten", "tree_index_map", "tree_paths",
     # backends
     "Backend", "AutoJax", "AutoNumPy", "AutoTorch", "AutoAutograd", "AutoFiniteDiff", "SecondOrder", "MixedMode",
-    "resolve_backend", "clear_cache",
+    "resolve_backend", "clear_cache", "recommend", "Recommendation",
     # operators
     "pushforward", "value_and_pushforward", "prepare_pushforward", "prepare_pushforward_same_point",
     "pullback", "value_and_pullback", "prepare_pullback", "prepare_pullback_same_point",

@@ -12,7 +12,7 @@ import anydiff as ad
 from anydiff.backends import Backend
 from anydiff.testing import (
     CompileCounter, batchify, cachify, change_dtype, check_case, closurify, constantify, default_scenarios,
-    differentiation_cases, sparse_scenarios, test_differentiation,
+    differentiation_cases, float32_scenarios, sparse_scenarios, test_differentiation,
 )
 from conftest import installed
 
@@ -88,7 +88,7 @@ class RecompilesEveryCall(Backend):
         return jnp.asarray(a)
 
 
-REAL = [s for s in default_scenarios() if not s.complex and not s.inplace and "cache" not in s.name]
+REAL = [s for s in default_scenarios() + float32_scenarios() if not s.complex and not s.inplace and "cache" not in s.name]
 
 
 def test_correct_reference_backend_passes():
@@ -187,6 +187,6 @@ def test_thread_check_and_errors_are_reported():
         test_differentiation([ad.AutoNumPy()], [bad], ["gradient"], variants=("plain",), threads=2)
 
 
-@pytest.mark.parametrize("case", differentiation_cases([ad.AutoNumPy()], REAL[:2], ["derivative"]))
+@pytest.mark.parametrize("case", differentiation_cases([ad.AutoNumPy()], default_scenarios()[:2], ["derivative"]))
 def test_pytest_cases(case):
     assert check_case(case).status == "pass"

@@ -52,7 +52,7 @@ def test_differentiation(backends, scenarios=None, operators=None, variants=VARI
     ----------
     backends : list of Backend or str
     scenarios : list of Scenario, optional
-        Defaults to :func:`default_scenarios`.
+        Defaults to :func:`default_scenarios` plus :func:`float32_scenarios`.
     operators : list of str, optional
         Restrict to these operator names.
     variants : tuple of str
@@ -87,7 +87,7 @@ def test_differentiation(backends, scenarios=None, operators=None, variants=VARI
     >>> sorted({r.status for r in results})  # "native" (JAX/torch inputs) is skipped for NumPy backends
     ['pass', 'skip']
     """
-    scenarios = default_scenarios() if scenarios is None else list(scenarios)
+    scenarios = _default() if scenarios is None else list(scenarios)
     backends = [resolve_backend(b) for b in backends]
     variants = tuple(variants) + (("threads",) if threads > 0 else ())
     todo = list(_combinations(backends, scenarios, operators, variants))
@@ -113,6 +113,12 @@ def test_differentiation(backends, scenarios=None, operators=None, variants=VARI
 
 
 test_differentiation.__test__ = False  # not a pytest test when imported into test modules
+
+
+def _default():
+    from ._transform import float32_scenarios
+
+    return default_scenarios() + float32_scenarios()
 
 
 def format_failures(failures, total: int) -> str:

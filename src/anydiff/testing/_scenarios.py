@@ -221,11 +221,6 @@ def default_scenarios() -> list[Scenario]:
             jacobian=lambda x: np.array([2 * x, [x[1] * x[2], x[0] * x[2], x[0] * x[1]]]),
         ),
         Scenario(
-            "vector->vector float32", v2v, x3.astype(np.float32),
-            value=lambda x: np.sin(x) * x[0],
-            jacobian=lambda x: np.diag(np.cos(x) * x[0]) + np.outer(np.sin(x), I3[0]),
-        ),
-        Scenario(
             "matrix->matrix", m2m, X,
             value=lambda X: X @ X,
             jacobian=lambda X: np.einsum("ik,lj->ijkl", np.eye(3), X) + np.einsum("ik,jl->ijkl", X, np.eye(3)),

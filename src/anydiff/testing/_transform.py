@@ -14,7 +14,7 @@ import numpy as np
 from .._contexts import Cache, Constant
 from ._scenarios import Scenario
 
-__all__ = ["batchify", "closurify", "constantify", "cachify", "change_dtype"]
+__all__ = ["batchify", "closurify", "constantify", "cachify", "change_dtype", "float32_scenarios"]
 
 
 def batchify(scenario: Scenario, size: int = 4) -> Scenario:
@@ -150,3 +150,21 @@ def change_dtype(scenario: Scenario, dtype=np.float32) -> Scenario:
 
     return replace(scenario, name=f"{scenario.name} [{name}]", x=scenario.x.astype(dtype),
                    contexts=lambda: tuple(cast(c) for c in contexts0()))
+
+
+def float32_scenarios() -> list[Scenario]:
+    """First-order default scenarios at float32 points: every result must stay float32.
+
+    (Second order in float32 is left out: finite differences cannot reach a useful tolerance.)
+
+    Examples
+    --------
+    >>> from anydiff.testing import float32_scenarios
+    >>> [sc.name for sc in float32_scenarios()]
+    ['scalar->vector [float32]', 'vector->vector [float32]', 'matrix->matrix [float32]', 'in-place [float32]']
+    """
+    from ._scenarios import default_scenarios
+
+    keep = ("scalar->vector", "vector->vector", "matrix->matrix", "in-place")
+    return [replace(change_dtype(s), second_derivative=None, hessian=None)
+            for s in default_scenarios() if s.name in keep]
