@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rich.markup import escape
+
 from .cli import CommandError, _console, _fmt, enable_x64, evaluate, load_function, make_input, resolve_backends
 
 __all__ = ["demo", "sparsity", "recommend", "bench", "test", "installed_backends"]
@@ -46,7 +48,7 @@ def demo(args) -> int:
         table.add_column(col, justify="right" if col != "backend" else "left")
     for r in rows:
         if "error" in r:
-            table.add_row(r["backend"], "[red]" + r["error"][:60], "", "", "", "", "[red]no")
+            table.add_row(r["backend"], "[red]" + escape(r["error"][:60]), "", "", "", "", "[red]no")
             continue
         table.add_row(r["backend"], _err(r["gradient_error"]), _fmt(r["gradient_s"]), _err(r["hessian_error"]),
                       _fmt(r["hessian_s"]), _fmt(r["prepare_s"]), "[green]yes" if r["ok"] else "[red]no")
@@ -107,7 +109,7 @@ def sparsity(args) -> int:
     console, m, n = _console(), S.shape[0], S.shape[1]
     per_row, per_col = np.diff(S.tocsr().indptr), np.diff(S.tocsc().indptr)
     what = "Hessian" if args.hessian else "Jacobian"
-    console.print(f"[bold]{what} pattern[/bold] of {args.target} at x of shape {x.shape} ({detector}): "
+    console.print(f"[bold]{what} pattern[/bold] of {escape(args.target)} at x of shape {x.shape} ({detector}): "
                   f"{m} × {n}, {S.nnz} nonzeros ({100 * S.nnz / max(1, m * n):.2f} % dense); "
                   f"per row max {per_row.max(initial=0)} / mean {per_row.mean():.1f}; "
                   f"per column max {per_col.max(initial=0)} / mean {per_col.mean():.1f}")
@@ -150,7 +152,7 @@ def recommend(args) -> int:
         console.print("[bold red]No candidate computed a derivative that agrees with the reference.")
         return 1
     best = next(r for r in report.rows if r["verdict"] == "best")
-    console.print(f"[bold]Recommended:[/bold] {best['label']} — {best['reason']}.")
+    console.print(f"[bold]Recommended:[/bold] {escape(best['label'])} — {escape(best['reason'])}.")
     return 0
 
 
@@ -229,9 +231,11 @@ def bench(args) -> int:
         table.add_column(col, justify="left" if col in ("backend", "scenario", "operator") else "right")
     for r in records:
         if r["error"]:
-            table.add_row(r["backend"], r["scenario"], r["operator"], "[red]" + r["error"][:50], *[""] * 5)
+            table.add_row(escape(r["backend"]), escape(r["scenario"]), r["operator"], "[red]" + escape(r["error"][:50]),
+                          *[""] * 5)
         elif r["prepared"]:
-            table.add_row(r["backend"], r["scenario"], r["operator"], str(r["f_calls"]), _fmt(r["time_min"]),
+            table.add_row(escape(r["backend"]), escape(r["scenario"]), r["operator"], str(r["f_calls"]),
+                          _fmt(r["time_min"]),
                           f"{r['time_ratio']:.3g}", _fmt(r["prep_time"]), _fmt(r["compile_time"]),
                           "" if r["colors"] is None else str(r["colors"]))
     console.print(table)
@@ -252,17 +256,17 @@ def test(args) -> int:
     table = Table(title="test_differentiation: passed / failed / skipped checks per scenario and backend")
     table.add_column("scenario")
     for label in labels:
-        table.add_column(label, justify="center", overflow="fold")
+        table.add_column(escape(label), justify="center", overflow="fold")
     for sc in scenarios:
         cells = []
         for label in labels:
             mine = [r for r in results if r.backend == label and r.scenario == sc.name]
             cells.append(_cell(mine))
-        table.add_row(sc.name, *cells)
+        table.add_row(escape(sc.name), *cells)
     console.print(table)
     failures = [r for r in results if r.status == "fail"]
     for r in failures:
-        console.print(f"[red]FAIL[/red] {r.backend} | {r.scenario} | {r.operator} | {r.variant}: {r.message}",
+        console.print("[red]FAIL[/red] " + escape(f"{r.backend} | {r.scenario} | {r.operator} | {r.variant}: {r.message}"),
                       highlight=False)
     counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "skip")}
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped "

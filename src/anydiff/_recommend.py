@@ -55,17 +55,19 @@ class Recommendation:
 
     def table(self):
         """The report as a ``rich.table.Table``."""
+        from rich.markup import escape
         from rich.table import Table
 
         title = f"{self.operator} of f: R^{self.n} → R^{self.m}; {self.mode} mode ({self.reason_mode})"
-        table = Table(title=title, caption=self._caption())
+        table = Table(title=escape(title), caption=escape(self._caption()))
         for col in ("backend", "verdict", "rel. error", "prepared", "unprepared", "preparation", "reason"):
             table.add_column(col, justify="left" if col in ("backend", "verdict", "reason") else "right",
                              overflow="fold")
         colors = {"best": "bold green", "ok": "green", "wrong": "red", "fails": "red"}
         for r in self.rows:
-            table.add_row(r["label"], f"[{colors[r['verdict']]}]{r['verdict']}", _num(r["max_error"]),
-                          _time(r["time_prepared"]), _time(r["time_unprepared"]), _time(r["prep_time"]), r["reason"])
+            table.add_row(escape(r["label"]), f"[{colors[r['verdict']]}]{r['verdict']}", _num(r["max_error"]),
+                          _time(r["time_prepared"]), _time(r["time_unprepared"]), _time(r["prep_time"]),
+                          escape(r["reason"]))
         return table
 
     def _caption(self):
@@ -239,19 +241,22 @@ def _run_quietly(backend, f, x, contexts, operator, budget):
 
 
 def _reference(rows):
-    """The result to judge the others by: complex step when it ran, else what most exact backends agree on."""
+    """``(result, description, independent)``: complex step when it ran, else what most exact backends agree on.
+
+    ``independent`` is False when nothing but the judged backend itself supports the reference.
+    """
     ran = [r for r in rows if r["error"] is None and np.all(np.isfinite(r["result"]))]
     for r in ran:
         b = r["backend"]
         if isinstance(b, AutoFiniteDiff) and b.method == "complex":
-            return r["result"], f"complex step ({r['label']}), exact to rounding"
+            return r["result"], f"complex step ({r['label']}), exact to rounding", True
     exact = [r for r in ran if _exact(r["backend"])]
     pool = exact or ran
     if not pool:
-        return None, "none (no candidate executed)"
+        return None, "none (no candidate executed)", False
     votes = [sum(_agrees(r["result"], s["result"], 1e-8) for s in pool) for r in pool]
     chosen = pool[int(np.argmax(votes))]
-    return chosen["result"], f"agreement of {max(votes)} exact backends ({chosen['label']})"
+    return chosen["result"], f"agreement of {max(votes)} exact backends ({chosen['label']})", max(votes) > 1
 
 
 def _agrees(a, b, rtol):
@@ -351,8 +356,12 @@ def recommend(f, x, *contexts, operator: str = "gradient", candidates=None, budg
     candidates = [resolve_backend(b) for b in candidates]
     per = budget_s / max(1, len(candidates))
     report.rows = [_run(b, f, x, contexts, operator, per) for b in candidates]
-    reference, report.reference = _reference(report.rows)
+    reference, report.reference, independent = _reference(report.rows)
     best = _judge(report.rows, reference)
+    if not independent:
+        for r in report.rows:
+            if r["verdict"] in ("ok", "best"):
+                r["reason"] += " (unchecked: no second backend to compare with)"
     report.best = None if best is None else best["backend"]
     for r in report.rows:
         r.pop("result", None)

@@ -129,3 +129,12 @@ def test_backend_not_installed_is_one_line(monkeypatch, capsys):
     assert cli.main(["test", "--backends", "jax"]) == 2
     err = capsys.readouterr().err
     assert "needs the package 'jax_is_not_installed_here'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # every installed backend, compiled: the slowest CLI test (still runs in CI)
+def test_demo_small_writes_its_picture(tmp_path):
+    out = run(tmp_path, "demo", "-n", "8", "--grid", "4", "--png", "demo.png")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "All backends agree." in out.stdout
+    assert (tmp_path / "demo.png").read_bytes()[:4] == b"\x89PNG"
+    assert str((tmp_path / "demo.png").resolve()) in out.stdout.replace("\n", "")

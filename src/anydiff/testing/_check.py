@@ -87,6 +87,11 @@ def backend_label(backend) -> str:
 def declared_gap(backend, scenario: Scenario, op: str, variant: str = "plain") -> str | None:
     """Why ``backend`` declares it cannot run this combination (its capability flags), or None.
 
+    Read flags: ``supports_inplace``, ``supports_cache``, ``supports_out`` (of the backend and
+    of every backend it wraps), and two optional ones a new backend may set:
+    ``supports_complex = False`` (no complex inputs) and ``supports_second_order = False``
+    (no HVP, Hessian or second derivative).
+
     Examples
     --------
     >>> import anydiff as ad
