@@ -253,29 +253,29 @@ def test_capabilities():
 
 
 # ------------------------------------------------------------------------- errors
-def test_plain_buffer_assignment_raises_tracing_error():
-    def f(x):
-        y = np.zeros(3)
+def test_captured_buffer_assignment_raises_tracing_error():
+    # np.zeros(n) inside f works (tests/test_numpy_scope.py); a function bound before the call
+    # where anydiff cannot see it (a default argument) is not intercepted, and the error says so
+    def f(x, zeros=np.zeros):
+        y = zeros(3)
         y[0] = x[0]
         return y
 
-    def g(x):
-        y = np.zeros(3)
+    def g(x, zeros=np.zeros):
+        y = zeros(3)
         y[:] = np.sin(x)
         return y
 
     for fun in (f, g):
-        with pytest.raises(ad.TracingError, match="Hint.*zeros_like"):
+        with pytest.raises(ad.TracingError, match="(?s)In: AutoNumPy.*Hint.*differentiate_with"):
             ad.jacobian(fun, B, np.ones(3))
 
 
-def test_python_math_raises_tracing_error():
-    with pytest.raises(ad.TracingError, match="Hint.*(AutoFiniteDiff|differentiate_with)"):
-        ad.gradient(lambda x: math.sin(x[0]), B, np.ones(3))
+def test_python_float_raises_tracing_error():
+    with pytest.raises(ad.TracingError, match="Hint.*differentiate_with"):
+        ad.gradient(lambda x, sin=math.sin: sin(x[0]), B, np.ones(3))
     with pytest.raises(ad.TracingError, match="Hint"):
         ad.gradient(lambda x: float(x[0]) * 2.0, B, np.ones(3))
-    with pytest.raises(ad.TracingError, match="Hint.*np.stack"):
-        ad.jacobian(lambda x: np.array([x[0], x[1]]), B, np.ones(3))
 
 
 def test_unsupported_function_raises_missing_rule_error():

@@ -100,13 +100,14 @@ def test_unknown_function_and_plain_buffer():
     with pytest.raises(ad.MissingRuleError, match="gradient(.|\n)*Hint.*differentiate_with"):
         G.jacobian_sparsity(lambda x: np.gradient(x), np.ones(3))
 
-    def plain(x):
-        buf = np.zeros(3)
+    def plain(x, zeros=np.zeros):  # bound where anydiff cannot see it (np.zeros(3) itself works)
+        buf = zeros(3)
         buf[0] = x[0]
         return buf
 
-    with pytest.raises(ad.TracingError, match="zeros_like"):
-        G.jacobian_sparsity(plain, np.ones(3))
+    for detector in (G, L):
+        with pytest.raises(ad.TracingError, match="(?s)In: Tracer.*Hint.*differentiate_with"):
+            detector.jacobian_sparsity(plain, np.ones(3))
 
 
 UNARY = [np.sin, lambda v: np.exp(np.sin(v)), np.tanh, np.square, lambda v: v * 2.0, lambda v: np.cumsum(v), lambda v: np.roll(v, 1),

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._errors import InputError, TracingError
+from .._numpy_scope import numpy_scope
 from ._base import MAX_BATCH_ELEMENTS, Backend, FunctionSpec
 
 _MODES = ("auto", "forward", "reverse")
@@ -203,12 +204,13 @@ def _evaluate(f, x, T, ctx, kinds, y_spec=None):
             for c, kind in zip(ctx, kinds)
         )
     try:
-        if y_spec is None:
-            return f(xd, *ctx)
-        shape, dtype = y_spec
-        y = np.zeros_like(xd, shape=shape, dtype=np.result_type(dtype, _tangent_dtype(x)))
-        f(y, xd, *ctx)
-        return y
+        with numpy_scope(xd, f, "AutoNumPy (forward mode)"):  # np.zeros(n), math.sin, np.array([...]) in f
+            if y_spec is None:
+                return f(xd, *ctx)
+            shape, dtype = y_spec
+            y = np.zeros_like(xd, shape=shape, dtype=np.result_type(dtype, _tangent_dtype(x)))
+            f(y, xd, *ctx)
+            return y
     except ValueError as err:
         if "setting an array element with a sequence" in str(err):
             raise TracingError(

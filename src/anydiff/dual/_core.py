@@ -20,11 +20,12 @@ from .._errors import TracingError
 __all__ = ["Dual", "full_tangent", "level", "lift", "primal", "split", "zero_tangent"]
 
 _CONVERT_HINT = (
-    "Hint: allocate buffers written inside f with np.zeros_like(x) / np.empty_like(x) (or "
-    "np.zeros_like(x, shape=...)) instead of np.zeros(n), build arrays from pieces with "
-    "np.stack/np.concatenate instead of np.array([...]), drop np.asarray(x) calls inside f, and "
-    "keep values as arrays (no float()). "
-    "For code that cannot be changed, use AutoFiniteDiff() or wrap it with differentiate_with."
+    "Hint: inside an anydiff call, np.zeros/np.array/np.asarray/math.* work when f calls them through "
+    "their module (np.zeros, math.sin); a function bound before the call (from math import sin, "
+    "from numpy import zeros), a conversion to a Python number (float(x[0]), x.item()) or compiled "
+    "code (scipy.linalg, numba, C extensions) cannot carry derivatives. Call it through its module, "
+    "or wrap that piece with ad.differentiate_with(...), or give it a derivative rule once with "
+    "ad.custom_rule(...)."
 )
 
 
@@ -70,15 +71,14 @@ class Dual(ArrayMethods):
     def __array__(self, dtype=None, copy=None):
         raise TracingError(
             "NumPy tried to convert an anydiff Dual (an array carrying derivatives) into a plain "
-            "ndarray: f writes it into an array that cannot hold derivatives (made by np.zeros, "
-            "np.empty, np.array, ...) or calls a function anydiff does not intercept, and the "
-            "derivatives would be lost.\n" + _CONVERT_HINT
+            "ndarray: f writes it into an array that cannot hold derivatives or passes it to a "
+            "function anydiff does not intercept, and the derivatives would be lost.\n" + _CONVERT_HINT
         )
 
     def _scalar_error(self, what):
         return TracingError(
-            f"f converts an anydiff Dual to a Python {what} (float(x[0]), math.sin(x[0]), "
-            "x.item(), or writing x[i] into an array made by np.zeros), which drops its "
+            f"f converts an anydiff Dual to a Python {what} (float(x[0]), x.item(), a math "
+            "function bound before the call, or writing x[i] into an integer array), which drops its "
             "derivatives.\n" + _CONVERT_HINT
         )
 

@@ -57,7 +57,14 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
     def ids(self):
         return np.arange(self.size).reshape(self.shape)
 
-    def _no_value(self, what):
+    def _no_value(self, what, lossy=False):
+        if lossy and self.S.nnz:  # the value would leave the trace without its dependencies
+            raise TracingError(
+                f"{what} of a traced array that depends on x drops its dependencies (float(x[0]), "
+                "x.item(), a math function bound before the call, or writing x[i] into an integer "
+                "array).\nHint: call math/NumPy functions through their module (math.sin, np.zeros), "
+                "or wrap that piece with ad.differentiate_with(...)."
+            )
         if self.ctx.local and self.value is not None:
             return np.asarray(self.value)
         raise MissingPrimalError(
@@ -71,19 +78,23 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
         return bool(self._no_value("bool()"))
 
     def __float__(self):
-        return float(self._no_value("float()"))
+        return float(self._no_value("float()", lossy=True))
+
+    def __complex__(self):
+        return complex(self._no_value("complex()", lossy=True))
 
     def __int__(self):
-        return int(self._no_value("int()"))
+        return int(self._no_value("int()", lossy=True))
 
     def __index__(self):
         return int(self._no_value("Using as an index"))
 
     def __array__(self, dtype=None, copy=None):
-        self._no_value("Converting to a NumPy array")
         raise TracingError(
-            "A traced array was converted to a plain NumPy array (for example written into np.zeros(n)).\n"
-            "Hint: create buffers with np.zeros_like(x) / np.empty_like(x)."
+            "A traced array was converted to a plain NumPy array (written into an array that cannot "
+            "hold it, or passed to compiled code or a function bound before the call).\n"
+            "Hint: call NumPy through its module (np.zeros, np.asarray) inside f, or wrap that piece "
+            "with ad.differentiate_with(...)."
         )
 
     # ----------------------------------------------------------- indexing
@@ -117,10 +128,10 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
         return self
 
     def item(self, *a):
-        return self._no_value("item()").item(*a)
+        return self._no_value("item()", lossy=True).item(*a)
 
     def tolist(self):
-        return self._no_value("tolist()").tolist()
+        return self._no_value("tolist()", lossy=True).tolist()
 
     # ------------------------------------------------------------ ufuncs
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

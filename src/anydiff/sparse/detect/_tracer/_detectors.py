@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...._errors import AnyDiffError, TracingError
+from ...._numpy_scope import numpy_scope
 from ._core import _Context, _Tracer
 
 __all__ = ["TracerSparsityDetector", "TracerLocalSparsityDetector"]
@@ -26,13 +27,15 @@ def _trace(f, x, contexts, y, local, hessian=False):
             args.append(ctx.lift(np.zeros_like(np.asarray(c.value))))
         else:
             args.append(c.value if isinstance(c, Context) else c)
+    engine = "TracerLocalSparsityDetector" if local else "TracerSparsityDetector"
     try:
-        if y is not None:
-            yt = ctx.lift(np.zeros(np.shape(y)))
-            f(yt, xt, *args)
-            out = yt
-        else:
-            out = f(xt, *args)
+        with numpy_scope(xt, f, engine, lift=ctx.lift):  # np.zeros(n), math.sin, np.array([...]) in f
+            if y is not None:
+                yt = ctx.lift(np.zeros(np.shape(y)))
+                f(yt, xt, *args)
+                out = yt
+            else:
+                out = f(xt, *args)
     except (ValueError, TypeError) as err:
         if isinstance(err, AnyDiffError):
             raise

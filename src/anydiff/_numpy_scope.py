@@ -1,0 +1,345 @@
+"""Scoped interception of the idioms real NumPy code uses, for anydiff's NumPy engines.
+
+Unmodified NumPy code allocates buffers with ``np.zeros(n)``, builds arrays with
+``np.array([a, b, a * b])``, converts inputs with ``np.asarray(x)`` and calls ``math.sin`` on
+elements in Python loops. None of these dispatch through ``__array_function__``, so an engine
+object (a forward ``Dual``, a sparsity tracer, a reverse-mode node) reaching them is converted
+to a plain number and its derivatives are lost. :func:`numpy_scope` makes them work for the
+duration of one engine evaluation of ``f``:
+
+* **installed for the call only.** Entering the first scope (under a lock, with a reference
+  count across threads) replaces a fixed list of attributes of the ``numpy`` and ``math``
+  modules by wrappers; leaving the last scope puts the originals back, also when ``f`` raises.
+* **active for this thread only.** A wrapper delegates to the original at once unless the
+  calling thread (a :mod:`contextvars` variable, so threads and asyncio tasks are separate) is
+  inside an engine evaluation *and* the direct caller is not anydiff's or NumPy's own code.
+  Other threads calling ``np.zeros`` meanwhile get a plain ndarray.
+* **engine objects only when needed.** ``np.zeros/empty/ones/full(...)`` (and ``*_like`` of a
+  plain array) with a floating dtype return the engine's constant (a dual with zero tangents, a
+  tracer with empty index sets), exactly what ``np.zeros_like(x, shape=...)`` gives, so values
+  carrying derivatives can be written into them; integer/boolean buffers stay plain (writing
+  a derivative into one raises). ``np.array``/``np.asarray``/``np.stack`` build engine arrays
+  only when an element carries derivatives; ``math.f(v)`` calls ``np.f(v)`` only when ``v``
+  does. Everything else goes to the original function.
+
+Conversions that remain impossible (``float(x[0])``, compiled extensions, a function bound
+before the call such as ``from math import sin``) still raise the engine's error; on the way
+out the scope adds the engine, the function being differentiated and the line of user code
+that converted, and the error's hint names ``ad.differentiate_with`` and ``ad.custom_rule``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import linecache
+import math
+import sys
+import threading
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._errors import AnyDiffError, MissingPrimalError, TracingError
+
+__all__ = ["numpy_scope", "plain_numpy", "active_engine"]
+
+#: Modules whose calls always see plain NumPy (the engines themselves, NumPy's own code).
+_INTERNAL = (
+    "numpy", "anydiff.dual", "anydiff.sparse", "anydiff.backends", "anydiff.rules",
+    "anydiff.reverse", "anydiff.operators", "anydiff._",
+)
+
+
+@dataclass(frozen=True)
+class _Engine:
+    template: object  # the engine's input (a Dual, a tracer, ...): new buffers are made like it
+    types: tuple  # classes of engine objects
+    lift: object  # plain array -> engine constant, or None for zeros_like + assignment
+    where: str  # "AutoNumPy (forward mode) evaluating f = ..." for error messages
+
+
+_STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("anydiff_numpy_scope", default=())
+_LOCK = threading.Lock()
+
+
+def active_engine():
+    """The engine evaluation this thread is inside, or ``None`` (outside, or in :func:`plain_numpy`).
+
+    Examples
+    --------
+    >>> from anydiff._numpy_scope import active_engine
+    >>> active_engine() is None
+    True
+    """
+    stack = _STACK.get()
+    return stack[-1] if stack else None
+
+
+def _engine_for_caller():
+    """The active engine if the caller of the wrapper (two frames up) is user code."""
+    stack = _STACK.get()
+    if not stack or stack[-1] is None:
+        return None
+    name = sys._getframe(2).f_globals.get("__name__", "")
+    return None if name.startswith(_INTERNAL) else stack[-1]
+
+
+@contextmanager
+def numpy_scope(template, f=None, engine="anydiff", *, lift=None):
+    """Evaluate ``f`` on engine objects with NumPy's and ``math``'s idioms intercepted.
+
+    Parameters
+    ----------
+    template : object
+        The engine's input (a ``Dual``, a sparsity tracer, a reverse-mode node). Buffers
+        allocated inside the scope are made like it (``np.zeros_like(template, shape=...)``).
+    f : callable, optional
+        The function being differentiated (named in error messages).
+    engine : str
+        The engine's name for error messages, e.g. ``"AutoNumPy (forward mode)"``.
+    lift : callable, optional
+        Maps a plain array to the engine's constant; default: ``np.zeros_like(template, ...)``
+        then assignment of the values.
+
+    Examples
+    --------
+    >>> import math, numpy as np
+    >>> from anydiff.dual import Dual
+    >>> from anydiff._numpy_scope import numpy_scope
+    >>> x = Dual(np.array([0.5, 2.0]), np.eye(2))
+    >>> with numpy_scope(x, engine="example"):
+    ...     y = np.zeros(2)
+    ...     y[0] = math.sin(x[0]) * x[1]
+    ...     z = np.array([y[0], 1.0])
+    >>> z.tangent
+    array([[1.75516512, 0.        ],
+           [0.47942554, 0.        ]])
+    >>> np.zeros(2)  # outside the scope: plain NumPy again
+    array([0., 0.])
+    """
+    state = _Engine(template, _engine_types(template), lift, _describe(engine, f))
+    patches = _install(f)
+    token = _STACK.set(_STACK.get() + (state,))
+    try:
+        yield state
+    except AnyDiffError as err:
+        _annotate(err, state, err.__traceback__)
+        raise
+    except ValueError as err:  # NumPy's words for "an engine object written into a plain array"
+        if "setting an array element with a sequence" not in str(err):
+            raise
+        new = TracingError(
+            "f writes a value carrying derivatives into a plain NumPy array that cannot hold it "
+            f"({err}).\n" + _HINT
+        )
+        _annotate(new, state, err.__traceback__)
+        raise new from err
+    finally:
+        _STACK.reset(token)
+        _uninstall(patches)
+
+
+@contextmanager
+def plain_numpy():
+    """Inside an engine evaluation, run code that must see plain NumPy (a black box).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff._numpy_scope import plain_numpy
+    >>> with plain_numpy():
+    ...     type(np.zeros(2)).__name__
+    'ndarray'
+    """
+    token = _STACK.set(_STACK.get() + (None,))
+    try:
+        yield
+    finally:
+        _STACK.reset(token)
+
+
+def _engine_types(template):
+    types = {type(template)}
+    for part in ("value", "tangent"):  # nested duals: the inner levels too
+        inner = getattr(template, part, None)
+        if inner is not None and not isinstance(inner, np.ndarray) and hasattr(type(inner), "__array_function__"):
+            types |= set(_engine_types(inner))
+    return tuple(types)
+
+
+def _describe(engine, f):
+    if f is None:
+        return engine
+    users = _user_functions(f, limit=8)
+    f = users[0] if users else getattr(f, "func", f)
+    name = getattr(f, "__qualname__", None) or type(f).__name__
+    module = getattr(f, "__module__", None)
+    return f"{engine} evaluating f = {module + '.' if module else ''}{name}"
+
+
+# ---------------------------------------------------------------- installation
+_PATCHED: dict = {}  # (id(namespace), name) -> [namespace, original, wrapper, count]
+_WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
+_MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
+
+
+def _module_patches():
+    """The module attributes to replace, built once (before anything is installed)."""
+    if not _MODULE_PATCHES:
+        import scipy.special
+
+        from . import _numpy_wrappers as w
+
+        for module, table in ((np, w.NUMPY), (math, w.MATH), (scipy.special, w.SCIPY_SPECIAL)):
+            for name, make in table.items():
+                original = module.__dict__.get(name)
+                if original is not None:
+                    wrapper = make(original)
+                    _WRAPPERS[id(original)] = (original, wrapper)
+                    _MODULE_PATCHES.append((module.__dict__, name, original, wrapper))
+    return _MODULE_PATCHES
+
+
+def _acquire(patches):
+    for namespace, name, original, wrapper in patches:
+        entry = _PATCHED.get((id(namespace), name))
+        if entry is None:
+            _PATCHED[(id(namespace), name)] = [namespace, original, wrapper, 1]
+            namespace[name] = wrapper
+        else:
+            entry[3] += 1
+
+
+def _release(patches):
+    for namespace, name, _, _ in patches:
+        entry = _PATCHED[(id(namespace), name)]
+        entry[3] -= 1
+        if entry[3] == 0:
+            del _PATCHED[(id(namespace), name)]
+            if namespace.get(name) is entry[2]:  # untouched since: put the original back
+                namespace[name] = entry[1]
+
+
+def _install(f):
+    with _LOCK:
+        patches = _module_patches() + _global_patches(f)
+        _acquire(patches)
+    return patches
+
+
+def _uninstall(patches):
+    with _LOCK:
+        _release(patches)
+
+
+def installed() -> bool:
+    """Whether any wrapper is in place now (some thread is inside an engine evaluation).
+
+    Examples
+    --------
+    >>> from anydiff._numpy_scope import installed
+    >>> installed()
+    False
+    """
+    return bool(_PATCHED)
+
+
+def _user_functions(f, limit=64):
+    """User functions reachable from ``f``: through closures, ``functools.partial``, bound
+    methods and the global names their code reads (anydiff's and libraries' own code is only
+    looked through, not patched)."""
+    queue, seen, found = [f], set(), []
+    while queue and len(seen) < limit:
+        g = queue.pop()
+        g = getattr(g, "func", None) or getattr(g, "__func__", None) or g  # partial, bound method
+        code = getattr(g, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        queue.extend(c.cell_contents for c in (g.__closure__ or ()) if _cell_callable(c))
+        if getattr(g, "__module__", None) is None or g.__module__.startswith(_LIBRARIES):
+            continue
+        found.append(g)
+        names = _names(code)
+        queue.extend(v for v in map(g.__globals__.get, names) if isinstance(v, types.FunctionType))
+    return found
+
+
+_LIBRARIES = _INTERNAL + ("scipy", "anydiff", "jax", "torch", "autograd")
+
+
+def _cell_callable(cell):
+    try:
+        return callable(cell.cell_contents)
+    except ValueError:  # empty cell
+        return False
+
+
+def _names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def _global_patches(f):
+    """``from math import sin`` / ``from numpy import zeros`` in the modules of ``f``'s code."""
+    if f is None:
+        return []
+    patches = []
+    for g in _user_functions(f):
+        namespace = g.__globals__
+        for name in _names(g.__code__):
+            value = namespace.get(name)
+            entry = _WRAPPERS.get(id(value)) if value is not None else None
+            if entry is not None and entry[0] is value and (namespace, name, value, entry[1]) not in patches:
+                patches.append((namespace, name, value, entry[1]))
+    return patches
+
+
+# ---------------------------------------------------------------- error messages
+_HINT = (
+    "Hint: inside an anydiff call, allocate and convert through NumPy's module at call time "
+    "(np.zeros, np.array, np.asarray, math.sin); a function bound before the call (from numpy "
+    "import zeros) is not intercepted. For code that cannot change, wrap that piece with "
+    "ad.differentiate_with(...) or give it a derivative rule once with ad.custom_rule(...)."
+)
+
+
+def _annotate(err, state, tb):
+    """Add the engine, ``f`` and the user line that failed to an anydiff error (once)."""
+    if getattr(err, "_anydiff_scope_noted", False) or not err.args or not isinstance(err.args[0], str):
+        return
+    err._anydiff_scope_noted = True
+    where = _user_line(tb)
+    note = f"In: {state.where}" + (f", at {where}" if where else "") + "."
+    message = err.args[0]
+    head, sep, hint = message.partition("\nHint:")
+    err.args = (f"{head}\n{note}{sep}{hint}",) + err.args[1:]
+
+
+def _user_line(tb):
+    """``file:line in func: `source``` of the innermost frame outside NumPy and anydiff."""
+    found = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if not frame.f_globals.get("__name__", "").startswith(_LIBRARIES + ("contextlib",)):
+            found = (frame.f_code.co_filename, tb.tb_lineno, frame.f_code.co_name)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    filename, lineno, func = found
+    source = linecache.getline(filename, lineno).strip()
+    return f"{filename}:{lineno} in {func}" + (f": `{source}`" if source else "")
+
+
+def missing_value(what):
+    """The error for a value-dependent operation on an engine object without a value."""
+    return MissingPrimalError(
+        f"{what} needs the value of an array carrying derivatives, and the global sparsity "
+        "detector does not know values.\nHint: use TracerLocalSparsityDetector() for the pattern "
+        "at this x."
+    )

@@ -1,0 +1,286 @@
+"""The idioms of real NumPy code under anydiff's NumPy engines (anydiff/_numpy_scope.py).
+
+Each idiom runs under the forward engine (Jacobian, gradient, Hessian) and the sparsity
+tracers (global and local, Jacobian and Hessian patterns), against analytic derivatives.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from math import cos as _bound_cos  # bound at import: anydiff swaps it for the call
+from math import exp as _bound_exp
+
+import numpy as np
+import pytest
+import scipy.special as sc
+
+import anydiff as ad
+from anydiff._numpy_scope import active_engine, installed
+
+B = ad.AutoNumPy()
+G = ad.TracerSparsityDetector()
+L = ad.TracerLocalSparsityDetector()
+X = np.array([0.3, -0.7, 1.1, 0.4])
+TOL = {"rtol": 1e-12, "atol": 1e-12}
+ORIGINALS = {"zeros": np.zeros, "array": np.array, "asarray": np.asarray, "sin": math.sin}
+
+
+def _pattern(S):
+    return S.toarray().astype(int)
+
+
+# ------------------------------------------------------------------ the idioms
+def math_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s += math.sin(x[i]) * math.exp(x[i + 1]) + math.sqrt(1.0 + x[i] ** 2) + _bound_cos(x[i])
+    return s + math.log(2.0 + x[-1]) + math.atan2(x[0], 2.0) + math.pow(x[1], 2)
+
+
+def math_loop_grad(x):  # analytic, in np.* so that complex step gives the Hessian reference
+    g = np.zeros_like(x)
+    for i in range(len(x) - 1):
+        g[i] += np.cos(x[i]) * np.exp(x[i + 1]) + x[i] / np.sqrt(1.0 + x[i] ** 2) - np.sin(x[i])
+        g[i + 1] += np.sin(x[i]) * np.exp(x[i + 1])
+    g[-1] += 1.0 / (2.0 + x[-1])
+    g[0] += 2.0 / (4.0 + x[0] ** 2)
+    g[1] += 2.0 * x[1]
+    return g
+
+
+def buffers(x):
+    n = len(x)
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = x[i] * x[(i + 1) % n]
+    z = np.empty((2, n))
+    z[0] = np.sin(x)
+    z[1, :] = y + 1.0
+    w = np.ones(n) * 2.0
+    w[0] = _bound_exp(x[0])
+    u = np.full(2, 3.0)
+    u[1] = x[1]
+    return np.concatenate([z.ravel(), w, u])
+
+
+def buffers_twin(x):  # the same function without the idioms, for a complex-step reference
+    w = np.concatenate([np.exp(x[:1]), 2.0 * np.ones(len(x) - 1)])
+    u = np.concatenate([np.array([3.0]), x[1:2]])
+    return np.concatenate([np.sin(x), x * np.roll(x, -1) + 1.0, w, u])
+
+
+def buffers_jac(x):
+    return ad.jacobian(buffers_twin, ad.AutoFiniteDiff(method="complex"), x)
+
+
+def literals(x):
+    a, b = x[0], x[1] * x[2]
+    v = np.array([a, b, a * b, 1.0])
+    m = np.array([[a, 2.0], [b, x[3]]])
+    s = np.stack([a, b, np.float64(3.0)])
+    return np.concatenate([v, np.asarray(m).ravel(), s, np.asarray(x) ** 2])
+
+
+def literals_jac(x):
+    b = x[1] * x[2]
+    rows = [
+        [1, 0, 0, 0], [0, x[2], x[1], 0], [b, x[0] * x[2], x[0] * x[1], 0], [0, 0, 0, 0],
+        [1, 0, 0, 0], [0, 0, 0, 0], [0, x[2], x[1], 0], [0, 0, 0, 1],
+        [1, 0, 0, 0], [0, x[2], x[1], 0], [0, 0, 0, 0],
+    ]
+    return np.vstack([np.array(rows, dtype=float), np.diag(2.0 * x)])
+
+
+def scipy_special(x):
+    return np.concatenate([np.atleast_1d(sc.logsumexp(x)), sc.softmax(x), sc.log_softmax(x)])
+
+
+def scipy_special_jac(x):
+    p = np.exp(x - sc.logsumexp(x))
+    S = np.diag(p) - np.outer(p, p)
+    return np.vstack([p[None, :], S, np.eye(len(x)) - p[None, :]])
+
+
+CASES = {
+    "math_loop": (lambda x: np.atleast_1d(math_loop(x)), lambda x: math_loop_grad(x)[None, :]),
+    "buffers": (buffers, buffers_jac),
+    "literals": (literals, literals_jac),
+    "scipy_special": (scipy_special, scipy_special_jac),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_forward_jacobian_matches_analytic(name):
+    f, jac = CASES[name]
+    np.testing.assert_allclose(ad.jacobian(f, B, X), jac(X), **TOL)
+    prep = ad.prepare_jacobian(f, B, X)
+    for _ in range(2):  # prepared, called twice
+        np.testing.assert_allclose(ad.jacobian(f, B, X + 0.1, prep=prep), jac(X + 0.1), **TOL)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("detector", [G, L], ids=["global", "local"])
+def test_tracer_jacobian_pattern_contains_the_jacobian(name, detector):
+    f, jac = CASES[name]
+    S = _pattern(detector.jacobian_sparsity(f, X))
+    nonzero = (jac(X) != 0).astype(int)
+    assert np.all(S >= nonzero)
+    if name != "scipy_special":  # dense anyway; elsewhere the pattern is exact at X
+        np.testing.assert_array_equal(S, nonzero)
+
+
+def test_gradient_and_hessian_of_math_loop():
+    np.testing.assert_allclose(ad.gradient(math_loop, B, X), math_loop_grad(X), **TOL)
+    H = ad.hessian(math_loop, B, X)
+    H_ref = ad.jacobian(math_loop_grad, ad.AutoFiniteDiff(method="complex"), X)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-9, atol=1e-10)
+    for detector in (G, L):
+        S = _pattern(detector.hessian_sparsity(math_loop, X))
+        np.testing.assert_array_equal(S, (H != 0).astype(int))
+
+
+def scalar_loop(x):
+    total = 0.0
+    prev = x[0]
+    for i in range(1, len(x)):
+        total = total + (x[i] - prev * prev) ** 2 / 2.0
+        prev = x[i]
+    return total
+
+
+def test_scalar_loop_hessian_and_patterns():
+    n = len(X)
+    H_ref = np.zeros((n, n))
+    for i in range(1, n):  # r = x_i - x_{i-1}^2, term r^2/2
+        r = X[i] - X[i - 1] ** 2
+        dr = np.zeros(n)
+        dr[i], dr[i - 1] = 1.0, -2.0 * X[i - 1]
+        H_ref += np.outer(dr, dr)
+        H_ref[i - 1, i - 1] += -2.0 * r
+    np.testing.assert_allclose(ad.hessian(scalar_loop, B, X), H_ref, **TOL)
+    tridiagonal = (np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1).astype(int)
+    for detector in (G, L):
+        np.testing.assert_array_equal(_pattern(detector.hessian_sparsity(scalar_loop, X)), tridiagonal)
+
+
+def test_inplace_function_with_buffers_and_contexts():
+    def f(y, x, a):
+        tmp = np.zeros(len(x))
+        for i in range(len(x)):
+            tmp[i] = math.tanh(a * x[i])
+        y[:] = np.array([tmp[0] * tmp[1], np.sum(tmp)])
+
+    J = ad.jacobian(f, np.zeros(2), B, X, ad.Constant(2.0))
+    d = 2.0 / np.cosh(2.0 * X) ** 2
+    t = np.tanh(2.0 * X)
+    expected = np.array([[d[0] * t[1], t[0] * d[1], 0, 0], d])
+    np.testing.assert_allclose(J, expected, **TOL)
+
+
+# ------------------------------------------------------------ engine objects only when needed
+def test_plain_values_stay_plain_inside_the_call():
+    seen = {}
+
+    def f(x):
+        seen["int_buffer"] = type(np.zeros(3, dtype=int))
+        seen["literal"] = type(np.array([1.0, 2.0]))
+        seen["math"] = type(math.sin(0.5))
+        seen["float_buffer"] = type(np.zeros(3)).__name__
+        return x * 2.0
+
+    ad.jacobian(f, B, X)
+    assert seen["int_buffer"] is np.ndarray and seen["literal"] is np.ndarray and seen["math"] is float
+    assert seen["float_buffer"] == "Dual"
+
+
+def test_math_domain_errors_are_python_errors():
+    with pytest.raises(ValueError, match="math domain error"):
+        ad.gradient(lambda x: math.sqrt(x[0] - 10.0), B, X)
+    with pytest.raises(ValueError, match="math domain error"):
+        ad.jacobian_sparsity(lambda x: np.atleast_1d(math.log(x[1])), X, detector=L)
+
+
+# ------------------------------------------------------------ scope, threads, exceptions
+def _assert_restored():
+    assert not installed() and active_engine() is None
+    assert np.zeros is ORIGINALS["zeros"] and np.array is ORIGINALS["array"]
+    assert np.asarray is ORIGINALS["asarray"] and math.sin is ORIGINALS["sin"]
+    assert globals()["_bound_cos"] is math.cos and type(np.zeros(2)) is np.ndarray
+
+
+def test_other_threads_see_plain_numpy_during_a_call():
+    inside, checked, seen = threading.Event(), threading.Event(), {}
+
+    def other():
+        inside.wait(10)
+        seen["installed"] = installed()
+        seen["zeros"] = type(np.zeros(3))
+        seen["array"] = type(np.array([1.0, 2.0]))
+        seen["sin"] = type(math.sin(0.5))
+        checked.set()
+
+    def f(x):
+        y = np.zeros(len(x))
+        y[:] = x * 3.0
+        if not isinstance(x, np.ndarray):  # the engine's call (anydiff may call f on x first)
+            inside.set()
+            checked.wait(10)
+        return y
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    J = ad.jacobian(f, B, X)
+    thread.join(10)
+    np.testing.assert_allclose(J, 3.0 * np.eye(len(X)))
+    assert seen == {"installed": True, "zeros": np.ndarray, "array": np.ndarray, "sin": float}
+    _assert_restored()
+
+
+@pytest.mark.parametrize("run", [
+    lambda f: ad.jacobian(f, B, X), lambda f: ad.hessian(lambda x: np.sum(f(x)), B, X),
+    lambda f: G.jacobian_sparsity(f, X), lambda f: L.hessian_sparsity(lambda x: np.sum(f(x)), X),
+], ids=["forward", "hessian", "global", "local-hessian"])
+def test_nothing_stays_changed_after_an_exception(run):
+    def f(x):
+        y = np.zeros(len(x))
+        y[0] = _bound_cos(x[0])
+        raise RuntimeError("boom inside f")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run(f)
+    _assert_restored()
+
+
+# ------------------------------------------------------------------------ errors
+def test_what_cannot_work_raises_a_clear_error():
+    def float_conversion(x):
+        return np.atleast_1d(float(x[0]) * x[1])
+
+    def bound_by_default(x, zeros=np.zeros):  # bound where anydiff cannot see it
+        y = zeros(2)
+        y[0] = x[0]
+        return y
+
+    def compiled(x):
+        import scipy.linalg
+
+        return scipy.linalg.solve(np.eye(4) * 2.0, x)
+
+    for fun in (float_conversion, bound_by_default, compiled):
+        for run in (lambda g: ad.jacobian(g, B, X), lambda g: G.jacobian_sparsity(g, X),
+                    lambda g: L.jacobian_sparsity(g, X)):
+            with pytest.raises(ad.AnyDiffError, match=f"(?s)In: .*{fun.__name__}.*Hint.*differentiate_with"):
+                run(fun)
+    _assert_restored()
+
+
+def test_integer_buffer_never_gives_a_silent_zero():
+    def f(x):
+        y = np.zeros(2, dtype=int)
+        y[0] = x[0]
+        return y * 1.0
+
+    for run in (lambda: ad.jacobian(f, B, X), lambda: G.jacobian_sparsity(f, X), lambda: L.jacobian_sparsity(f, X)):
+        with pytest.raises(ad.AnyDiffError, match="Hint"):
+            run()
