@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextvars
 import linecache
 import math
+import os
 import sys
 import threading
 import types
@@ -49,6 +50,10 @@ __all__ = ["numpy_scope", "plain_numpy", "active_engine"]
 _INTERNAL = (
     "numpy", "anydiff.dual", "anydiff.sparse", "anydiff.backends", "anydiff.rules",
     "anydiff.reverse", "anydiff.operators", "anydiff._",
+)
+#: The same, as source directories (a doctest in an anydiff module is user code).
+_INTERNAL_FILES = tuple(os.path.join(os.path.dirname(os.path.dirname(__file__)), *name.split(".")) for name in _INTERNAL[1:]) + (
+    os.path.dirname(np.__file__) + os.sep,
 )
 
 
@@ -82,8 +87,7 @@ def _engine_for_caller():
     stack = _STACK.get()
     if not stack or stack[-1] is None:
         return None
-    name = sys._getframe(2).f_globals.get("__name__", "")
-    return None if name.startswith(_INTERNAL) else stack[-1]
+    return None if sys._getframe(2).f_code.co_filename.startswith(_INTERNAL_FILES) else stack[-1]
 
 
 @contextmanager
