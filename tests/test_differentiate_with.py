@@ -12,7 +12,8 @@ import anydiff as ad
 
 
 def opaque(x, a=1.0):
-    """Only plain floats: the math module cannot take duals or tracers."""
+    """Only plain floats: float() cannot carry derivatives (math.* alone would be intercepted)."""
+    x = [float(v) for v in x]
     return np.array([math.sin(x[0]) * x[1] * a, math.exp(x[1]) + x[2] ** 2])
 
 

@@ -284,3 +284,22 @@ def test_integer_buffer_never_gives_a_silent_zero():
     for run in (lambda: ad.jacobian(f, B, X), lambda: G.jacobian_sparsity(f, X), lambda: L.jacobian_sparsity(f, X)):
         with pytest.raises(ad.AnyDiffError, match="Hint"):
             run()
+
+
+def test_black_box_under_differentiate_with_sees_plain_numpy():
+    seen = []
+
+    def piece(v):  # allocates a float buffer: must stay an ndarray for finite differences
+        buf = np.zeros(2)
+        seen.append(type(buf))
+        buf[0], buf[1] = math.sin(v[0]) * v[1], math.exp(v[1])
+        return buf
+
+    g = ad.differentiate_with(piece, ad.AutoFiniteDiff(method="central"), output_shape=(2,))
+    x = np.array([0.5, 1.0, 2.0])
+    grad = ad.gradient(lambda v: np.sum(g(v[:2]) * v[1:]), B, x)
+    expected = [math.cos(0.5) * 1.0 * 1.0, math.sin(0.5) * 1.0 + math.sin(0.5) + 2.0 * math.exp(1.0),
+                math.exp(1.0)]
+    np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    assert seen and all(t is np.ndarray for t in seen)
+    _assert_restored()

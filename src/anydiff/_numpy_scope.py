@@ -62,7 +62,8 @@ class _Engine:
     template: object  # the engine's input (a Dual, a tracer, ...): new buffers are made like it
     types: tuple  # classes of engine objects
     lift: object  # plain array -> engine constant, or None for zeros_like + assignment
-    where: str  # "AutoNumPy (forward mode) evaluating f = ..." for error messages
+    engine: str  # "AutoNumPy (forward mode)", for error messages
+    f: object  # the function being differentiated, for error messages
 
 
 _STACK: contextvars.ContextVar[tuple] = contextvars.ContextVar("anydiff_numpy_scope", default=())
@@ -123,7 +124,7 @@ def numpy_scope(template, f=None, engine="anydiff", *, lift=None):
     >>> np.zeros(2)  # outside the scope: plain NumPy again
     array([0., 0.])
     """
-    state = _Engine(template, _engine_types(template), lift, _describe(engine, f))
+    state = _Engine(template, _engine_types(template), lift, engine, f)
     patches = _install(f)
     token = _STACK.set(_STACK.get() + (state,))
     try:
@@ -184,7 +185,8 @@ def _describe(engine, f):
 
 
 # ---------------------------------------------------------------- installation
-_PATCHED: dict = {}  # (id(namespace), name) -> [namespace, original, wrapper, count]
+_PATCHED: dict = {}  # names bound in user modules: (id(namespace), name) -> [ns, original, wrapper, count]
+_OPEN = [0]  # engine evaluations in progress, over all threads
 _WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
 _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
 
@@ -227,15 +229,30 @@ def _release(patches):
 
 
 def _install(f):
+    """Module wrappers on the first open scope (a counter), ``f``'s bound names refcounted."""
+    if not _MODULE_PATCHES:
+        with _LOCK:
+            _module_patches()
+    patches = _global_patches(f)
     with _LOCK:
-        patches = _module_patches() + _global_patches(f)
-        _acquire(patches)
+        if _OPEN[0] == 0:
+            for namespace, name, _, wrapper in _MODULE_PATCHES:
+                namespace[name] = wrapper
+        _OPEN[0] += 1
+        if patches:
+            _acquire(patches)
     return patches
 
 
 def _uninstall(patches):
     with _LOCK:
-        _release(patches)
+        if patches:
+            _release(patches)
+        _OPEN[0] -= 1
+        if _OPEN[0] == 0:
+            for namespace, name, original, wrapper in _MODULE_PATCHES:
+                if namespace.get(name) is wrapper:  # untouched since: put the original back
+                    namespace[name] = original
 
 
 def installed() -> bool:
@@ -247,7 +264,7 @@ def installed() -> bool:
     >>> installed()
     False
     """
-    return bool(_PATCHED)
+    return _OPEN[0] > 0 or bool(_PATCHED)
 
 
 def _user_functions(f, limit=64):
@@ -319,7 +336,7 @@ def _annotate(err, state, tb):
         return
     err._anydiff_scope_noted = True
     where = _user_line(tb)
-    note = f"In: {state.where}" + (f", at {where}" if where else "") + "."
+    note = f"In: {_describe(state.engine, state.f)}" + (f", at {where}" if where else "") + "."
     message = err.args[0]
     head, sep, hint = message.partition("\nHint:")
     err.args = (f"{head}\n{note}{sep}{hint}",) + err.args[1:]
