@@ -303,3 +303,32 @@ def test_black_box_under_differentiate_with_sees_plain_numpy():
     np.testing.assert_allclose(grad, expected, rtol=1e-6)
     assert seen and all(t is np.ndarray for t in seen)
     _assert_restored()
+
+
+# ------------------------------------------------------------ a few corpus functions
+def _corpus():
+    import pathlib
+    import sys
+
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks import numpy_corpus
+    from benchmarks.corpus import all_cases
+
+    return numpy_corpus, {case.name: case for case in all_cases()}
+
+
+@pytest.mark.parametrize("name", ["ackley", "rastrigin", "zdt1", "dtlz2", "euler_decay", "bratu_residual"])
+def test_corpus_functions_stay_exact(name):
+    numpy_corpus, cases = _corpus()
+    result = numpy_corpus.check_case(cases[name], [("AutoNumPy", B)])
+    assert {e: v["outcome"] for e, v in result["engines"].items()} == dict.fromkeys(result["engines"], "exact")
+
+
+def test_corpus_float_conversion_is_refused_everywhere():
+    numpy_corpus, cases = _corpus()
+    result = numpy_corpus.check_case(cases["float_normalised_rosenbrock"], [("AutoNumPy", B)])
+    for outcome in result["engines"].values():
+        assert outcome["outcome"] == "refused" and outcome["error"] == "TracingError"
+        assert "float_normalised_rosenbrock" in outcome["message"] and "differentiate_with" in outcome["message"]

@@ -2,7 +2,7 @@
 
 Three families, each a module with a ``CASES`` list:
 
-* ``test_functions``: scalar benchmark functions for optimisers (Ackley, Rastrigin, Griewank,
+* ``benchmark_functions``: scalar benchmark functions for optimisers (Ackley, Rastrigin, Griewank,
   Levy, Michalewicz, ...), written as benchmark-function libraries write them: Python loops over
   the elements, ``math`` functions, ``from math import ...``, accumulators;
 * ``multiobjective``: multi-objective test problems (ZDT, DTLZ, Kursawe, ...), returning
@@ -37,6 +37,6 @@ class Case:
 
 
 def all_cases() -> list[Case]:
-    from . import multiobjective, simulation, test_functions
+    from . import benchmark_functions, multiobjective, simulation
 
-    return [*test_functions.CASES, *multiobjective.CASES, *simulation.CASES]
+    return [*benchmark_functions.CASES, *multiobjective.CASES, *simulation.CASES]

@@ -52,9 +52,10 @@ _INTERNAL = (
     "anydiff.reverse", "anydiff.operators", "anydiff._",
 )
 #: The same, as source directories (a doctest in an anydiff module is user code).
-_INTERNAL_FILES = tuple(os.path.join(os.path.dirname(os.path.dirname(__file__)), *name.split(".")) for name in _INTERNAL[1:]) + (
-    os.path.dirname(np.__file__) + os.sep,
-)
+_INTERNAL_FILES = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), *name.split("."))
+    for name in _INTERNAL[1:]
+) + (os.path.dirname(np.__file__) + os.sep,)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ _LOCK = threading.Lock()
 
 
 def active_engine():
-    """The engine evaluation this thread is inside, or ``None`` (outside, or in :func:`plain_numpy`).
+    """The engine evaluation this thread is in, or ``None`` (outside, or in :func:`plain_numpy`).
 
     Examples
     --------
@@ -169,7 +170,8 @@ def _engine_types(template):
     types = {type(template)}
     for part in ("value", "tangent"):  # nested duals: the inner levels too
         inner = getattr(template, part, None)
-        if inner is not None and not isinstance(inner, np.ndarray) and hasattr(type(inner), "__array_function__"):
+        engine_like = hasattr(type(inner), "__array_function__")
+        if inner is not None and not isinstance(inner, np.ndarray) and engine_like:
             types |= set(_engine_types(inner))
     return tuple(types)
 
@@ -185,7 +187,7 @@ def _describe(engine, f):
 
 
 # ---------------------------------------------------------------- installation
-_PATCHED: dict = {}  # names bound in user modules: (id(namespace), name) -> [ns, original, wrapper, count]
+_PATCHED: dict = {}  # bound in user modules: (id(ns), name) -> [ns, original, wrapper, count]
 _OPEN = [0]  # engine evaluations in progress, over all threads
 _WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
 _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
@@ -280,7 +282,7 @@ def _user_functions(f, limit=64):
             continue
         seen.add(id(code))
         queue.extend(c.cell_contents for c in (g.__closure__ or ()) if _cell_callable(c))
-        if getattr(g, "__module__", None) is None or g.__module__.startswith(_LIBRARIES):
+        if (getattr(g, "__module__", None) or "").startswith(_LIBRARIES):
             continue
         found.append(g)
         names = _names(code)
@@ -316,8 +318,9 @@ def _global_patches(f):
         for name in _names(g.__code__):
             value = namespace.get(name)
             entry = _WRAPPERS.get(id(value)) if value is not None else None
-            if entry is not None and entry[0] is value and (namespace, name, value, entry[1]) not in patches:
-                patches.append((namespace, name, value, entry[1]))
+            patch = None if entry is None or entry[0] is not value else (namespace, name, value, entry[1])
+            if patch is not None and patch not in patches:
+                patches.append(patch)
     return patches
 
 
@@ -332,7 +335,9 @@ _HINT = (
 
 def _annotate(err, state, tb):
     """Add the engine, ``f`` and the user line that failed to an anydiff error (once)."""
-    if getattr(err, "_anydiff_scope_noted", False) or not err.args or not isinstance(err.args[0], str):
+    if getattr(err, "_anydiff_scope_noted", False) or not err.args:
+        return
+    if not isinstance(err.args[0], str):
         return
     err._anydiff_scope_noted = True
     where = _user_line(tb)

@@ -1,4 +1,4 @@
-"""The wrappers :func:`anydiff._numpy_scope.numpy_scope` installs (``numpy`` and ``math`` attributes).
+"""The wrappers :func:`anydiff._numpy_scope.numpy_scope` installs (``numpy``, ``math``, ...).
 
 Each entry maps an attribute name to a factory ``make(original) -> wrapper``. A wrapper first
 asks :func:`~anydiff._numpy_scope._engine_for_caller` whether this thread is inside an engine
@@ -165,7 +165,7 @@ NUMPY = {
     "array": functools.partial(_array, copy_default=True),
     "asarray": functools.partial(_array, copy_default=False),
     "asanyarray": functools.partial(_array, copy_default=False),
-    **{name: _joining for name in ("stack", "concatenate", "hstack", "vstack", "column_stack", "dstack")},
+    **dict.fromkeys(("stack", "concatenate", "hstack", "vstack", "column_stack", "dstack"), _joining),
 }
 
 
@@ -193,7 +193,7 @@ def _elementwise(ufunc):
                 return original(*args)
             values = _values(args, state)
             if values is not None:
-                original(*values)  # the same TypeError / ValueError / OverflowError as without anydiff
+                original(*values)  # the same TypeError/ValueError/OverflowError as without anydiff
             return _resolve(ufunc)(*args)
 
         return wrapper
@@ -283,7 +283,7 @@ _UFUNCS = {
 MATH = {
     **{name: _elementwise(ufunc) for name, ufunc in _UFUNCS.items()},
     "log": _log,
-    **{name: _value_only for name in ("floor", "ceil", "trunc", "isnan", "isinf", "isfinite", "isclose")},
+    **dict.fromkeys(("floor", "ceil", "trunc", "isnan", "isinf", "isfinite", "isclose"), _value_only),
     **{name: _reduction(name) for name in ("fsum", "prod", "hypot", "dist")},
 }
 
