@@ -237,6 +237,27 @@ def test_other_threads_see_plain_numpy_during_a_call():
     _assert_restored()
 
 
+def test_two_threads_differentiating_at_once():
+    results, errors = [], []
+
+    def work(shift):
+        try:
+            for _ in range(3):
+                results.append((shift, ad.gradient(math_loop, B, X + shift)))
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0.0, 0.05)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and len(results) == 6
+    for shift, g in results:
+        np.testing.assert_allclose(g, math_loop_grad(X + shift), **TOL)
+    _assert_restored()
+
+
 @pytest.mark.parametrize("run", [
     lambda f: ad.jacobian(f, B, X), lambda f: ad.hessian(lambda x: np.sum(f(x)), B, X),
     lambda f: G.jacobian_sparsity(f, X), lambda f: L.hessian_sparsity(lambda x: np.sum(f(x)), X),

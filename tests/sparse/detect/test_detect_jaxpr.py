@@ -195,13 +195,13 @@ def test_default_detector_falls_back_to_jaxpr_for_numpy_inputs():
     assert np.array_equal(ad.jacobian_sparsity(lambda v: jnp.diff(v**2), x).toarray(), np.eye(3, 4, dtype=bool) | np.eye(3, 4, 1, dtype=bool))
     H = ad.hessian_sparsity(lambda v: jnp.sum(v[1:] * v[:-1]), x).toarray()
     assert np.array_equal(H, np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool))
-    with pytest.raises(ad.MissingPrimalError, match="Local"):  # math module: no fallback, the tracer's error
-        ad.jacobian_sparsity(lambda v: np.array([math.sin(v[0])]), x)
+    with pytest.raises(ad.TracingError, match="float"):  # float(): no fallback, the tracer's error
+        ad.jacobian_sparsity(lambda v: np.array([math.sin(float(v[0]))]), x)
 
-    def plain_buffer(v):
-        buf = np.zeros(2)
+    def plain_buffer(v, zeros=np.zeros):  # np.zeros bound where anydiff cannot see it
+        buf = zeros(2)
         buf[0] = v[0]
         return buf
 
-    with pytest.raises(ad.TracingError, match="zeros_like"):  # neither NumPy- nor JAX-traceable
+    with pytest.raises(ad.TracingError, match="differentiate_with"):  # neither NumPy- nor JAX-traceable
         ad.jacobian_sparsity(plain_buffer, x)
