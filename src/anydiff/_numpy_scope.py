@@ -31,6 +31,7 @@ that converted, and the error's hint names ``ad.differentiate_with`` and ``ad.cu
 from __future__ import annotations
 
 import contextvars
+import importlib
 import linecache
 import math
 import os
@@ -196,11 +197,13 @@ _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, ma
 def _module_patches():
     """The module attributes to replace, built once (before anything is installed)."""
     if not _MODULE_PATCHES:
-        import scipy.special
-
         from . import _numpy_wrappers as w
+        from .rules import PYTHON_LEVEL
 
-        for module, table in ((np, w.NUMPY), (math, w.MATH), (scipy.special, w.SCIPY_SPECIAL)):
+        tables = [(np, w.NUMPY), (math, w.MATH)]
+        for (module, name), implementation in PYTHON_LEVEL.items():  # scipy.special.logsumexp, ...
+            tables.append((importlib.import_module(module), {name: w.python_level(implementation)}))
+        for module, table in tables:
             for name, make in table.items():
                 original = module.__dict__.get(name)
                 if original is not None:

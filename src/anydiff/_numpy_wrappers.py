@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _numpy_scope as scope
 
-__all__ = ["NUMPY", "MATH"]
+__all__ = ["NUMPY", "MATH", "python_level"]
 
 #: NumPy's own functions, captured at import (before any wrapper is installed).
 _NP = {name: getattr(np, name) for name in (
@@ -288,51 +288,20 @@ MATH = {
 }
 
 
-# ----------------------------------------------------- scipy.special wrappers
-def _scipy(composite):
-    """A ``scipy.special`` function whose Python code cannot run on engine objects (it checks
-    writeability through the array API), replaced by the same function in NumPy terms."""
+# ---------------------------------------------- Python-level SciPy functions
+def python_level(implementation):
+    """A SciPy function written in Python that cannot run on engine objects (``logsumexp``
+    checks writeability through the array API), replaced while an engine runs by its composite
+    from the function table (:data:`anydiff.rules.PYTHON_LEVEL`), written in NumPy terms."""
 
     def make(original):
         @_wraps(original)
-        def wrapper(x, *args, **kwargs):
+        def wrapper(*args, **kwargs):
             state = scope.active_engine()
-            if state is None or not _is_engine(x, state) or kwargs.get("return_sign"):
-                return original(x, *args, **kwargs)
-            return composite(state, x, *args, **kwargs)
+            if state is None or not _contains(list(args) + list(kwargs.values()), state):
+                return original(*args, **kwargs)
+            return implementation(*args, **kwargs)
 
         return wrapper
 
     return make
-
-
-def _shift(state, x, axis):
-    """max(x) along ``axis`` as a constant (finite; 0 when the values are unknown)."""
-    values = _values((x,), state)
-    if values is None:
-        return 0.0
-    c = np.max(np.asarray(values[0]).real, axis=axis, keepdims=True)
-    return np.where(np.isfinite(c), c, 0.0)
-
-
-def _logsumexp(state, a, axis=None, b=None, keepdims=False, return_sign=False):
-    c = _shift(state, a, axis)
-    e = np.exp(a - c)
-    s = np.sum(e if b is None else b * e, axis=axis, keepdims=True)
-    out = np.log(s) + c
-    if keepdims:
-        return out
-    return np.reshape(out, ()) if axis is None else np.squeeze(out, axis=axis)
-
-
-def _softmax(state, x, axis=None):
-    e = np.exp(x - _shift(state, x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-def _log_softmax(state, x, axis=None):
-    return x - _logsumexp(state, x, axis=axis, keepdims=True)
-
-
-SCIPY_SPECIAL = {"logsumexp": _scipy(_logsumexp), "softmax": _scipy(_softmax),
-                 "log_softmax": _scipy(_log_softmax)}
