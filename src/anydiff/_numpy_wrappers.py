@@ -86,7 +86,7 @@ def _alloc(original):
     @_wraps(original)
     def wrapper(shape, dtype=None, *args, **kwargs):
         state = scope._engine_for_caller()
-        out = original(shape, dtype, *args, **kwargs)
+        out = original(shape, dtype, *args, **kwargs) if args or kwargs else original(shape, dtype)
         if state is None or not _floating(out.dtype):
             return out
         return _constant(state, out)
@@ -99,7 +99,10 @@ def _full(original):
     def wrapper(shape, fill_value, dtype=None, *args, **kwargs):
         state = scope._engine_for_caller()
         if state is None or not _is_engine(fill_value, state):
-            out = original(shape, fill_value, dtype, *args, **kwargs)
+            if args or kwargs:
+                out = original(shape, fill_value, dtype, *args, **kwargs)
+            else:
+                out = original(shape, fill_value, dtype)
             return out if state is None or not _floating(out.dtype) else _constant(state, out)
         dtype = _NP["result_type"](fill_value.dtype, 0.0) if dtype is None else dtype
         buf = _constant(state, _NP["zeros"](shape, dtype))
@@ -116,13 +119,13 @@ def _like(original, full=False):
     def wrapper(a, *args, **kwargs):
         state = scope._engine_for_caller()
         if state is None or _is_engine(a, state):
-            return original(a, *args, **kwargs)
+            return original(a, *args, **kwargs) if args or kwargs else original(a)
         if full and _is_engine(args[0] if args else kwargs.get("fill_value"), state):
             fill = args[0] if args else kwargs.pop("fill_value")
             buf = _constant(state, _NP["zeros_like"](a, *args[1:], **kwargs))
             buf[...] = fill
             return buf
-        out = original(a, *args, **kwargs)
+        out = original(a, *args, **kwargs) if args or kwargs else original(a)
         return out if not _floating(out.dtype) else _constant(state, out)
 
     return wrapper
@@ -135,7 +138,7 @@ def _array(original, copy_default):
     def wrapper(obj, *args, **kwargs):
         state = scope._engine_for_caller()
         if state is None or not _contains(obj, state):
-            return original(obj, *args, **kwargs)
+            return original(obj, *args, **kwargs) if args or kwargs else original(obj)
         dtype = args[0] if args else kwargs.get("dtype")
         out = _build(obj, state)
         if out is obj and kwargs.get("copy", copy_default) in (True, np._CopyMode.ALWAYS):
@@ -153,7 +156,7 @@ def _joining(original):
         state = scope._engine_for_caller()
         if state is not None and isinstance(arrays, (list, tuple)) and _contains(arrays, state):
             arrays = [_build(a, state) if isinstance(a, (list, tuple)) else a for a in arrays]
-        return original(arrays, *args, **kwargs)
+        return original(arrays, *args, **kwargs) if args or kwargs else original(arrays)
 
     return wrapper
 
