@@ -152,9 +152,11 @@ class ImplicitFunction:
 
     # ------------------------------------------------------------------ calls
     def __call__(self, x, *ctx):
+        from .._numpy_scope import plain_numpy
         from . import _engines
 
-        return _engines.dispatch(self, x, ctx)
+        with plain_numpy():  # solvers (the user's, SciPy's Krylov) see plain NumPy in an engine's call
+            return _engines.dispatch(self, x, ctx)
 
     def solve_numpy(self, x, ctx):
         """Run the solver on NumPy ``x``: ``(y, aux)`` with ``y`` a NumPy array."""
