@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import AnyDiffError, MissingPrimalError, TracingError
+from ._errors import MissingPrimalError, TracingError
 
 __all__ = ["numpy_scope", "plain_numpy", "active_engine"]
 
@@ -129,7 +129,7 @@ def numpy_scope(template, f=None, engine="anydiff", *, lift=None):
     token = _STACK.set(_STACK.get() + (state,))
     try:
         yield state
-    except AnyDiffError as err:
+    except (TracingError, MissingPrimalError) as err:  # a conversion: name the line that did it
         _annotate(err, state, err.__traceback__)
         raise
     except ValueError as err:  # NumPy's words for "an engine object written into a plain array"
