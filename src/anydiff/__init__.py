@@ -45,6 +45,7 @@ from .operators._core import clear_cache
 from .implicit import (
     ImplicitFunction, ImplicitInfo, fixed_point_conditions, implicit_function, optimality_conditions,
 )
+from . import scipy  # noqa: E402,F401 - anydiff.scipy (SciPy glue); not in __all__: it would shadow SciPy
 
 if _TYPE_CHECKING:  # the sparse machinery imports numba: loaded on first use (see __getattr__)
     from .sparse import (

@@ -1,0 +1,200 @@
+"""Jacobians for stiff ODE solvers: ``ode_jacobian`` and a one-line ``solve_ivp``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import operators as ops
+from .._contexts import Constant
+from .._errors import InputError
+from ._common import Problem, Stats, as_contexts, check_finite, check_size, make_flattener
+from ._minimize import _sparse_backend
+
+__all__ = ["OdeJacobian", "ode_jacobian", "solve_ivp"]
+
+_IMPLICIT = ("bdf", "radau", "lsoda")
+
+
+class OdeJacobian:
+    """The prepared Jacobian ``∂f/∂y`` of an ODE right-hand side; made by :func:`ode_jacobian`.
+
+    Call it as ``jac(y)`` or ``jac(t, y)`` (the form ``solve_ivp`` uses). Results are
+    ``scipy.sparse.csr_array`` with an ``AutoSparse`` backend, dense ``(n, n)`` arrays
+    otherwise. Attributes: ``backend``, ``sparsity`` (the detected pattern, or None),
+    ``ncolors``, ``stats`` (calls and seconds, as ``res.anydiff_stats``).
+    """
+
+    def __init__(self, problem, timed, dense):
+        p = problem
+        self.backend, self._timed, self._dense = p.backend, timed, dense
+        self._p = p
+        prep = p.prepare(ops.prepare_jacobian)
+        self._prep = prep
+        closure = getattr(prep, "run_only", None)
+        self.sparsity = getattr(closure, "pattern", None)
+        coloring = getattr(closure, "coloring", None)
+        self.ncolors = None if coloring is None else int(coloring.ncolors)
+        self._jac = p.stats.timed("jacobian", self._evaluate)
+        tail = p.tail0
+        with p.explain():
+            J0 = _to_dense(self._evaluate(p.z0, *tail))
+        check_finite(p.func, f"the Jacobian of `{p.arg}`", J0, p.flattener.what)
+
+    def _evaluate(self, z, *tail):
+        p = self._p
+        J = ops.jacobian(p.flat_f, p.backend, z, *p.contexts[:len(p.contexts) - len(tail)],
+                         *(Constant(float(t)) for t in tail), prep=self._prep)
+        if hasattr(J, "toarray"):
+            return J.toarray() if self._dense else (J if J.data.flags.writeable else J.copy())
+        return np.array(J, dtype=np.float64).reshape(p.z0.size, p.z0.size)
+
+    def __call__(self, *args):
+        if len(args) == 2:
+            t, y = args
+            return self._jac(np.asarray(y, dtype=np.float64), t) if self._timed else self._jac(
+                np.asarray(y, dtype=np.float64))
+        if len(args) == 1:
+            if self._timed:
+                raise InputError("This OdeJacobian is for f(t, y, ...): call it as jac(t, y).\n"
+                                 "Hint: pass both the time and the state.")
+            return self._jac(np.asarray(args[0], dtype=np.float64))
+        raise InputError(f"OdeJacobian takes (y) or (t, y), got {len(args)} arguments.\nHint: call jac(t, y).")
+
+    @property
+    def stats(self):
+        """Calls and seconds of each evaluation kind (a dict, as ``res.anydiff_stats``)."""
+        return self._p.stats.as_dict()
+
+    def __repr__(self):
+        return f"OdeJacobian(backend={self.backend!r}, ncolors={self.ncolors})"
+
+
+def ode_jacobian(f, backend, y0, *contexts, t0=None, dense=False):
+    """Prepared Jacobian ``∂f/∂y`` for ``solve_ivp(method="BDF" | "Radau" | "LSODA", jac=...)``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(y, *contexts)`` for an autonomous system, or, when ``t0`` is given,
+        SciPy's form ``f(t, y, *contexts)``. ``y`` is a 1-D array (or a pytree, raveled).
+    backend : Backend or str
+        ``ad.AutoSparse(ad.AutoNumPy())`` or ``ad.AutoSparse(ad.AutoJax())`` give
+        ``scipy.sparse`` Jacobians (sparsity detected and colored once); ``"auto"`` chooses
+        after the code of ``f``.
+    y0 : array_like or pytree
+        A state like the ones the solver will pass (the preparation point).
+    *contexts
+        Extra arguments of ``f`` (values, or ``ad.Constant``/``ad.Cache``).
+    t0 : float, optional
+        Start time; its presence means ``f`` takes ``(t, y, ...)``.
+    dense : bool
+        Return dense arrays even from a sparse backend (``LSODA`` needs them).
+
+    Returns
+    -------
+    OdeJacobian
+        ``jac(t, y)`` (or ``jac(y)`` for an autonomous ``f``).
+
+    Raises
+    ------
+    InputError
+        ``f`` not returning one value per state entry, NaN or inf at ``y0``.
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> def rober(y):          # Robertson's stiff chemical kinetics
+    ...     a, b, c = y[0], y[1], y[2]
+    ...     return np.stack([-0.04 * a + 1e4 * b * c, 0.04 * a - 1e4 * b * c - 3e7 * b**2, 3e7 * b**2])
+    >>> jac = ad.scipy.ode_jacobian(rober, ad.AutoNumPy(), np.array([1.0, 0.0, 0.0]))
+    >>> jac(0.0, np.array([1.0, 0.0, 0.0]))[0]
+    array([-0.04,  0.  ,  0.  ])
+    """
+    fl = make_flattener(y0, "y0", "ode_jacobian")
+    ctx = as_contexts(tuple(contexts), "ode_jacobian")
+    return _build(f, backend, fl, ctx, t0, dense, Stats(), "ode_jacobian")
+
+
+def _build(f, backend, fl, ctx, t0, dense, stats, func):
+    timed = t0 is not None
+    g = _time_last(f) if timed else f
+    extra = (Constant(float(t0)),) if timed else ()
+    p = Problem(func, "fun" if func == "solve_ivp" else "f", g, fl, ctx + extra, backend, scalar=False,
+                sparse=True, stats=stats, varying=len(extra))
+    check_size(func, f"`{p.arg}`(y0)", p.y0.size, fl.size, "the right-hand side returns dy/dt, one entry per state.")
+    return OdeJacobian(p, timed, dense or not _sparse_backend(p.backend))
+
+
+def _to_dense(J):
+    return J.toarray() if hasattr(J, "toarray") else J
+
+
+def _time_last(f):
+    """``f(t, y, *c)`` as ``g(y, *c, t)`` (contexts come after the differentiated argument)."""
+
+    def g(y, *args):
+        return f(args[-1], y, *args[:-1])
+
+    return g
+
+
+def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=None, **kwargs):
+    """``scipy.integrate.solve_ivp`` with the exact (sparse) Jacobian, in one line.
+
+    For the implicit methods (``BDF``, ``Radau``, ``LSODA``) the Jacobian comes from
+    :func:`ode_jacobian` (``scipy.sparse`` with an ``AutoSparse`` backend, dense for
+    ``LSODA``); explicit methods only get the function. ``fun`` runs with the backend's array
+    library (jitted under JAX), so ``jax.numpy`` and torch right-hand sides work too.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(t, y, *args) -> dy/dt``.
+    t_span, y0
+        As in SciPy; ``y0`` may also be a pytree (``sol.y`` then holds the raveled states).
+    backend : Backend or str
+        ``"auto"`` picks the backend after the code of ``fun`` and, from 100 unknowns on,
+        wraps it in ``AutoSparse``.
+    method : str
+        Default ``"BDF"``.
+    args : tuple, optional
+        Extra arguments of ``fun``.
+    jac : callable or array, optional
+        Replaces anydiff's Jacobian.
+    **kwargs
+        Passed to ``scipy.integrate.solve_ivp`` (``rtol``, ``atol``, ``t_eval`` ...).
+
+    Returns
+    -------
+    OdeResult
+        SciPy's result plus ``anydiff_backend``, ``anydiff_backend_reason``, ``anydiff_stats``
+        and ``anydiff_jacobian`` (the :class:`OdeJacobian`, or None).
+
+    Examples
+    --------
+    >>> import numpy as np, anydiff as ad
+    >>> sol = ad.scipy.solve_ivp(lambda t, y: -50.0 * (y - np.cos(t)), (0.0, 1.0), np.zeros(2), "numpy")
+    >>> sol.success, sol.njev >= 1, round(float(sol.y[0, -1]), 2)
+    (True, True, 0.56)
+    """
+    fl = make_flattener(y0, "y0", "solve_ivp")
+    ctx = as_contexts(tuple(args) if args is not None else (), "solve_ivp")
+    meth = method.lower() if isinstance(method, str) else "custom"
+    t0 = float(t_span[0])
+    if meth in _IMPLICIT and jac is None:
+        jacobian = _build(fun, backend, fl, ctx, t0, meth == "lsoda", Stats(), "solve_ivp")
+        p = jacobian._p
+        kwargs["jac"] = jacobian
+    else:
+        jacobian = None
+        p = Problem("solve_ivp", "fun", _time_last(fun), fl, ctx + (Constant(t0),), backend, scalar=False,
+                    sparse=False, varying=1)
+        if jac is not None:
+            kwargs["jac"] = jac if not callable(jac) or args is None else (lambda t, y: jac(t, y, *args))
+    value = p.value
+    import scipy.integrate as si
+
+    sol = si.solve_ivp(lambda t, z: value(z, float(t)), t_span, fl.z0, method=method, **kwargs)
+    sol.anydiff_backend, sol.anydiff_backend_reason = p.backend, p.reason
+    sol.anydiff_stats, sol.anydiff_jacobian = p.stats.as_dict(), jacobian
+    return sol
