@@ -19,22 +19,22 @@ import numpy as np
 import anydiff as ad
 
 
-def blur(w):
-    return 0.5 * w + 0.125 * (np.roll(w, 1, 0) + np.roll(w, -1, 0) + np.roll(w, 1, 1) + np.roll(w, -1, 1))
+def blur(w, xp=np):
+    return 0.5 * w + 0.125 * (xp.roll(w, 1, 0) + xp.roll(w, -1, 0) + xp.roll(w, 1, 1) + xp.roll(w, -1, 1))
 
 
-def make_problem(N, lam=0.3, noise=0.01, seed=0):
-    """``(residuals, u0, u_true)`` for an N×N grid."""
+def make_problem(N, lam=0.3, noise=0.01, seed=0, xp=np):
+    """``(residuals, u0, u_true)`` for an N×N grid; ``xp`` is NumPy or ``jax.numpy``."""
     g = np.linspace(0.0, 1.0, N)
     X, Y = np.meshgrid(g, g, indexing="ij")
     u_true = np.sin(2 * np.pi * X) * np.cos(np.pi * Y)
     data = blur(np.exp(u_true)) + noise * np.random.default_rng(seed).standard_normal((N, N))
 
     def residuals(p):
-        u = p.reshape(N, N)
-        misfit = blur(np.exp(u)) - data
-        return np.concatenate([misfit.ravel(), lam * (u - np.roll(u, 1, 0)).ravel(),
-                               lam * (u - np.roll(u, 1, 1)).ravel()])
+        u = xp.reshape(p, (N, N))
+        misfit = blur(xp.exp(u), xp) - data
+        return xp.concatenate([xp.ravel(misfit), lam * xp.ravel(u - xp.roll(u, 1, 0)),
+                               lam * xp.ravel(u - xp.roll(u, 1, 1))])
 
     return residuals, np.zeros(N * N), u_true.ravel()
 

@@ -8,7 +8,6 @@ import scipy.optimize as so
 import scipy.sparse as sp
 
 import anydiff as ad
-from anydiff.testing import banded_diff, banded_pattern
 
 T = np.linspace(0.0, 2.0, 30)
 DATA = 2.0 * np.exp(-1.5 * T) + 0.3

@@ -78,3 +78,14 @@ def test_solve_ivp_pytree_state_and_args():
     a = np.exp(-2.0)
     b = 2.0 * (np.exp(-1.0) - np.exp(-2.0))  # b' = 2a - b, b(0) = 0, a = e^{-2t}
     np.testing.assert_allclose(sol.y[:, -1], [a, a, b], rtol=1e-7)
+
+
+def test_second_solve_reuses_the_preparation_until_clear_cache():
+    rhs = lambda t, y: A @ y
+    first = ad.scipy.solve_ivp(rhs, (0.0, 0.1), Y0, ad.AutoNumPy())
+    second = ad.scipy.solve_ivp(rhs, (0.0, 0.2), 2.0 * Y0, ad.AutoNumPy())
+    assert second.anydiff_jacobian._prep is first.anydiff_jacobian._prep
+    ad.clear_cache()
+    third = ad.scipy.solve_ivp(rhs, (0.0, 0.1), Y0, ad.AutoNumPy())
+    assert third.anydiff_jacobian._prep is not first.anydiff_jacobian._prep
+    np.testing.assert_allclose(third.y, first.y)

@@ -23,4 +23,4 @@ from ._lsq import least_squares, root
 from ._minimize import minimize
 from ._ode import OdeJacobian, ode_jacobian, solve_ivp
 
-__all__ = ["minimize", "least_squares", "root", "ode_jacobian", "solve_ivp", "OdeJacobian"]
+__all__ = ["OdeJacobian", "least_squares", "minimize", "ode_jacobian", "root", "solve_ivp"]

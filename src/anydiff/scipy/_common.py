@@ -18,7 +18,7 @@ from .._errors import AnyDiffError, BackendNotInstalledError, InputError, Unsupp
 from ..backends import resolve_backend
 from ._flat import Flattener, flat_output, is_tree
 
-__all__ = ["Problem", "Stats", "choose_backend", "explaining", "check_finite", "SPARSE_MIN_SIZE"]
+__all__ = ["SPARSE_MIN_SIZE", "Problem", "Stats", "check_finite", "choose_backend", "explaining"]
 
 #: ``backend="auto"`` uses sparse derivatives (AutoSparse) from this many unknowns on.
 SPARSE_MIN_SIZE = 100
@@ -67,6 +67,35 @@ class Stats:
         return {k: {"calls": self.calls[k], "seconds": self.seconds[k]} for k in self.calls}
 
 
+_LOCAL_CACHE: dict = {}
+
+
+def cached(key, make):
+    """``make()``, remembered under ``key`` (hashable: the user's function object, shapes ...).
+
+    Wrappers, jitted evaluators and preparations are reused when the same function is solved
+    again (as ``jax.jit`` and anydiff's unprepared calls reuse theirs), so a second
+    ``solve_ivp``/``minimize`` call with the same function does not detect, color or compile
+    again. They live in anydiff's bounded preparation cache: ``ad.clear_cache()`` empties it.
+    """
+    from ..operators import _core
+
+    store = getattr(_core, "_CACHE", _LOCAL_CACHE)
+    full = ("anydiff.scipy",) + tuple(key)
+    try:
+        value = store.get(full)
+    except TypeError:  # unhashable piece (e.g. a context value used in a key): no reuse
+        return make()
+    if value is None:
+        value = make()
+        store[full] = value
+        if store is not _LOCAL_CACHE and len(store) > getattr(_core, "CACHE_SIZE", 64):
+            store.popitem(last=False)
+    elif hasattr(store, "move_to_end"):
+        store.move_to_end(full)
+    return value
+
+
 def _same_kind(err, message):
     try:
         return type(err)(message)
@@ -85,7 +114,7 @@ def explaining(func, arg, backend, action="differentiate"):
         if str(err).startswith("anydiff.scipy."):
             raise
         raise _same_kind(err, f"anydiff.scipy.{func}: `{arg}` with backend {backend!r}: {err}") from err
-    except Exception as err:  # noqa: BLE001 - any failure of the backend on the user's function
+    except Exception as err:
         raise UnsupportedOperationError(
             f"anydiff.scipy.{func}: backend {backend!r} cannot {action} `{arg}` "
             f"({type(err).__name__}: {err}).\nHint: {_BACKEND_HINT}"
@@ -137,11 +166,11 @@ class Problem:
         # the last `varying` contexts change between calls (the time of an ODE): value(z, *those)
         head, self.tail0 = self.values[:len(self.values) - varying], self.values[len(self.values) - varying:]
         self.stats = Stats() if stats is None else stats
-        user_f = flattener.wrap(f)
+        user_f = f if flattener.trivial else cached(("wrap", f, flattener.signature), lambda: flattener.wrap(f))
         self.backend, self.reason = choose_backend(backend, user_f, self.z0, self.values, func,
                                                    x_library=flattener.library, sparse=sparse)
         y0 = self._probe(user_f)
-        self.flat_f = user_f if scalar or not is_tree(y0) else _flat_outputs(user_f)
+        self.flat_f = user_f if scalar or not is_tree(y0) else cached(("ravel", user_f), lambda: _flat_outputs(user_f))
         self.value = self.stats.timed(arg, evaluator(self.backend, self.flat_f, head))
         with explaining(func, arg, self.backend, action="evaluate"):
             y0 = self.value(self.z0, *self.tail0)
@@ -168,9 +197,14 @@ class Problem:
         return explaining(self.func, arg or self.arg, self.backend)
 
     def prepare(self, op, f=None, *extra_contexts):
-        """``op(f, backend, z0, *contexts)`` (an ``ad.prepare_*``), timed, errors explained."""
+        """``op(f, backend, z0, *contexts)`` (an ``ad.prepare_*``), timed, errors explained;
+        reused from an earlier call with the same function, backend and shapes."""
+        f = self.flat_f if f is None else f
+        contexts = self.contexts + tuple(extra_contexts)
+        key = ("prep", op, f, self.backend, self.z0.shape, tuple(c.kind for c in contexts),
+               tuple(np.shape(c.value) for c in contexts))
         with self.stats.timing("prepare"), explaining(self.func, self.arg, self.backend):
-            return op(self.flat_f if f is None else f, self.backend, self.z0, *self.contexts, *extra_contexts)
+            return cached(key, lambda: op(f, self.backend, self.z0, *contexts))
 
 
 def make_flattener(x0, what="x0", func="minimize"):
@@ -217,7 +251,7 @@ def evaluator(backend, f, values):
         import jax
 
         inner = _innermost(backend)
-        jf = jax.jit(f) if getattr(inner, "jit", True) else f
+        jf = cached(("jit", f), lambda: jax.jit(f)) if getattr(inner, "jit", True) else f
 
         def call_jax(z, *more):
             return np.array(jf(z, *values, *more), dtype=np.float64)
@@ -276,7 +310,7 @@ def _library_of_function(f, z0, values, func):
     """``"numpy"``, ``"jax"`` or ``"torch"``: what ``f`` computes with, from one call at ``z0``."""
     try:
         y = f(z0, *values)
-    except Exception as err:  # noqa: BLE001 - maybe torch code, which needs tensors
+    except Exception as err:
         for library in ("torch", "jax"):
             if library in sys.modules:
                 try:

@@ -13,9 +13,9 @@ import numpy as np
 from .. import operators as ops
 from .._contexts import Constant
 from .._errors import InputError
-from ._common import Problem, as_contexts, check_finite
+from ._common import Problem, as_contexts, cached, check_finite
 
-__all__ = ["convert_constraints", "CONSTRAINED_METHODS"]
+__all__ = ["CONSTRAINED_METHODS", "convert_constraints"]
 
 CONSTRAINED_METHODS = ("cobyla", "cobyqa", "slsqp", "trust-constr")
 _FORM_HINT = (
@@ -136,13 +136,17 @@ def _dense(J):
     return J.toarray() if hasattr(J, "toarray") else J
 
 
-def _lagrangian_hessian(p, name):
-    """``hess(x, v)``: Hessian of ``v · c(x)``, prepared once with ``v`` as a constant."""
-    f, m, k = p.flat_f, p.y0.size, len(p.contexts)
-
+def _weighted(f, k):
     def weighted(z, *args):
         return (args[k] * f(z, *args[:k])).sum()
 
+    return weighted
+
+
+def _lagrangian_hessian(p, name):
+    """``hess(x, v)``: Hessian of ``v · c(x)``, prepared once with ``v`` as a constant."""
+    f, m, k = p.flat_f, p.y0.size, len(p.contexts)
+    weighted = cached(("weighted", f, k), lambda: _weighted(f, k))
     prep = p.prepare(ops.prepare_hessian, weighted, Constant(np.ones(m)))
     b, ctx = p.backend, p.contexts
 

@@ -85,6 +85,8 @@ class Flattener:
         self.sizes = [math.prod(s) for s in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes, dtype=int)]).astype(int)
         self.size = int(self.offsets[-1])
+        #: hashable description (structure and shapes), for reusing wrappers of the same problem
+        self.signature = (self.treedef, tuple(self.shapes))
         #: True when the tree is already one 1-D array: nothing to wrap
         self.trivial = self.treedef is None and len(self.shapes[0]) == 1
         self.what = what

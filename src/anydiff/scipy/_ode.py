@@ -7,7 +7,7 @@ import numpy as np
 from .. import operators as ops
 from .._contexts import Constant
 from .._errors import InputError
-from ._common import Problem, Stats, as_contexts, check_finite, check_size, make_flattener
+from ._common import Problem, Stats, as_contexts, cached, check_finite, check_size, make_flattener
 from ._minimize import _sparse_backend
 
 __all__ = ["OdeJacobian", "ode_jacobian", "solve_ivp"]
@@ -117,7 +117,7 @@ def ode_jacobian(f, backend, y0, *contexts, t0=None, dense=False):
 
 def _build(f, backend, fl, ctx, t0, dense, stats, func):
     timed = t0 is not None
-    g = _time_last(f) if timed else f
+    g = cached(("time_last", f), lambda: _time_last(f)) if timed else f
     extra = (Constant(float(t0)),) if timed else ()
     p = Problem(func, "fun" if func == "solve_ivp" else "f", g, fl, ctx + extra, backend, scalar=False,
                 sparse=True, stats=stats, varying=len(extra))
@@ -187,8 +187,8 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
         kwargs["jac"] = jacobian
     else:
         jacobian = None
-        p = Problem("solve_ivp", "fun", _time_last(fun), fl, ctx + (Constant(t0),), backend, scalar=False,
-                    sparse=False, varying=1)
+        g = cached(("time_last", fun), lambda: _time_last(fun))
+        p = Problem("solve_ivp", "fun", g, fl, ctx + (Constant(t0),), backend, scalar=False, sparse=False, varying=1)
         if jac is not None:
             kwargs["jac"] = jac if not callable(jac) or args is None else (lambda t, y: jac(t, y, *args))
     value = p.value
