@@ -62,6 +62,12 @@ def test_sparse_jacobian_uses_lsmr_and_matches_finite_differences():
     assert res_auto.anydiff_backend == ad.AutoSparse(ad.AutoNumPy())
     res_lm = ad.scipy.least_squares(residuals, x0, ad.AutoSparse(ad.AutoNumPy()), method="lm")
     assert isinstance(res_lm.jac, np.ndarray) and res_lm.cost < 1e-20
+    torch = pytest.importorskip("torch")
+    t_target = torch.from_numpy(target)
+    res_torch = ad.scipy.least_squares(lambda x: x**2 + 0.1 * (torch.roll(x, 1) + torch.roll(x, -1)) - t_target,
+                                       x0, "auto")
+    assert res_torch.anydiff_backend == ad.AutoSparse(ad.AutoTorch()) and sp.issparse(res_torch.jac)
+    np.testing.assert_allclose(res_torch.x, ref.x, rtol=1e-10)
 
 
 def test_pytree_parameters_and_residuals():

@@ -288,8 +288,8 @@ def choose_backend(backend, f, z0, values, func, *, x_library="numpy", sparse=Fa
     The ``"auto"`` rule: the array library of the function (torch or JAX starting points, or
     the type ``f`` returns on a NumPy input) gives ``AutoTorch()``, ``AutoJax()`` or
     ``AutoNumPy()``; where SciPy uses a Jacobian or Hessian (``sparse=True``) and there are at
-    least ``SPARSE_MIN_SIZE`` unknowns, it is wrapped in ``AutoSparse`` (NumPy and JAX code,
-    whose sparsity anydiff detects).
+    least ``SPARSE_MIN_SIZE`` unknowns, it is wrapped in ``AutoSparse`` (anydiff detects the
+    sparsity of NumPy, JAX and torch code).
     """
     if not (isinstance(backend, str) and backend == "auto"):
         try:
@@ -301,7 +301,7 @@ def choose_backend(backend, f, z0, values, func, *, x_library="numpy", sparse=Fa
     library = x_library if x_library != "numpy" else _library_of_function(f, z0, values, func)
     base = {"numpy": AutoNumPy(), "jax": AutoJax(), "torch": AutoTorch()}[library]
     reason = f"auto: {library} code"
-    if sparse and library != "torch" and z0.size >= SPARSE_MIN_SIZE:
+    if sparse and z0.size >= SPARSE_MIN_SIZE:
         return AutoSparse(base), reason + f", {z0.size} >= {SPARSE_MIN_SIZE} unknowns: sparse"
     return base, reason
 
