@@ -81,18 +81,22 @@ def cached(key, make):
     from ..operators import _core
 
     store = getattr(_core, "_CACHE", _LOCAL_CACHE)
+    lock = getattr(_core, "CACHE_LOCK", None) or contextlib.nullcontext()
     full = ("anydiff.scipy",) + tuple(key)
     try:
-        value = store.get(full)
+        hash(full)
     except TypeError:  # unhashable piece (e.g. a context value used in a key): no reuse
         return make()
+    with lock:
+        value = store.get(full)
+        if value is not None and hasattr(store, "move_to_end"):
+            store.move_to_end(full)
     if value is None:
-        value = make()
-        store[full] = value
-        if store is not _LOCAL_CACHE and len(store) > getattr(_core, "CACHE_SIZE", 64):
-            store.popitem(last=False)
-    elif hasattr(store, "move_to_end"):
-        store.move_to_end(full)
+        value = make()  # outside the lock: preparing may use anydiff's caches itself
+        with lock:
+            store[full] = value
+            if store is not _LOCAL_CACHE and len(store) > getattr(_core, "CACHE_SIZE", 64):
+                store.popitem(last=False)
     return value
 
 
