@@ -28,7 +28,8 @@ def test_nan_in_start_value_or_gradient():
     with pytest.raises(ad.InputError, match=r"`fun` is not finite at x0"):
         ad.scipy.least_squares(lambda x: np.where(x > 1.0, x, np.inf), X0, ad.AutoNumPy())
     with pytest.raises(ad.InputError, match=r"gradient of `fun` is not finite at x0"):
-        ad.scipy.minimize(lambda x: np.sum(np.abs(x - 0.5) ** 0.5), X0, ad.AutoNumPy())
+        # forward mode gives the nan tangent silently (reverse mode warns, an error under pytest's settings)
+        ad.scipy.minimize(lambda x: np.sum(np.abs(x - 0.5) ** 0.5), X0, ad.AutoNumPy(mode="forward"))
 
 
 def test_backend_that_cannot_run_the_function():
