@@ -337,8 +337,8 @@ def recommend(f, x, *contexts, operator: str = "gradient", candidates=None, budg
     >>> import numpy as np, anydiff as ad
     >>> report = ad.recommend(lambda x: np.sum(np.sin(x) * x), np.linspace(0, 1, 5),
     ...                       candidates=["numpy", "fd", "complex_step"], budget_s=0.05)
-    >>> report.mode, type(report.best).__name__
-    ('reverse', 'AutoNumPy')
+    >>> report.mode, type(report.best).__name__ in ("AutoNumPy", "AutoFiniteDiff")  # the fastest correct one
+    ('reverse', True)
     >>> sorted(r["verdict"] for r in report.rows)
     ['best', 'ok', 'ok']
     """

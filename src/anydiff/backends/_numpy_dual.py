@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import InputError, TracingError
 from .._numpy_scope import numpy_scope
-from ._base import MAX_BATCH_ELEMENTS, Backend, FunctionSpec
+from ._base import MAX_BATCH_ELEMENTS, Backend, FunctionSpec, _real_of_complex
 
 _MODES = ("auto", "forward", "reverse")
 
@@ -117,7 +117,8 @@ class AutoNumPy(Backend):
     def build_jacobian(self, f, spec: FunctionSpec):
         """One vectorized evaluation per chunk of basis tangents (all ``n`` when they fit),
         or one recording and one batched backward pass per chunk of output rows (reverse)."""
-        if self.jacobian_mode(spec) == "reverse":
+        if self.jacobian_mode(spec) == "reverse" or _real_of_complex(spec):
+            # real f of complex x: the base class applies JAX's convention (∂f/∂Re x − i ∂f/∂Im x)
             return super().build_jacobian(f, spec)
         n, m = spec.n, spec.m
         inner = getattr(f, "_anydiff_batch", 1)  # tangents nested inside f (Hessians)

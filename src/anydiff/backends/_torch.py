@@ -101,7 +101,13 @@ class AutoTorch(Backend):
             TY = func.vmap(lambda t: func.jvp(g, (x,), (t,))[1])(T)
             return y, TY
 
-        return self._finish(pushforward)
+        run = self._finish(pushforward)
+
+        def pushforward_locked(x, T, ctx):  # torch.func.jvp uses the process-wide forward-AD levels too
+            with _DUAL_LEVEL_LOCK:
+                return run(x, T, ctx)
+
+        return pushforward_locked
 
     def build_pullback(self, f, spec):
         torch = _torch()
@@ -155,7 +161,8 @@ class AutoTorch(Backend):
         func = _torch().func
 
         def derivative(x, *ctx):
-            return func.jvp(lambda x: f(x, *ctx), (x,), (_torch().ones_like(x),))[1]
+            with _DUAL_LEVEL_LOCK:
+                return func.jvp(lambda x: f(x, *ctx), (x,), (_torch().ones_like(x),))[1]
 
         return derivative
 
@@ -202,9 +209,10 @@ def _evaluate(f, x, ctx, spec):
     return f(x, *ctx)
 
 
-#: torch's forward-mode AD levels are global (a second thread's level is "nested"), so classic
-#: forward-mode calls (in-place functions, Cache contexts) from several threads take turns.
-_DUAL_LEVEL_LOCK = threading.Lock()
+#: torch's forward-mode AD levels are global (a second thread's level is "nested"), so
+#: forward-mode calls (torch.func.jvp and the classic dual_level for in-place functions and Cache
+#: contexts) from several threads take turns.
+_DUAL_LEVEL_LOCK = threading.RLock()  # reentrant: nested forward-mode calls in one thread
 
 
 def _classic_pushforward(f, spec):

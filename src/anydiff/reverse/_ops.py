@@ -81,8 +81,8 @@ def _scaled(t, p, transpose):
             shape = np.broadcast_shapes(t.shape, pshape)
         pdtype = getattr(p, "dtype", None)
         dtype = t.dtype if pdtype is not None and pdtype == t.dtype else np.result_type(t.dtype, p)
-    if len(shape) != len(t.shape) or shape[0] != t.shape[0]:
-        t.tape.batchable = False
+    if not t.shape or len(shape) != len(t.shape) or shape[0] != t.shape[0]:
+        t.tape.batchable = False  # 0-d tangents (a custom rule's jvp on one tangent) have no batch axis
     node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype))
     t.tape.capture(node, p)
     return t.derived(node, shape, dtype)
