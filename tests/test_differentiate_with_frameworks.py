@@ -104,3 +104,13 @@ def test_torch_autograd_and_func():
         torch.func.hessian(loss)(torch.tensor(x0))
     with pytest.raises(ad.UnsupportedOperationError, match="held constant"):
         g(torch.tensor(x0), torch.tensor(2.0, dtype=torch.float64, requires_grad=True))
+
+
+def test_jaxpr_detector_treats_host_calls_as_dense():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    g = ad.differentiate_with(lambda x: np.sin(x) * x[0], ad.AutoNumPy())
+    S = ad.JaxSparsityDetector().jacobian_sparsity(lambda x: g(x[:2]).sum() + x**2, jnp.ones(3)).toarray()
+    assert S[:, :2].all() and (S[:, 2] == np.array([0, 0, 1], bool)).all()
