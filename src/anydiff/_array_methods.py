@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ArrayMethods"]
+__all__ = ["ArrayMethods", "LinearOperators"]
 
 
 def _forward(func):
@@ -20,6 +20,44 @@ def _forward(func):
     method.__name__ = func.__name__
     method.__doc__ = f"Same as ``np.{func.__name__}(self, ...)``."
     return method
+
+
+class LinearOperators:
+    """Mixin: the arithmetic operators every stand-in shares (``+ - * / @`` and negation), each
+    forwarded to its ufunc so ``__array_ufunc__`` handles ``x + y`` exactly like ``np.add(x, y)``.
+    ``Dual`` adds the nonlinear ones; the reverse engine's ``Lin`` (linear tangents) has only these."""
+
+    __slots__ = ()
+
+    def __add__(self, o):
+        return np.add(self, o)
+
+    def __radd__(self, o):
+        return np.add(o, self)
+
+    def __sub__(self, o):
+        return np.subtract(self, o)
+
+    def __rsub__(self, o):
+        return np.subtract(o, self)
+
+    def __mul__(self, o):
+        return np.multiply(self, o)
+
+    def __rmul__(self, o):
+        return np.multiply(o, self)
+
+    def __truediv__(self, o):
+        return np.true_divide(self, o)
+
+    def __matmul__(self, o):
+        return np.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return np.matmul(o, self)
+
+    def __neg__(self):
+        return np.negative(self)
 
 
 class ArrayMethods:

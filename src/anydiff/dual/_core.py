@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array_methods import ArrayMethods
+from .._array_methods import ArrayMethods, LinearOperators
 from .._errors import TracingError
 
 __all__ = ["Dual", "full_tangent", "level", "lift", "primal", "split", "zero_tangent"]
@@ -29,7 +29,7 @@ _CONVERT_HINT = (
 )
 
 
-class Dual(ArrayMethods):
+class Dual(LinearOperators, ArrayMethods):
     """An array ``value`` with ``B`` stacked tangents (shape ``(B,) + value.shape``).
 
     Parameters
@@ -161,27 +161,6 @@ class Dual(ArrayMethods):
         self.tangent = _store(self.tangent, tidx, wt)
 
     # -------------------------------------------------------------- operators
-    def __add__(self, o):
-        return np.add(self, o)
-
-    def __radd__(self, o):
-        return np.add(o, self)
-
-    def __sub__(self, o):
-        return np.subtract(self, o)
-
-    def __rsub__(self, o):
-        return np.subtract(o, self)
-
-    def __mul__(self, o):
-        return np.multiply(self, o)
-
-    def __rmul__(self, o):
-        return np.multiply(o, self)
-
-    def __truediv__(self, o):
-        return np.true_divide(self, o)
-
     def __rtruediv__(self, o):
         return np.true_divide(o, self)
 
@@ -202,15 +181,6 @@ class Dual(ArrayMethods):
 
     def __rpow__(self, o):
         return np.power(o, self)
-
-    def __matmul__(self, o):
-        return np.matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return np.matmul(o, self)
-
-    def __neg__(self):
-        return np.negative(self)
 
     def __pos__(self):
         return np.positive(self)

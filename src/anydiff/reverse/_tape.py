@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array_methods import ArrayMethods
+from .._array_methods import ArrayMethods, LinearOperators
 from .._errors import MissingRuleError
 
 __all__ = ["Lin", "NotTransposableError", "Tape"]
@@ -96,7 +96,7 @@ class Tape:
         return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
 
 
-class Lin(ArrayMethods):
+class Lin(LinearOperators, ArrayMethods):
     """A symbolic tangent: a node of a :class:`Tape`, with a shape and a dtype.
 
     NumPy calls on a ``Lin`` (through ``__array_ufunc__``/``__array_function__``) record a
@@ -194,36 +194,6 @@ class Lin(ArrayMethods):
         return astype(self, dtype)
 
     # ------------------------------------------------------------ operators
-    def __add__(self, o):
-        return np.add(self, o)
-
-    def __radd__(self, o):
-        return np.add(o, self)
-
-    def __sub__(self, o):
-        return np.subtract(self, o)
-
-    def __rsub__(self, o):
-        return np.subtract(o, self)
-
-    def __mul__(self, o):
-        return np.multiply(self, o)
-
-    def __rmul__(self, o):
-        return np.multiply(o, self)
-
-    def __truediv__(self, o):
-        return np.true_divide(self, o)
-
-    def __matmul__(self, o):
-        return np.matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return np.matmul(o, self)
-
-    def __neg__(self):
-        return np.negative(self)
-
     def __pos__(self):
         return self.copy()
 
