@@ -20,16 +20,10 @@ def _err(e):
 
 def installed_backends():
     """One configuration of each installed backend (forward and reverse where both exist)."""
-    from .backends import AutoAutograd, AutoFiniteDiff, AutoJax, AutoNumPy, AutoTorch
+    from ._recommend import installed_library_backends
+    from .backends import AutoFiniteDiff, AutoNumPy
 
-    out = []
-    if importlib.util.find_spec("jax") is not None:
-        out += [AutoJax(), AutoJax(mode="forward")]
-    if importlib.util.find_spec("torch") is not None:
-        out += [AutoTorch(), AutoTorch(mode="forward")]
-    if importlib.util.find_spec("autograd") is not None:
-        out.append(AutoAutograd())
-    return out + [AutoNumPy(), AutoFiniteDiff(), AutoFiniteDiff(method="complex")]
+    return installed_library_backends() + [AutoNumPy(), AutoFiniteDiff(), AutoFiniteDiff(method="complex")]
 
 
 # ---------------------------------------------------------------------------- demo

@@ -102,6 +102,19 @@ def _num(e):
     return "—" if e is None else f"{e:.1e}"
 
 
+def installed_library_backends() -> list:
+    """The JAX (reverse, forward), torch (reverse, forward) and autograd configurations whose
+    library is importable (the NumPy-based backends are always there)."""
+    out = []
+    if importlib.util.find_spec("jax") is not None:
+        out += [AutoJax(), AutoJax(mode="forward")]
+    if importlib.util.find_spec("torch") is not None:
+        out += [AutoTorch(), AutoTorch(mode="forward")]
+    if importlib.util.find_spec("autograd") is not None:
+        out.append(AutoAutograd())
+    return out
+
+
 def default_candidates(operator: str, sparse: bool = False) -> list:
     """Every installed backend configuration worth trying for ``operator`` (plus sparse ones).
 
@@ -111,13 +124,7 @@ def default_candidates(operator: str, sparse: bool = False) -> list:
     >>> [type(b).__name__ for b in default_candidates("gradient")][-2:]
     ['AutoFiniteDiff', 'AutoFiniteDiff']
     """
-    out = []
-    if importlib.util.find_spec("jax") is not None:
-        out += [AutoJax(), AutoJax(mode="forward")]
-    if importlib.util.find_spec("torch") is not None:
-        out += [AutoTorch(), AutoTorch(mode="forward")]
-    if importlib.util.find_spec("autograd") is not None:
-        out.append(AutoAutograd())
+    out = installed_library_backends()
     out.append(AutoNumPy())
     try:
         out.append(AutoNumPy(mode="reverse"))  # type: ignore[call-arg]
