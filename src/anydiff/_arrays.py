@@ -104,7 +104,7 @@ def from_numpy(a, library: str, like=None):
         if like is not None and hasattr(like, "device"):
             t = t.to(like.device)
         return t
-    raise InputError(f"unknown array library {library!r}")
+    raise InputError(f"unknown array library {library!r}.\nHint: use 'numpy', 'jax' or 'torch'.")
 
 
 class TreeOutputError(OutputError):

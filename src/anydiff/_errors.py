@@ -29,7 +29,7 @@ class AnyDiffError(Exception):
 
     Every message ends with ``Hint: ...``. A raise site should give a specific hint; when it
     gives none, the class's ``default_hint`` is appended, so no anydiff error goes without one
-    (``tests/test_hints.py`` checks every raise site).
+    (``tests/test_package.py`` checks that every raise site gives its own).
     """
 
     default_hint: str = "see the docstring of the anydiff function you called (help(ad.<name>))."

@@ -224,7 +224,10 @@ def _run(backend, f, x, contexts, operator, budget):
 def _as_result(result):
     dense = result.toarray() if hasattr(result, "toarray") else np.asarray(to_numpy(result))
     if dense.dtype.kind not in "fc":
-        raise InputError(f"the backend returned an array of dtype {dense.dtype}, not numbers")
+        raise InputError(
+            f"the backend returned an array of dtype {dense.dtype}, not numbers.\n"
+            "Hint: make f return floating-point arrays; this backend is reported as failing."
+        )
     return dense
 
 

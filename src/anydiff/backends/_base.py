@@ -30,6 +30,11 @@ from .._errors import BackendNotInstalledError, UnsupportedOperationError
 
 __all__ = ["Backend", "FunctionSpec", "Built"]
 
+_INNER_HINT = (
+    "Hint: use a backend that differentiates its own gradients as the inner one, e.g. "
+    "ad.SecondOrder(ad.AutoFiniteDiff(), ad.AutoNumPy()) or AutoJax()/AutoTorch()."
+)
+
 #: Largest number of array elements a batch of basis tangents (B * size) may hold.
 MAX_BATCH_ELEMENTS = 2**24
 
@@ -136,12 +141,18 @@ class Backend:
     def build_pushforward(self, f, spec: FunctionSpec) -> Callable:
         if self.has_reverse:
             return self._pushforward_from_pullback(f, spec)
-        raise UnsupportedOperationError(f"{self!r} implements no pushforward")
+        raise UnsupportedOperationError(
+            f"{self!r} implements no pushforward (and no pullback to derive it from).\n"
+            "Hint: a backend implements build_pushforward and/or build_pullback (docs/architecture.md)."
+        )
 
     def build_pullback(self, f, spec: FunctionSpec) -> Callable:
         if self.has_forward:
             return self._pullback_from_pushforward(f, spec)
-        raise UnsupportedOperationError(f"{self!r} implements no pullback")
+        raise UnsupportedOperationError(
+            f"{self!r} implements no pullback (and no pushforward to derive it from).\n"
+            "Hint: a backend implements build_pushforward and/or build_pullback (docs/architecture.md)."
+        )
 
     # ------------------------------------------------- derived (override for speed)
     def jacobian_mode(self, spec: FunctionSpec) -> str:
@@ -316,10 +327,10 @@ class Backend:
     # -------------------------------------------------------- second order
     def raw_gradient(self, f, spec: FunctionSpec) -> Callable:
         """Unprepared ``g(x, *ctx)``, differentiable again by this library's backends."""
-        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators")
+        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators.\n{_INNER_HINT}")
 
     def raw_derivative(self, f, spec: FunctionSpec) -> Callable:
-        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators")
+        raise UnsupportedOperationError(f"{self!r} cannot be the inner backend of second-order operators.\n{_INNER_HINT}")
 
     def default_outer(self) -> Backend:
         """Outer backend used for second order when none is given (forward-over-reverse)."""

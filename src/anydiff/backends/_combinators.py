@@ -77,7 +77,10 @@ class SecondOrder(_Delegating):
     def __post_init__(self):
         for b in (self.outer, self.inner):
             if not isinstance(b, Backend):
-                raise InputError(f"SecondOrder expects backends, got {b!r}.")
+                raise InputError(
+                    f"SecondOrder expects backends, got {b!r}.\n"
+                    "Hint: pass backend objects, e.g. ad.SecondOrder(ad.AutoNumPy(mode='forward'), ad.AutoJax())."
+                )
 
     @property
     def _primary(self):

@@ -61,7 +61,10 @@ class AutoFiniteDiff(Backend):
                 "Hint: use 'central', 'forward' or 'complex'."
             )
         if self.step is not None and not (np.isfinite(self.step) and self.step > 0):
-            raise InputError(f"AutoFiniteDiff(step={self.step!r}) must be a positive number.")
+            raise InputError(
+                f"AutoFiniteDiff(step={self.step!r}) must be a positive number.\n"
+                "Hint: leave step=None for a step scaled to x, or pass e.g. step=1e-6."
+            )
 
     def check_input(self, x, library):
         if self.method == "complex" and np.dtype(_dtype(x)).kind == "c":

@@ -256,7 +256,7 @@ def _caller(f, spec: FunctionSpec):
         if isinstance(y, Dual) and level(y) == 1:
             return y.value, y.tangent
         if isinstance(y, Dual):
-            raise TracingError("f returned a nested dual at the first level.")  # pragma: no cover
+            raise TracingError("Internal error: f returned a nested dual at the first level.")  # pragma: no cover
         y = np.asarray(y)
         return y, np.zeros((T.shape[0],) + y.shape, dtype=np.result_type(y.dtype, T.dtype))
 

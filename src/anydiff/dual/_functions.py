@@ -204,7 +204,10 @@ def _extreme(pick):
     def extreme(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
         _no_out(out, pick.__name__)
         if where is not True:
-            raise MissingRuleError(f"np.{pick.__name__}(where=...) is not supported by anydiff's duals.")
+            raise MissingRuleError(
+                f"np.{pick.__name__}(where=...) is not supported by anydiff's duals.\n"
+                "Hint: mask first, e.g. np.max(np.where(mask, a, -np.inf)), then reduce without where=."
+            )
         value = pick(a.value, axis=axis, keepdims=True)
         # ties share the derivative equally (the convention of JAX)
         mask = primal(a.value) == primal(value)

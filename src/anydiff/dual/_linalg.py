@@ -31,7 +31,10 @@ def _sum_terms(terms):
 # -------------------------------------------------------------------------- matmul
 def _matmul(a, b, **kwargs):
     if kwargs:
-        raise MissingRuleError("np.matmul(..., axes/dtype/...) options are not supported by anydiff's duals.")
+        raise MissingRuleError(
+            "np.matmul(..., axes/dtype/...) options are not supported by anydiff's duals.\n"
+            "Hint: call np.matmul(a, b) (or a @ b) without options, or write the product with np.einsum."
+        )
     _, (av, bv), (ta, tb) = split((a, b))
     y = np.matmul(av, bv)
     na, nb = np.ndim(primal(av)), np.ndim(primal(bv))
@@ -165,7 +168,10 @@ def _slogdet(a):
     sign, logabs = np.linalg.slogdet(a.value)
     dlog = _trace_inv_times(a.value, a.tangent)
     if np.iscomplexobj(primal(a.value)):
-        raise MissingRuleError("np.linalg.slogdet of complex matrices is not supported by anydiff's duals.")
+        raise MissingRuleError(
+            "np.linalg.slogdet of complex matrices is not supported by anydiff's duals.\n"
+            "Hint: use ad.AutoJax() or ad.AutoTorch() for this function, or wrap it with ad.differentiate_with."
+        )
     return type(np.linalg.slogdet(np.eye(1)))(sign, Dual(logabs, dlog))
 
 

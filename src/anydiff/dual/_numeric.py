@@ -192,7 +192,10 @@ def _check_out(out, weights, name, overwrite_input=False):
     if out is not None:
         raise MissingRuleError(f"np.{name}(..., out=...) is not supported by anydiff's duals.\nHint: assign the result instead.")
     if weights is not None:
-        raise MissingRuleError(f"np.{name}(..., weights=...) is not supported by anydiff's duals.")
+        raise MissingRuleError(
+            f"np.{name}(..., weights=...) is not supported by anydiff's duals.\n"
+            "Hint: compute the weighted statistic from np.sort and np.cumsum, or wrap it with ad.differentiate_with."
+        )
 
 
 def _make_quantile(func, scale, nan):

@@ -55,7 +55,8 @@ def dispatch_function(func, args, kwargs):
     if handler is None:
         function_rule(func)  # raises MissingRuleError with the user's options
         raise MissingRuleError(  # pragma: no cover - the coverage test keeps this unreachable
-            f"anydiff's dual numbers have no rule for {FUNCTIONS[func].name}."
+            f"anydiff's dual numbers have no rule for {FUNCTIONS[func].name}.\n"
+            "Hint: wrap the function with ad.differentiate_with(...) or give it a rule with ad.custom_rule(...)."
         )
     return handler(*args, **kwargs)
 

@@ -46,7 +46,10 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if out is None:
         return result
     if len(out) != 1:
-        raise MissingRuleError(f"{ufunc.__name__} with several outputs is not supported by anydiff's duals.")
+        raise MissingRuleError(
+            f"{ufunc.__name__}(..., out=(a, b)) with several outputs is not supported by anydiff's duals.\n"
+            "Hint: assign the results instead of passing out=."
+        )
     target = out[0]
     if not isinstance(target, Dual) and isinstance(result, Dual):
         raise TracingError(
@@ -128,7 +131,10 @@ def shift_axes(axes):
 
 def _reduce(ufunc, a, axis=0, dtype=None, keepdims=False, initial=np._NoValue, where=True):
     if where is not True:
-        raise MissingRuleError(f"np.{ufunc.__name__}.reduce(where=...) is not supported by anydiff's duals.")
+        raise MissingRuleError(
+            f"np.{ufunc.__name__}.reduce(where=...) is not supported by anydiff's duals.\n"
+            "Hint: mask first with np.where (e.g. the reduction's identity where the mask is False), then reduce."
+        )
     if not isinstance(a, Dual):  # pragma: no cover - NumPy only calls us with a dual
         return ufunc.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(axis, a.ndim)

@@ -29,7 +29,10 @@ def parse_args(args, inplace_allowed: bool, operator: str):
             )
         y = args[0]
         if library_of(y) == "other" or not hasattr(y, "shape"):
-            raise InputError(f"The output buffer y must be an array, got {type(y).__name__}.")
+            raise InputError(
+                f"The output buffer y must be an array, got {type(y).__name__}.\n"
+                "Hint: for an in-place f(y, x) pass a preallocated array: ad.jacobian(f, y, backend, x)."
+            )
         return y, args[1], args[2], args[3:]
     raise InputError(
         f"ad.{operator} expects (f, backend, x, *contexts) or (f, y, backend, x, *contexts).\n"
@@ -47,7 +50,7 @@ def _back_converter(native: str, user: str):
         return _identity
     if native == "numpy":
         return lambda a: from_numpy(np.asarray(a), user)
-    raise InputError(f"cannot convert {native} results to {user}")  # pragma: no cover
+    raise InputError(f"Internal error: cannot convert {native} results to {user}")  # pragma: no cover
 
 
 def _keep_sparse(convert):
@@ -80,7 +83,10 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     """
     y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
     if not callable(f):
-        raise InputError(f"f must be callable, got {type(f).__name__}.")
+        raise InputError(
+            f"f must be callable, got {type(f).__name__}.\n"
+            "Hint: the first argument is the function: ad.gradient(f, backend, x)."
+        )
     backend = resolve_backend(backend)
     backend.check_available()
     x_user = x

@@ -358,7 +358,10 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
 
     backend, actives, contexts, positions, _ = split_args(args, seeds)
     if not callable(f):
-        raise InputError(f"f must be callable, got {type(f).__name__}.")
+        raise InputError(
+            f"f must be callable, got {type(f).__name__}.\n"
+            "Hint: the first argument is the function: ad.gradient(f, backend, x1, x2)."
+        )
     backend = resolve_backend(backend)
     leaves, in_def = tree_flatten_args(actives)
     if not leaves:

@@ -490,6 +490,9 @@ def _finish_batch(prep, y, value, stacked, single, out):
         if len(outs) != len(results):
             from .._errors import InputError
 
-            raise InputError(f"out has {len(outs)} buffers for {len(results)} seeds.")
+            raise InputError(
+                f"out has {len(outs)} buffers for {len(results)} seeds.\n"
+                "Hint: pass one output buffer per seed (out=(buf1, buf2, ...)), or a single buffer for a single seed."
+            )
         results = tuple(write_out(prep, o, r, "out[i]") for o, r in zip(outs, results))
     return value, (results[0] if single else results)

@@ -226,7 +226,10 @@ class AutoSparse(_Delegating):
         from .coloring import color
 
         if spec.m != 1:
-            raise OutputError(f"ad.hessian needs a scalar-valued f; f(x) has shape {spec.y_shape}.")
+            raise OutputError(
+                f"ad.hessian needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
+                "Hint: reduce the output to a scalar (e.g. sum), or use ad.jacobian for a vector-valued f."
+            )
         S = self.hessian_sparsity(f, spec)
         result = color(S, structure="symmetric", partition="column", algorithm=self._algorithm("direct"))
         hvp = _b_hvp(self.dense_backend, f, spec)

@@ -55,7 +55,7 @@ def vertex_order(name: str, graph: sp.csr_array, seed=None) -> np.ndarray:
         return dynamic_degree_order(ptr, adj, n, True)
     if name == "dynamic_largest_first":
         return dynamic_degree_order(ptr, adj, n, False)
-    raise ColoringError(f"Unknown vertex order {name!r}.")  # pragma: no cover - checked before
+    raise ColoringError(f"Internal error: unknown vertex order {name!r} (checked before).")  # pragma: no cover - checked before
 
 
 @numba.njit(cache=True)

@@ -65,7 +65,10 @@ class JaxSparsityDetector:
         n = int(np.prod(x.shape, dtype=int))
         outs = _walk(closed.jaxpr, closed.consts, [_Deps(_identity(n))], n)
         if len(outs) != 1:
-            raise MissingRuleError("JaxSparsityDetector supports functions with one array output.")
+            raise MissingRuleError(
+                "JaxSparsityDetector supports functions with one array output.\n"
+                "Hint: return one array (e.g. jnp.concatenate of the raveled outputs)."
+            )
         return _as_csr(outs[0], n)
 
     def hessian_sparsity(self, f, x, contexts=()):

@@ -21,7 +21,10 @@ def _conv(eqn, vals, n):
 
     p = eqn.params
     if p["feature_group_count"] != 1 or p["batch_group_count"] != 1:
-        raise MissingRuleError("JaxSparsityDetector: grouped convolutions (feature/batch_group_count > 1) are not traced.")
+        raise MissingRuleError(
+            "JaxSparsityDetector: grouped convolutions (feature/batch_group_count > 1) are not traced.\n"
+            "Hint: pass the pattern with ad.AutoSparse(..., sparsity_detector=ad.DenseSparsityDetector(...)) or use a dense backend."
+        )
     lhs, rhs = vals[:2]
     la, ra, oa = eqn.invars[0].aval, eqn.invars[1].aval, eqn.outvars[0].aval
     lspec, rspec, ospec = p["dimension_numbers"]

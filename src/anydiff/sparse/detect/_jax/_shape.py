@@ -177,7 +177,10 @@ def _scatter_add(eqn, vals, n):
 
     operand, indices, updates = vals[:3]
     if isinstance(indices, _Deps):
-        raise MissingRuleError("scatter-add with indices that depend on x cannot be traced.")
+        raise MissingRuleError(
+            "scatter-add with indices that depend on x cannot be traced.\n"
+            "Hint: compute the indices from constants, or use a local detector (ad.DenseSparsityDetector)."
+        )
     op_aval, up_aval = eqn.invars[0].aval, eqn.invars[2].aval
     nu = _size(up_aval)
     remaining = np.arange(nu, dtype=np.int32)

@@ -19,7 +19,10 @@ def _einsum_normalize(subscripts, shapes):
     ins, out = subscripts.split("->") if "->" in subscripts else (subscripts, None)
     terms = ins.split(",")
     if len(terms) != len(shapes):
-        raise TracingError(f"np.einsum: {len(terms)} subscripts for {len(shapes)} operands.")
+        raise TracingError(
+            f"np.einsum: {len(terms)} subscripts for {len(shapes)} operands.\n"
+            "Hint: give one subscript term per operand (np.einsum fails on this call too)."
+        )
     used = set(ins.replace(".", ""))
     free = [c for c in string.ascii_letters if c not in used]
     n_ell = max((len(sh) - len(t.replace("...", "")) for t, sh in zip(terms, shapes) if "..." in t), default=0)
@@ -62,7 +65,10 @@ def _einsum(ctx, subscripts, *operands, **_):
     size = {}
     for term, t in zip(terms, ts):
         if len(term) != t.ndim:
-            raise TracingError(f"np.einsum: subscripts {term!r} do not match an operand of shape {t.shape}.")
+            raise TracingError(
+                f"np.einsum: subscripts {term!r} do not match an operand of shape {t.shape}.\n"
+                "Hint: one subscript letter per axis of the operand (np.einsum fails on this call too)."
+            )
         for ch, s in zip(term, t.shape):
             size[ch] = max(size.get(ch, 1), s)  # size-1 dimensions broadcast
     grid = np.indices([size[ch] for ch in letters]).reshape(len(letters), -1)
@@ -79,7 +85,7 @@ def _einsum(ctx, subscripts, *operands, **_):
 def _convolve(ctx, a, v, mode="full", correlate=False):
     ta, tv = ctx.lift(a), ctx.lift(v)
     if ta.ndim != 1 or tv.ndim != 1:
-        raise TracingError("np.convolve/np.correlate take 1-D arrays.")
+        raise TracingError("np.convolve/np.correlate take 1-D arrays.\nHint: ravel the operands or use np.einsum.")
     na, nv = ta.size, tv.size
     j, i = (g.ravel() for g in np.indices((na, nv)))
     k = j + i  # correlate(a, v) = convolve(a, v[::-1]): i indexes the (reversed) second operand  # full convolution index
@@ -93,7 +99,7 @@ def _convolve(ctx, a, v, mode="full", correlate=False):
     elif mode == "valid":
         lo, hi = min(na, nv) - 1, max(na, nv)
     else:
-        raise TracingError(f"np.convolve: unknown mode {mode!r}.")
+        raise TracingError(f"np.convolve: unknown mode {mode!r}.\nHint: use mode='full', 'same' or 'valid'.")
     keep = (k >= lo) & (k < hi)
     src_v = i if not correlate else nv - 1 - i
     S = _contract(ctx, (hi - lo,), k[keep] - lo, [(ta, j[keep]), (tv, src_v[keep])])

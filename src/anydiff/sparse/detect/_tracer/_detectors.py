@@ -52,7 +52,10 @@ def _trace(f, x, contexts, y, local, hessian=False):
         if out.size != 1:
             from ...._errors import OutputError
 
-            raise OutputError(f"hessian_sparsity needs a scalar-valued f; f(x) has shape {out.shape}.")
+            raise OutputError(
+                f"hessian_sparsity needs a scalar-valued f; f(x) has shape {out.shape}.\n"
+                "Hint: use ad.jacobian_sparsity for a vector-valued f."
+            )
         H = ctx.H if ctx.H is not None else sp.csr_array((n, n), dtype=bool)
         return sp.csr_array((H + H.T) > 0)
     return sp.csr_array(out.S, dtype=bool)

@@ -113,7 +113,10 @@ def _order_statistic(func):
 def _interp(ctx, x, xp, fp, left=None, right=None, period=None):
     tx, txp, tfp = ctx.lift(x), ctx.lift(xp), ctx.lift(fp)
     if txp.S.nnz:
-        raise MissingRuleError("np.interp with traced sample points xp is not traced.")
+        raise MissingRuleError(
+            "np.interp with traced sample points xp is not traced.\n"
+            "Hint: pass xp as a constant (ad.Constant) or use a local detector (ad.DenseSparsityDetector)."
+        )
     parts = [tx.S]  # slope times dx
     if tfp.S.nnz:
         if ctx.local and tx.value is not None:
