@@ -382,6 +382,10 @@ def gradient(f, backend, x, *contexts, prep=None, out=None):
         prep.check(f, backend, x, contexts)
         g = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))
         return g if out is None else write_out(prep, out, g)
+    if type(prep) is TreePrep and out is None:
+        g = prep.fast_gradient(f, backend, (x, *contexts))
+        if g is not None:
+            return g
     if type(prep) is TreePrep or (
         prep is None and (is_tree_argument(x) or (contexts and not all(isinstance(c, Context) for c in contexts)))
     ):
