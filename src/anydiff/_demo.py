@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from . import operators as ops
-from .backends import AutoAutograd, AutoFiniteDiff, AutoJax, AutoTorch
+from .backends import AutoFiniteDiff, AutoNumPy
 from .testing import namespace_for
 from .testing import rosenbrock_chain as rosenbrock
 from .testing import rosenbrock_chain_gradient as rosenbrock_gradient
@@ -18,25 +18,14 @@ __all__ = ["installed_backends", "rosenbrock", "rosenbrock_gradient", "run_dense
 
 
 def installed_backends():
-    """One configuration of every backend whose library is importable."""
-    out = []
+    """One configuration of every backend whose library is importable (JAX switched to float64)."""
+    from ._recommend import installed_library_backends
+
     if importlib.util.find_spec("jax") is not None:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # the demo works in float64
-        out += [AutoJax(), AutoJax(mode="forward")]
-    if importlib.util.find_spec("torch") is not None:
-        out.append(AutoTorch())
-    if importlib.util.find_spec("autograd") is not None:
-        out.append(AutoAutograd())
-    try:
-        from . import AutoNumPy  # type: ignore[attr-defined]
-
-        out.append(AutoNumPy())
-    except ImportError:
-        pass
-    out += [AutoFiniteDiff(), AutoFiniteDiff(method="complex")]
-    return out
+    return [*installed_library_backends(), AutoNumPy(), AutoFiniteDiff(), AutoFiniteDiff(method="complex")]
 
 
 def label(backend) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,13 +21,10 @@ class RuleCheck:
 
 
 def _installed_backends():
-    from .. import backends as b
+    from .._recommend import installed_library_backends
+    from ..backends import AutoNumPy
 
-    out = [b.AutoNumPy()]
-    for package, make in (("jax", b.AutoJax), ("torch", b.AutoTorch), ("autograd", b.AutoAutograd)):
-        if importlib.util.find_spec(package) is not None:
-            out.append(make())
-    return out
+    return [AutoNumPy(), *installed_library_backends()]
 
 
 def _compare(backend, what, got, ref, rtol, atol):
