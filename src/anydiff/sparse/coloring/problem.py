@@ -181,13 +181,29 @@ def transpose(P: sp.csr_array) -> sp.csr_array:
 
 def adjacency(P: sp.csr_array) -> sp.csr_array:
     """Adjacency graph of a symmetric pattern: the pattern without its diagonal (CSR, sorted)."""
-    rows, cols = rows_cols(P)
-    off = rows != cols
-    G = sp.csr_array(
-        (np.ones(int(off.sum()), dtype=np.int8), (rows[off], cols[off])), shape=P.shape
-    )
-    G.sort_indices()
+    if not P.has_sorted_indices:
+        P = sp.csr_array(P)
+        P.sort_indices()
+    indptr, indices = _drop_diagonal(P.indptr, P.indices)
+    G = sp.csr_array((np.ones(indices.size, dtype=np.int8), indices, indptr), shape=P.shape)
+    G.has_sorted_indices = True
     return G
+
+
+@numba.njit(cache=True)
+def _drop_diagonal(indptr, indices):
+    """CSR arrays of the pattern without its diagonal entries (order kept)."""
+    m = indptr.size - 1
+    out_ptr = np.zeros(m + 1, dtype=indptr.dtype)
+    out = np.empty(indices.size, dtype=indices.dtype)
+    k = 0
+    for i in range(m):
+        for p in range(indptr[i], indptr[i + 1]):
+            if indices[p] != i:
+                out[k] = indices[p]
+                k += 1
+        out_ptr[i + 1] = k
+    return out_ptr, out[:k].copy()
 
 
 def column_graph(P: sp.csr_array) -> sp.csr_array:

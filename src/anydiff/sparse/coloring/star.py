@@ -14,7 +14,7 @@ import numpy as np
 
 from ..._errors import ColoringError
 from .orders import vertex_order
-from .problem import adjacency, edge_ids, rows_cols
+from .problem import adjacency, edge_ids
 from .result import ColoringResult
 
 __all__ = ["direct_symmetric_gather", "star_coloring"]
@@ -55,38 +55,42 @@ def direct_symmetric_gather(P, colors, economical=False):
     ``economical=True``, entries readable both ways prefer a color already needed by another
     entry, so that post-processing can drop more colors.
     """
-    n = P.shape[0]
-    rows, cols = rows_cols(P)
-    if rows.size == 0:
+    if P.indices.size == 0:
         return np.zeros(0, dtype=np.int64)
     here = alone_in_row(P.indptr, P.indices, colors)
     _, _, mirror = edge_ids(P)
-    there = here[mirror]
-    cj, ci = colors[cols], colors[rows]
-    if economical:
-        here = _prefer_needed(here, there, cj, ci, int(colors.max(initial=-1)) + 1)
-    return np.where(here, cj * n + rows, np.where(there, ci * n + cols, -1))
+    k = int(colors.max(initial=-1)) + 1
+    return _symmetric_gather(P.indptr, P.indices, colors, here, mirror, economical, k)
 
 
 @numba.njit(cache=True)
-def _prefer_needed(here, there, cj, ci, k):
-    """Where both positions work, read from a color that some entry needs anyway."""
+def _symmetric_gather(indptr, indices, colors, here, mirror, economical, k):
+    n = indptr.size - 1
     need = np.zeros(k + 1, dtype=np.bool_)
-    for e in range(here.size):
-        if here[e] and not there[e]:
-            need[cj[e]] = True
-        elif there[e] and not here[e]:
-            need[ci[e]] = True
-    out = here.copy()
-    for e in range(here.size):
-        if here[e] and there[e]:
-            if need[cj[e]]:
-                out[e] = True
-            elif need[ci[e]]:
-                out[e] = False
+    if economical:  # colors some entry can only be read from
+        for i in range(n):
+            for p in range(indptr[i], indptr[i + 1]):
+                h, t = here[p], here[mirror[p]]
+                if h and not t:
+                    need[colors[indices[p]]] = True
+                elif t and not h:
+                    need[colors[i]] = True
+    out = np.empty(indices.size, dtype=np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            h, t = here[p], here[mirror[p]]
+            if h and t and economical:  # readable both ways: prefer a color needed anyway
+                if not need[colors[j]] and need[colors[i]]:
+                    h = False
+                else:
+                    need[colors[j]] = True
+            if h:
+                out[p] = colors[j] * n + i
+            elif t:
+                out[p] = colors[i] * n + j
             else:
-                need[cj[e]] = True
-                out[e] = True
+                out[p] = -1
     return out
 
 
@@ -97,8 +101,9 @@ def star_coloring(P, name, algorithm) -> ColoringResult:
     colors = greedy_star_paths(order, G.indptr, G.indices, n)
     if algorithm.portfolio:  # the star-and-hub kernel wins on some patterns (2-D Laplacians)
         eid, ne, _ = edge_ids(G)
-        hubs = greedy_star_hubs(order, G.indptr, G.indices, eid, ne, n)
-        if hubs.max(initial=-1) < colors.max(initial=-1):
+        # stopped as soon as it needs as many colors as the first kernel (then it cannot win)
+        hubs = greedy_star_hubs(order, G.indptr, G.indices, eid, ne, n, int(colors.max(initial=-1)))
+        if n and hubs.min() >= 0:
             colors = hubs
     gather = direct_symmetric_gather(P, colors, economical=algorithm.postprocessing)
     if np.any(gather < 0):  # pragma: no cover - guaranteed by the star property
@@ -114,11 +119,15 @@ def star_coloring(P, name, algorithm) -> ColoringResult:
 def neutralize_unread(colors, gather, length, k):
     """Drop the colors no entry is read from: their vertices get the neutral color ``-1``
     (not seeded) and the remaining colors are renumbered ``0..k'-1``."""
-    used = np.unique(gather // max(length, 1)) if gather.size else np.zeros(0, dtype=np.int64)
+    length = max(length, 1)
+    color_of = gather // length
+    used = np.flatnonzero(np.bincount(color_of, minlength=k)) if gather.size else np.zeros(0, dtype=np.int64)
+    if used.size == k:  # every color is read: nothing to drop
+        return colors, gather, k
     remap = np.full(k + 1, -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
     new_colors = np.where(colors >= 0, remap[colors], -1)
-    new_gather = remap[gather // max(length, 1)] * length + gather % max(length, 1)
+    new_gather = remap[color_of] * length + (gather - color_of * length)
     return new_colors, new_gather, int(used.size)
 
 
@@ -172,7 +181,7 @@ def _forbid_neighbors(forbidden, treated, ptr, adj, colors, v, w):
 
 
 @numba.njit(cache=True)
-def greedy_star_hubs(order, ptr, adj, eid, ne, n):
+def greedy_star_hubs(order, ptr, adj, eid, ne, n, cap=-1):
     """Greedy star coloring with two-colored stars kept explicitly (GTMP 2007, Algorithm 4.1).
 
     Each edge between colored vertices belongs to a two-colored star whose hub is known once
@@ -180,7 +189,8 @@ def greedy_star_hubs(order, ptr, adj, eid, ne, n):
     forbid the colors of all their neighbors; (2) otherwise forbid ``color(x)`` when ``x`` is
     the hub of the star of edge ``w–x`` (``v–w–x–y`` would be a bicolored path). Costs
     O(sum of deg(w) over neighbors) per vertex instead of the three nested loops of
-    :func:`greedy_star`.
+    :func:`greedy_star_paths`. With ``cap >= 0`` it stops, leaving vertices uncolored (``-1``),
+    as soon as it would use color ``cap``.
     """
     colors = np.full(n, -1, dtype=np.int64)
     forbidden = np.full(n + 1, -1, dtype=np.int64)
@@ -214,6 +224,8 @@ def greedy_star_hubs(order, ptr, adj, eid, ne, n):
         c = 0
         while forbidden[c] == v:
             c += 1
+        if c == cap:
+            return colors
         colors[v] = c
         for p in range(ptr[v], ptr[v + 1]):  # put the new edges v-w into stars
             w = adj[p]
