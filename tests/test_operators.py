@@ -1,13 +1,17 @@
-"""Every operator × backend × call variant against analytic references (anydiff.testing)."""
+"""Every operator × backend × call variant against analytic references (anydiff.testing).
+
+Pytree and multi-argument scenarios (``structured_scenarios``) run in the same matrix; the call
+variants anydiff refuses for them (``out=``) are reported as skips with the reason.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from anydiff.testing import VARIANTS, check_operator, default_scenarios, float32_scenarios
+from anydiff.testing import VARIANTS, check_operator, default_scenarios, float32_scenarios, structured_scenarios
 from conftest import all_backends
 
-SCENARIOS = default_scenarios() + float32_scenarios()  # float32 in, float32 out
+SCENARIOS = default_scenarios() + float32_scenarios() + structured_scenarios()  # float32 in, float32 out
 CASES = [(sc, op) for sc in SCENARIOS for op in sc.operators()]
 
 

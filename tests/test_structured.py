@@ -1,4 +1,8 @@
-"""Pytrees and several active arguments: every operator × backend × call variant vs JAX."""
+"""Pytrees and several active arguments: return types, errors, flat helpers.
+
+The operator × backend × call variant matrix on pytree and multi-argument scenarios runs in
+tests/test_operators.py (``anydiff.testing.structured_scenarios``, analytic references).
+"""
 
 from __future__ import annotations
 
@@ -6,124 +10,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import all_backends
 
 import anydiff as ad
-from anydiff._trees import tree_flatten
-from anydiff.testing import namespace_for
-from anydiff.testing._tree_scenarios import Layer, as_plain_tree, tree_scenarios
+from anydiff.testing import structured_scenarios
 
-jax = pytest.importorskip("jax")
-jnp = jax.numpy
-
-SCENARIOS = tree_scenarios()
-jax.tree_util.register_dataclass(Layer, data_fields=["w", "b"], meta_fields=[])  # for the JAX references
-CASES = [(sc, op) for sc in SCENARIOS for op in sc.operators()]
-VARIANTS = ("plain", "value_and", "prepared_twice")
-VALUE_AND = {
-    "pushforward": ad.value_and_pushforward, "pullback": ad.value_and_pullback,
-    "gradient": ad.value_and_gradient, "jacobian": ad.value_and_jacobian,
-    "hvp": ad.gradient_and_hvp, "hessian": ad.value_gradient_and_hessian,
-}
-
-
-def _namespace(backend):
-    for lib in ("jax", "torch"):
-        if backend.library == lib:
-            return namespace_for(lib)
-    return namespace_for("autograd" if backend.name == "autograd" else "numpy")
-
-
-def _map(tree, fun):
-    leaves, td = tree_flatten(tree)
-    from anydiff._trees import tree_unflatten
-
-    return tree_unflatten(td, [fun(v) for v in leaves]) if td != ("leaf",) else fun(tree)
-
-
-def _seeds(sc, op, fj, args, ctx):
-    rng = np.random.default_rng(3)
-    if op == "pullback":
-        y = jax.eval_shape(lambda *a: fj(*a, *ctx), *args)
-        return (_map(y, lambda v: rng.standard_normal(np.shape(v))),)
-    seed = _map(args, lambda v: rng.standard_normal(np.shape(v)))
-    return (seed if len(args) > 1 else seed[0],)
-
-
-_REFERENCES: dict = {}
-
-
-def _reference(sc, op, seeds):
-    """What the operator must return, computed with JAX (once per scenario and operator)."""
-    key = (sc.name, op)
-    if key not in _REFERENCES:
-        _REFERENCES[key] = _compute_reference(sc, op, seeds)
-    return _REFERENCES[key]
-
-
-def _compute_reference(sc, op, seeds):
-    fj = sc.make(jnp)
-    ctx = tuple(c.value for c in sc.contexts())
-    args = sc.args
-    k = len(args)
-    nums = tuple(range(k)) if k > 1 else 0
-    g = lambda *a: fj(*a, *ctx)
-    if op == "jacobian":
-        return jax.jacobian(g, argnums=nums)(*args)
-    if op == "gradient":
-        return jax.grad(g, argnums=nums)(*args)
-    if op == "hessian":
-        return jax.hessian(g, argnums=nums)(*args)
-    if op == "pushforward":
-        tan = tuple(s if k > 1 else (s,) for s in seeds)
-        return tuple(jax.jvp(g, tuple(args), t)[1] for t in tan)
-    if op == "pullback":
-        _y, vjp = jax.vjp(g, *args)
-        return tuple(vjp(s) if k > 1 else vjp(s)[0] for s in seeds)
-    if op == "hvp":
-        grad = jax.grad(g, argnums=tuple(range(k)))
-        tan = tuple(s if k > 1 else (s,) for s in seeds)
-        out = tuple(jax.jvp(grad, tuple(args), t)[1] for t in tan)
-        return tuple(o if k > 1 else o[0] for o in out)
-    raise ValueError(op)
-
-
-def assert_tree_close(got, want, rtol):
-    got_leaves, got_def = tree_flatten(as_plain_tree(got))
-    want_leaves, want_def = tree_flatten(as_plain_tree(want))
-    assert got_def == want_def, f"structure {got_def} != {want_def}"
-    for a, b in zip(got_leaves, want_leaves):
-        assert isinstance(a, (np.ndarray, np.generic, float)), type(a)
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=rtol)
-
-
-def _shifted(tree):
-    return _map(tree, lambda v: v + 0.25)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("scenario,op", CASES, ids=[f"{sc.name}-{op}" for sc, op in CASES])
-@pytest.mark.parametrize("backend", all_backends())
-def test_structured(backend, scenario, op, variant):
-    if variant != "plain" and (getattr(backend, "method", "") in ("forward", "complex") or not getattr(backend, "jit", True)
-                               or getattr(backend, "mode", "") == "forward"):
-        pytest.skip("variants run on one configuration per backend library (CI time)")
-    f = scenario.make(_namespace(backend))
-    seeds = _seeds(scenario, op, scenario.make(jnp), scenario.args, tuple(c.value for c in scenario.contexts())) \
-        if op in ("pushforward", "pullback", "hvp") else None
-    tail = (seeds,) if seeds is not None else ()
-    call = lambda point, **kw: (backend, *point, *tail, *scenario.contexts())
-    want = _reference(scenario, op, seeds)
-    rtol = 1e-8 if backend.exact else (2e-3 if op in ("hessian", "hvp") else 1e-5)
-    if variant == "plain":
-        results = [getattr(ad, op)(f, *call(scenario.args))]
-    elif variant == "value_and":
-        results = [VALUE_AND[op](f, *call(scenario.args))[-1]]
-    else:
-        prep = getattr(ad, f"prepare_{op}")(f, backend, *_shifted(scenario.args), *scenario.contexts())
-        results = [getattr(ad, op)(f, *call(scenario.args), prep=prep) for _ in range(2)]
-    for got in results:
-        assert_tree_close(got, want, rtol)
+SCENARIOS = structured_scenarios()  # run for every operator x backend x variant in tests/test_operators.py
 
 
 def test_one_active_argument_keeps_return_types():
@@ -151,6 +42,7 @@ def test_mismatched_tree_lists_paths():
 
 
 def test_mismatched_tree_jax_native_path():
+    jnp = pytest.importorskip("jax.numpy")
     f = lambda t: jnp.sum(t["a"] ** 2)
     prep = ad.prepare_gradient(f, ad.AutoJax(), {"a": jnp.ones(2)})
     np.testing.assert_allclose(ad.gradient(f, ad.AutoJax(), {"a": jnp.ones(2)}, prep=prep)["a"], [2.0, 2.0])
@@ -212,6 +104,6 @@ def test_flat_jacobian_helper():
 
 
 def test_dataclass_result_type():
-    sc = next(s for s in SCENARIOS if s.name == "dataclass")
-    g = ad.gradient(sc.make(np), "numpy", *sc.args)
+    sc = next(s for s in SCENARIOS if "dataclass" in s.name)
+    g = ad.gradient(sc.make(np), "numpy", *sc.x)
     assert dataclasses.is_dataclass(g[0]) and isinstance(g[1], np.ndarray)

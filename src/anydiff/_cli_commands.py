@@ -152,23 +152,23 @@ def recommend(args) -> int:
 
 # ---------------------------------------------------------------------------- bench / test
 def select_scenarios(names, default_sparse: bool):
-    """Scenarios by name or substring; ``default``/``sparse`` select the two standard lists."""
-    from .testing import default_scenarios, float32_scenarios, sparse_scenarios
+    """Scenarios by name or substring; ``default``/``sparse``/``structured`` select the standard lists."""
+    from .testing import default_scenarios, float32_scenarios, sparse_scenarios, structured_scenarios
 
-    dense, sparse = default_scenarios() + float32_scenarios(), sparse_scenarios()
+    dense, sparse, structured = default_scenarios() + float32_scenarios(), sparse_scenarios(), structured_scenarios()
     if not names:
         return dense + (sparse if default_sparse else [])
     chosen = []
     for name in names:
         if name in ("default", "dense"):
             hits = dense
-        elif name == "sparse":
-            hits = sparse
+        elif name in ("sparse", "structured"):
+            hits = sparse if name == "sparse" else structured
         else:
-            hits = [s for s in dense + sparse if name.lower() in s.name.lower()]
+            hits = [s for s in dense + sparse + structured if name.lower() in s.name.lower()]
         if not hits:
-            known = ", ".join(s.name for s in dense + sparse)
-            raise CommandError(f"no scenario matches {name!r}; known: default, sparse, {known}")
+            known = ", ".join(s.name for s in dense + sparse + structured)
+            raise CommandError(f"no scenario matches {name!r}; known: default, sparse, structured, {known}")
         chosen += [s for s in hits if s not in chosen]
     return chosen
 

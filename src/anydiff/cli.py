@@ -164,14 +164,16 @@ def build_parser():
     p = sub.add_parser("bench", help="benchmark backends on the standard scenarios")
     p.add_argument("--backends", nargs="+", default=None, help="default: every installed backend")
     p.add_argument("--scenarios", nargs="+", default=None,
-                   help="names or substrings of scenario names; 'sparse' for the sparse scenarios")
+                   help="names or substrings of scenario names; 'sparse' for the sparse scenarios, "
+                   "'structured' for pytrees and several active arguments")
     p.add_argument("--operators", nargs="+", default=None)
     p.add_argument("--seconds", type=float, default=0.2, help="timing budget per combination")
     p.add_argument("--out", default="anydiff-bench", help="directory for bench.json, bench.md, bench.csv, bench.png")
     p.set_defaults(func=cmd.bench)
     p = sub.add_parser("test", help="test_differentiation on the default scenarios: a pass/fail table")
     p.add_argument("--backends", nargs="+", default=None, help="default: every installed backend")
-    p.add_argument("--scenarios", nargs="+", default=None, help="names or substrings; 'sparse' adds the sparse ones")
+    p.add_argument("--scenarios", nargs="+", default=None,
+                   help="names or substrings; 'sparse' adds the sparse ones, 'structured' the pytree and multi-argument ones")
     p.set_defaults(func=cmd.test)
     return parser
 

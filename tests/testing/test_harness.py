@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -12,7 +12,7 @@ import anydiff as ad
 from anydiff.backends import Backend
 from anydiff.testing import (
     CompileCounter, batchify, cachify, change_dtype, check_case, closurify, constantify, default_scenarios,
-    differentiation_cases, float32_scenarios, sparse_scenarios, test_differentiation,
+    differentiation_cases, float32_scenarios, sparse_scenarios, structured_scenarios, test_differentiation,
 )
 from conftest import installed
 
@@ -180,8 +180,6 @@ def test_thread_check_and_errors_are_reported():
 
         return f
 
-    from dataclasses import replace
-
     bad = replace(REAL[2], name="raises", make=raising)
     with pytest.raises(AssertionError, match=r"raises \| gradient \| plain: raised ValueError: boom"):
         test_differentiation([ad.AutoNumPy()], [bad], ["gradient"], variants=("plain",), threads=2)
@@ -190,3 +188,77 @@ def test_thread_check_and_errors_are_reported():
 @pytest.mark.parametrize("case", differentiation_cases([ad.AutoNumPy()], default_scenarios()[:2], ["derivative"]))
 def test_pytest_cases(case):
     assert check_case(case).status == "pass"
+
+
+# ------------------------------------------------------------- pytrees and several active arguments
+STRUCTURED = structured_scenarios()
+
+
+def test_structured_scenarios_are_tagged():
+    tags = [s.all_tags for s in STRUCTURED]
+    assert sum("pytree" in t for t in tags) >= 4 and sum("multiarg" in t for t in tags) >= 3
+    assert any({"pytree", "multiarg"} <= t for t in tags)
+    assert all(s.structured for s in STRUCTURED) and not any(s.structured for s in default_scenarios())
+    scalar = next(s for s in STRUCTURED if s.name.startswith("pytree dict"))
+    assert scalar.operators() == ["pushforward", "jacobian", "pullback", "gradient", "hvp", "hessian"]
+
+
+def test_structured_refusals_are_skipped_with_the_reason():
+    multi = next(s for s in STRUCTURED if "vector, vector" in s.name)
+    results = test_differentiation([ad.AutoNumPy()], [multi], variants=("plain", "out"))
+    out = [r for r in results if r.variant == "out"]
+    assert out and all(r.status == "skip" and "refused by anydiff" in r.skipped and "out=" in r.skipped for r in out)
+    assert all(r.status == "pass" for r in results if r.variant == "plain")
+    second = replace(multi, name="second derivative", ops=("second_derivative",))
+    inplace = replace(multi, name="in-place multi", inplace=True)
+    skipped = test_differentiation([ad.AutoNumPy()], [inplace, second], ["jacobian", "second_derivative"],
+                                   variants=("plain",))
+    assert len(skipped) == 2 and all(r.status == "skip" and "refused by anydiff" in r.skipped for r in skipped)
+
+
+def test_structured_results_are_checked_leaf_by_leaf():
+    sc = next(s for s in STRUCTURED if "namedtuple" in s.name)
+    wrong_ref = replace(sc, name="wrong reference", jacobian=lambda p: 1.01 * sc.jacobian(p))
+    res = test_differentiation([ad.AutoNumPy()], [wrong_ref], ["jacobian", "pullback"], variants=("plain",),
+                               raise_on_failure=False)
+    assert all(r.status == "fail" and "wrong result: leaf" in r.message for r in res), res
+
+    def other_keys(xp):
+        f0 = sc.make(xp)
+        return lambda p: {"w" if k == "u" else k: v for k, v in f0(p).items()}
+
+    renamed = replace(sc, name="other structure", make=other_keys)
+    with pytest.raises(AssertionError, match=r"other structure \| jacobian \| plain: .*structure dict\(v: .*w: "):
+        test_differentiation([ad.AutoNumPy()], [renamed], ["jacobian"], variants=("plain",))
+
+
+def test_broken_backend_is_named_on_structured_scenarios():
+    with pytest.raises(AssertionError) as info:
+        test_differentiation([WrongPushforward()], STRUCTURED, ["pushforward", "jacobian"], variants=("plain",))
+    lines = info.value.args[0].splitlines()[1:]
+    assert len(lines) == 2 * len(STRUCTURED) and all("WrongPushforward" in ln and "wrong result" in ln for ln in lines)
+    good = test_differentiation([ComplexStep()], STRUCTURED, ["pushforward", "jacobian"],
+                                variants=("plain", "prepared_twice"))
+    assert {r.status for r in good} == {"pass"}
+
+
+def test_transformers_on_structured_scenarios():
+    transformed = [t(s) for s in STRUCTURED for t in (batchify, closurify, constantify, cachify, change_dtype)]
+    results = test_differentiation([ad.AutoNumPy()], transformed, variants=("plain", "prepared_twice"))
+    assert sum(r.status == "pass" for r in results) >= 200
+    assert {r.status for r in results} == {"pass"}
+
+
+def test_sparse_backend_returns_the_flat_matrix_on_structured_scenarios():
+    both = [s for s in STRUCTURED if s.hessian is not None]
+    results = test_differentiation([ad.AutoSparse(ad.AutoNumPy())], both, ["jacobian", "hessian", "gradient"],
+                                   variants=("plain", "prepared_twice"))
+    assert {r.status for r in results} == {"pass"} and len(results) == 3 * 2 * len(both)
+
+
+@pytest.mark.skipif(not installed("torch"), reason="torch not installed")
+@pytest.mark.xfail(strict=True, reason="torch forward mode: the tangent of a Python float times a 0-d float32 "
+                   "tensor comes back float64, so AutoTorch's pushforward does not keep float32 (reported to the lead)")
+def test_torch_pushforward_keeps_float32_with_a_float_constant():
+    sc = change_dtype(next(s for s in STRUCTURED if "vector, vector" in s.name))
+    test_differentiation([ad.AutoTorch()], [sc], ["pushforward"], variants=("plain",))

@@ -19,10 +19,11 @@ from ._problems import (
 )
 from ._scenarios import Scenario, default_scenarios, namespace_for
 from ._sparse_scenarios import arrowhead, arrowhead_pattern, sparse_scenarios
+from ._structured_scenarios import structured_scenarios
 from ._transform import batchify, cachify, change_dtype, closurify, constantify, float32_scenarios
 
 __all__ = [
-    "Scenario", "default_scenarios", "sparse_scenarios", "namespace_for",
+    "Scenario", "default_scenarios", "sparse_scenarios", "structured_scenarios", "namespace_for",
     "batchify", "closurify", "constantify", "cachify", "change_dtype", "float32_scenarios",
     "VARIANTS", "CheckResult", "backend_label", "check_operator", "declared_gap", "expected_result", "run_operator",
     "tolerances", "test_differentiation", "check_threads", "differentiation_cases", "check_case",

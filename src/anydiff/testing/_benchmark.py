@@ -48,11 +48,11 @@ def _peak_memory(fn) -> int:
 def _f_time(scenario: Scenario, seconds: float) -> float:
     """Fastest evaluation of the scenario's NumPy function: the unit of ``time_ratio``."""
     f, ctx = scenario.make(np), scenario.contexts()
-    args = [c.value for c in ctx]
+    args = [*scenario.actives, *(c.value for c in ctx)]
     if scenario.inplace:
-        y = np.zeros(scenario.y_shape, dtype=np.asarray(scenario.value(scenario.x)).dtype)
-        return float(_timed(lambda: f(y, scenario.x, *args), seconds).min())
-    return float(_timed(lambda: f(scenario.x, *args), seconds).min())
+        y = np.zeros(scenario.y_shape, dtype=np.asarray(scenario.y).dtype)
+        return float(_timed(lambda: f(y, *args), seconds).min())
+    return float(_timed(lambda: f(*args), seconds).min())
 
 
 def _counting(f):
@@ -122,7 +122,8 @@ def benchmark_differentiation(backends, scenarios=None, operators=None, *, secon
     ----------
     backends : list of Backend or str
     scenarios : list of Scenario, optional
-        Defaults to :func:`default_scenarios`.
+        Defaults to :func:`default_scenarios`. Pytree and multi-argument scenarios
+        (:func:`structured_scenarios`) give records with the same columns.
     operators : list of str, optional
         Restrict to these operators.
     seconds : float

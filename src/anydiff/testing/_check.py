@@ -15,8 +15,11 @@ import scipy.sparse as sp
 from .. import operators as ops
 from .._arrays import from_numpy, library_of, to_numpy
 from .._contexts import Constant
+from .._errors import UnsupportedOperationError
 from ..backends import Backend, resolve_backend
 from ._compiles import CompileCounter
+from ._pytrees import compare_trees, leaves, tree_map
+from ._structured_refs import copy_leaves, expected_structured, flat_expected, structured_gap, structured_seeds
 from ._scenarios import Scenario, namespace_for
 
 __all__ = ["backend_label", "VARIANTS", "expected_result", "run_operator", "check_operator", "CheckResult", "declared_gap",
@@ -102,6 +105,9 @@ def declared_gap(backend, scenario: Scenario, op: str, variant: str = "plain") -
     """
     backend = resolve_backend(backend)
     members, name = _members(backend), type(backend).__name__
+    refused = structured_gap(scenario, op)
+    if refused:
+        return refused
     if scenario.inplace and not all(m.supports_inplace for m in members):
         return f"{name}: supports_inplace = False"
     if any(type(c).__name__ == "Cache" for c in scenario.contexts()) and not all(m.supports_cache for m in members):
@@ -131,8 +137,10 @@ def _second_order_ok(backend) -> bool:
 
 
 def seeds_for(scenario: Scenario, op: str, count: int | None = None):
-    """Deterministic tangents (x-shaped) or cotangents (y-shaped)."""
+    """Deterministic tangents (x-shaped) or cotangents (y-shaped); trees for structured scenarios."""
     rng = np.random.default_rng(1)
+    if scenario.structured:
+        return structured_seeds(scenario, op, rng, scenario.batch if count is None else count)
     shape = scenario.y_shape if op == "pullback" else scenario.x.shape
     dtype = scenario.x.dtype
     out = []
@@ -145,7 +153,13 @@ def seeds_for(scenario: Scenario, op: str, count: int | None = None):
 
 
 def expected_result(scenario: Scenario, op: str, seeds=None):
-    """The reference result of ``op`` on ``scenario`` (NumPy, float64 or complex128)."""
+    """The reference result of ``op`` on ``scenario`` (NumPy, float64 or complex128).
+
+    For structured scenarios, a tree nested as ``jax.jacobian``/``jax.hessian`` nest (the
+    active arguments as a tuple when there are several).
+    """
+    if scenario.structured:
+        return expected_structured(scenario, op, seeds)
     x = scenario.x
     y = np.asarray(scenario.value(x))
     n, m = x.size, y.size
@@ -183,24 +197,34 @@ class _Call:
         if scenario.inplace:
             lead = (from_numpy(np.zeros(scenario.y_shape, dtype=_y_dtype(scenario)), self.library),)
         tail = (self.seeds,) if self.seeds is not None else ()
-        return lead + (self.backend, point) + tail + self.contexts
+        return lead + (self.backend, *_actives(scenario, point)) + tail + self.contexts
 
     def prep_args(self, scenario, point):
         lead = (np.zeros(scenario.y_shape, dtype=_y_dtype(scenario)),) if scenario.inplace else ()
-        return lead + (self.backend, point) + self.contexts
+        return lead + (self.backend, *_actives(scenario, point)) + self.contexts
 
     def snapshot(self):
-        consts = tuple(np.array(to_numpy(c.value), copy=True) for c in self.contexts if isinstance(c, Constant))
-        seeds = tuple(np.array(to_numpy(s), copy=True) for s in (self.seeds or ()))
-        return np.array(to_numpy(self.x), copy=True), seeds, consts
+        def copies(tree):
+            return [np.array(to_numpy(leaf), copy=True) for leaf in leaves(tree)]
+
+        consts = tuple(a for c in self.contexts if isinstance(c, Constant) for a in copies(c.value))
+        return copies(self.x), copies(self.seeds or ()), consts
+
+
+def _actives(scenario, point):
+    return tuple(point) if scenario.multiarg else (point,)
 
 
 def _make_call(backend, scenario, op, variant):
     library = _library(backend) if variant == "native" else "numpy"
     seeds = seeds_for(scenario, op) if op in _SEEDED else None
-    if library != "numpy":
-        seeds = None if seeds is None else tuple(from_numpy(s, library) for s in seeds)
-    x = from_numpy(np.array(scenario.x, copy=True), library)
+    if scenario.structured:
+        seeds = None if seeds is None else copy_leaves(seeds, library)
+        x = copy_leaves(scenario.x, library)
+    else:
+        if library != "numpy":
+            seeds = None if seeds is None else tuple(from_numpy(s, library) for s in seeds)
+        x = from_numpy(np.array(scenario.x, copy=True), library)
     return _Call(scenario.make(_namespace(backend)), backend, x, seeds, scenario.contexts(), library)
 
 
@@ -221,7 +245,7 @@ def run_operator(backend, scenario: Scenario, op: str, variant: str = "plain"):
         out = _VALUE_AND[op](call.f, *call.args(scenario))
         value, results = out[0], [out[-1]]
     elif variant == "prepared_twice":
-        other = scenario.x + np.asarray(0.25, scenario.x.dtype)  # preparation must not bake in x
+        other = tree_map(lambda v: v + np.asarray(0.25, np.asarray(v).dtype), scenario.x)  # must not bake in x
         prep = getattr(ops, f"prepare_{op}")(call.f, *call.prep_args(scenario, other))
         results = [operator(call.f, *call.args(scenario), prep=prep)]
         with CompileCounter() as counter:
@@ -248,14 +272,16 @@ def _out_buffer(backend, scenario, op, call):
             buf.data = np.full(buf.data.shape, np.nan, dtype=buf.data.dtype)
             return buf
     ref = expected_result(scenario, op, seeds_for(scenario, op) if op in _SEEDED else None)
-    dtype = scenario.x.dtype if not scenario.complex else np.complex128
+    dtype = scenario.dtype if not scenario.complex else np.complex128
+    if scenario.structured:
+        return tree_map(lambda r: np.full(np.shape(r), np.nan, dtype=dtype), ref)
     if isinstance(ref, tuple):
         return tuple(np.full(r.shape, np.nan, dtype=dtype) for r in ref)
     return np.full(np.shape(ref), np.nan, dtype=dtype)
 
 
 def _y_dtype(scenario):
-    return np.asarray(scenario.value(scenario.x)).dtype
+    return np.asarray(scenario.y).dtype
 
 
 def _dense(r):
@@ -335,6 +361,12 @@ def check_operator(backend, scenario: Scenario, op: str, variant: str = "plain",
         return CheckResult(*label, True, 0.0, skipped=gap)
     try:
         results, value, info = run_operator(backend, scenario, op, variant)
+    except UnsupportedOperationError as err:
+        if variant == "out" and scenario.structured:  # a refusal of the API, not of the backend
+            return CheckResult(*label, True, 0.0, skipped=f"refused by anydiff: {str(err).splitlines()[0]}")
+        if not catch:
+            raise
+        return CheckResult(*label, False, np.inf, f"raised {type(err).__name__}: {str(err).splitlines()[0]}")
     except Exception as err:  # noqa: BLE001 - reported as a failure when asked to
         if not catch:
             raise
@@ -349,11 +381,15 @@ def check_operator(backend, scenario: Scenario, op: str, variant: str = "plain",
 def _input_problems(info):
     (x0, s0, c0), (x1, s1, c1) = info["before"], info["after"]
     out = []
-    if not np.array_equal(x0, x1, equal_nan=True):
+
+    def same(before, after):
+        return all(np.array_equal(a, b, equal_nan=True) for a, b in zip(before, after))
+
+    if not same(x0, x1):
         out.append("modified its input x")
-    if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(s0, s1)):
+    if not same(s0, s1):
         out.append("modified the seeds")
-    if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(c0, c1)):
+    if not same(c0, c1):
         out.append("modified a Constant context")
     if info.get("second_call_compiles"):
         out.append(f"recompiled on the second prepared call ({info['second_call_compiles']} compilations)")
@@ -362,15 +398,10 @@ def _input_problems(info):
     return out
 
 
-def _flat(results):
-    for r in results:
-        yield from (r if isinstance(r, tuple) else (r,))
-
-
 def _kind_problems(scenario, op, results, info):
     """dtype kept, array type follows the input, nonzeros of sparse results."""
-    out, want = [], np.dtype(scenario.x.dtype)
-    for r in _flat(results):
+    out, want = [], np.dtype(scenario.dtype)
+    for r in leaves(results):
         if sp.issparse(r):
             dtype = r.dtype
             if scenario.pattern is not None and op in ("jacobian", "hessian") and r.nnz != scenario.pattern().nnz:
@@ -390,11 +421,17 @@ def _kind_problems(scenario, op, results, info):
 def _compare(backend, scenario, op, results, value, rtol, atol, what="second prepared call"):
     seeds = seeds_for(scenario, op) if op in _SEEDED else None
     ref = expected_result(scenario, op, seeds)
-    rt, at = tolerances(backend, op, scenario.x.dtype)
+    rt, at = tolerances(backend, op, scenario.dtype)
     rtol, atol = (rt if rtol is None else rtol), (at if atol is None else atol)
     worst, problems = 0.0, []
     for k, r in enumerate(results):
         which = f" ({what} {k + 1})" if k and what != "second prepared call" else (f" ({what})" if k else "")
+        if scenario.structured:
+            want = flat_expected(scenario, op) if sp.issparse(r) else ref  # AutoSparse: the flat matrix
+            err, wrong = compare_trees(r, want, rtol, atol, _dense)
+            worst = max(worst, err)
+            problems += [f"wrong result{which}: {w}" for w in wrong]
+            continue
         r = _dense(r)
         got, exp = (r, ref) if isinstance(ref, tuple) else ((r,), (ref,))
         if len(got) != len(exp):
@@ -408,8 +445,12 @@ def _compare(backend, scenario, op, results, value, rtol, atol, what="second pre
                 problems.append(f"wrong result{which}: max abs error {err:.3g} (rtol={rtol}, atol={atol})")
     if value is not None:
         # gradient_and_hvp returns the gradient first; the other value_and_* return f(x)
-        ref_value = expected_result(scenario, "gradient") if op == "hvp" else np.asarray(scenario.value(scenario.x))
-        vtol = tolerances(backend, "gradient", scenario.x.dtype)
+        ref_value = expected_result(scenario, "gradient") if op == "hvp" else scenario.y
+        vtol = tolerances(backend, "gradient", scenario.dtype)
+        if scenario.structured:
+            _, wrong = compare_trees(value, ref_value, *vtol, _dense)
+            return worst, list(dict.fromkeys(problems + [f"wrong value: {w}" for w in wrong]))
+        ref_value = np.asarray(ref_value)
         got = _dense(value)
         if np.shape(got) != np.shape(ref_value) or not np.allclose(got, ref_value, rtol=vtol[0], atol=vtol[1]):
             problems.append(f"wrong value {np.ravel(got)[:4]} (expected {np.ravel(ref_value)[:4]})")

@@ -52,7 +52,11 @@ def test_differentiation(backends, scenarios=None, operators=None, variants=VARI
     ----------
     backends : list of Backend or str
     scenarios : list of Scenario, optional
-        Defaults to :func:`default_scenarios` plus :func:`float32_scenarios`.
+        Defaults to :func:`default_scenarios` plus :func:`float32_scenarios` plus
+        :func:`structured_scenarios` (pytrees and several active arguments; results are
+        compared leaf by leaf after checking the tree structure). Call variants that anydiff
+        refuses for structured calls (``out=``, in-place ``f``, ``second_derivative``) are
+        skipped with the reason.
     operators : list of str, optional
         Restrict to these operator names.
     variants : tuple of str
@@ -118,7 +122,9 @@ test_differentiation.__test__ = False  # not a pytest test when imported into te
 def _default():
     from ._transform import float32_scenarios
 
-    return default_scenarios() + float32_scenarios()
+    from ._structured_scenarios import structured_scenarios
+
+    return default_scenarios() + float32_scenarios() + structured_scenarios()
 
 
 def format_failures(failures, total: int) -> str:

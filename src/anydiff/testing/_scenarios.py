@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .._contexts import Cache, Constant
+from ._pytrees import is_node, leaves
 
 __all__ = ["Scenario", "default_scenarios", "namespace_for"]
 
@@ -27,14 +28,26 @@ class Scenario:
     ----------
     name : str
     make : callable
-        ``make(xp) -> f``; ``f(x, *contexts)`` or, if ``inplace``, ``f(y, x, *contexts)``.
-    x : numpy.ndarray
+        ``make(xp) -> f``; ``f(x, *contexts)`` or, if ``inplace``, ``f(y, x, *contexts)``;
+        with ``multiarg``, ``f(x1, x2, ..., *contexts)``.
+    x : numpy.ndarray, pytree, or tuple of active arguments
+        The point: one array; or a pytree (nested dict, list, tuple, NamedTuple or dataclass
+        of arrays and floats) passed as one argument; or, with ``multiarg=True``, a tuple
+        whose entries (arrays or pytrees) are passed as separate active arguments
+        (``ad.gradient(f, backend, x1, x2, *contexts)``).
     value : callable
-        ``value(x) -> y`` in NumPy (reference value).
+        ``value(*args) -> y`` in NumPy (reference value; ``args`` = :attr:`actives`, so
+        ``value(x)`` for one argument). ``y`` may be a pytree.
     jacobian : callable
-        ``jacobian(x) -> J`` with shape ``y.shape + x.shape``.
+        ``jacobian(*args) -> J`` with shape ``y.shape + x.shape``. For pytree or
+        multi-argument scenarios (:attr:`structured`): the Jacobian of the *flattened*
+        problem, shape ``(m, n)``, where the ``n`` columns are the leaves of the active
+        arguments and the ``m`` rows the leaves of ``y``, raveled in anydiff's order (depth
+        first, dict keys sorted: the order of :func:`anydiff.ravel_pytree` and
+        :func:`anydiff.tree_index_map`). The harness nests it as ``jax.jacobian`` does.
     hessian : callable, optional
-        For scalar outputs: ``hessian(x)`` with shape ``x.shape + x.shape``.
+        For scalar outputs: ``hessian(*args)`` with shape ``x.shape + x.shape``, or ``(n, n)``
+        on the flattened arguments for structured scenarios.
     second_derivative : callable, optional
         For scalar inputs: ``second_derivative(x)`` with the shape of ``y``.
     inplace : bool
@@ -45,7 +58,7 @@ class Scenario:
     tags : frozenset of str
         Free labels to select scenarios by (``"sparse"``, ``"pytree"``, ``"multiarg"`` ...);
         :attr:`all_tags` adds the ones implied by the fields (``"inplace"``, ``"complex"``,
-        ``"contexts"``, ``"float32"``).
+        ``"contexts"``, ``"float32"``, ``"sparse"``, ``"pytree"``, ``"multiarg"``).
     batch : int
         Number of seeds given to ``pushforward``, ``pullback`` and ``hvp``.
     ops : tuple of str, optional
@@ -53,6 +66,8 @@ class Scenario:
     pattern : callable, optional
         ``pattern() -> scipy.sparse`` boolean array: the true sparsity pattern of the Jacobian
         (or of the Hessian, for scalar outputs); sparse results must have exactly its nonzeros.
+    multiarg : bool
+        ``x`` is a tuple of active arguments (see ``x``).
 
     Examples
     --------
@@ -62,6 +77,23 @@ class Scenario:
     ...               value=lambda x: x * x, jacobian=lambda x: np.diag(2 * x))
     >>> sc.operators()
     ['pushforward', 'jacobian', 'pullback']
+
+    Two active arguments, a dict and an array, and a scalar output. The references take the
+    active arguments as ``f`` does; the Jacobian is one row over the flattened arguments
+    ``(p["a"], p["b"], u)``:
+
+    >>> from anydiff.testing import test_differentiation
+    >>> two = Scenario(
+    ...     "dict and array", lambda xp: lambda p, u: p["a"] * xp.sum(u**2) + p["b"],
+    ...     ({"a": np.array(2.0), "b": np.array(0.5)}, np.array([1.0, 3.0])), multiarg=True,
+    ...     value=lambda p, u: p["a"] * np.sum(u**2) + p["b"],
+    ...     jacobian=lambda p, u: np.concatenate([[np.sum(u**2), 1.0], 2 * p["a"] * u])[None, :])
+    >>> sorted(two.all_tags), two.operators()
+    (['multiarg', 'pytree'], ['pushforward', 'jacobian', 'pullback', 'gradient'])
+    >>> import anydiff as ad
+    >>> results = test_differentiation([ad.AutoNumPy()], [two], variants=("plain", "prepared_twice", "out"))
+    >>> sorted({(r.variant, r.status) for r in results})
+    [('out', 'skip'), ('plain', 'pass'), ('prepared_twice', 'pass')]
     """
 
     name: str
@@ -78,22 +110,46 @@ class Scenario:
     batch: int = 2
     ops: tuple | None = None
     pattern: Callable | None = None
+    multiarg: bool = False
 
     @property
     def all_tags(self) -> frozenset:
         """:attr:`tags` plus the tags implied by the fields."""
         implied = {"inplace": self.inplace, "complex": self.complex, "contexts": bool(self.contexts()),
-                   "float32": np.dtype(self.x.dtype) == np.float32, "sparse": self.pattern is not None}
+                   "float32": self.dtype == np.float32, "sparse": self.pattern is not None,
+                   "multiarg": self.multiarg, "pytree": any(is_node(a) for a in self.actives) or is_node(self.y)}
         return frozenset(self.tags) | {k for k, v in implied.items() if v}
 
     @property
+    def actives(self) -> tuple:
+        """The active arguments: ``x`` as a tuple for ``multiarg`` scenarios, else ``(x,)``."""
+        return tuple(self.x) if self.multiarg else (self.x,)
+
+    @property
+    def structured(self) -> bool:
+        """Several active arguments, a pytree ``x`` or a pytree output (anydiff's structured path)."""
+        return self.multiarg or is_node(self.x) or is_node(self.y)
+
+    @property
+    def y(self):
+        """The reference value ``value(*actives)``."""
+        return self.value(*self.actives)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The common dtype of the input leaves (Python floats count as float64)."""
+        return np.result_type(*[np.asarray(leaf) for leaf in leaves(self.actives)])
+
+    @property
     def y_shape(self):
-        return np.shape(self.value(self.x))
+        return np.shape(self.y)
 
     def operators(self) -> list[str]:
         """The operators that make sense for this scenario (or :attr:`ops` when given)."""
         if self.ops is not None:
             return list(self.ops)
+        if self.structured:
+            return self._structured_operators()
         ops = ["pushforward", "jacobian"]
         if not self.complex:
             ops.append("pullback")
@@ -107,6 +163,12 @@ class Scenario:
         if self.second_derivative is not None:
             ops.append("second_derivative")
         return ops
+
+    def _structured_operators(self) -> list[str]:
+        ops = ["pushforward", "jacobian"] + ([] if self.complex else ["pullback"])
+        if not is_node(self.y) and self.y_shape == () and not self.complex and not self.inplace:
+            ops.append("gradient")
+        return ops + (["hvp", "hessian"] if self.hessian is not None else [])
 
     def __repr__(self):
         return f"Scenario({self.name})"

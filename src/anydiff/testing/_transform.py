@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._contexts import Cache, Constant
+from ._pytrees import is_node, tree_map
 from ._scenarios import Scenario
 
 __all__ = ["batchify", "closurify", "constantify", "cachify", "change_dtype", "float32_scenarios"]
@@ -45,7 +46,8 @@ def closurify(scenario: Scenario) -> Scenario:
     kinds = [isinstance(c, Constant) for c in scenario.contexts()]
     if not any(kinds):
         return scenario
-    make0, contexts0, inplace = scenario.make, scenario.contexts, scenario.inplace
+    make0, contexts0 = scenario.make, scenario.contexts
+    lead = len(scenario.actives) + scenario.inplace  # positional arguments before the contexts
 
     def merge(given):
         fresh, it = contexts0(), iter(given)
@@ -53,9 +55,7 @@ def closurify(scenario: Scenario) -> Scenario:
 
     def make(xp):
         f0 = make0(xp)
-        if inplace:
-            return lambda y, x, *given: f0(y, x, *merge(given))
-        return lambda x, *given: f0(x, *merge(given))
+        return lambda *args: f0(*args[:lead], *merge(args[lead:]))
 
     def contexts():
         return tuple(c for c, k in zip(contexts0(), kinds) if not k)
@@ -85,15 +85,16 @@ def constantify(scenario: Scenario, a: float = 2.0) -> Scenario:
                 y *= ctx[-1]
 
             return f_inplace
-        return lambda x, *ctx: ctx[-1] * f0(x, *ctx[:-1])
+        return lambda *args: tree_map(lambda v: args[-1] * v, f0(*args[:-1]))
 
     def scaled(ref):
-        return None if ref is None else (lambda x: a * np.asarray(ref(x)))
+        return None if ref is None else (lambda *x: a * np.asarray(ref(*x)))
 
+    value0 = scenario.value
     return replace(
         scenario, name=f"{scenario.name} [constant]", make=make,
         contexts=lambda: contexts0() + (Constant(a),),
-        value=scaled(scenario.value), jacobian=scaled(scenario.jacobian),
+        value=lambda *x: tree_map(lambda v: a * np.asarray(v), value0(*x)), jacobian=scaled(scenario.jacobian),
         hessian=scaled(scenario.hessian), second_derivative=scaled(scenario.second_derivative),
     )
 
@@ -102,7 +103,8 @@ def cachify(scenario: Scenario) -> Scenario:
     """Append a :class:`~anydiff.Cache` context: ``f`` writes its output there, returns a copy.
 
     Backends that declare ``supports_cache = False`` (JAX, autograd) skip these scenarios.
-    In-place scenarios are returned unchanged (they already write into an array).
+    In-place scenarios and scenarios with a pytree output are returned unchanged (they
+    already write into an array, resp. have no single output array to cache).
 
     Examples
     --------
@@ -111,17 +113,17 @@ def cachify(scenario: Scenario) -> Scenario:
     >>> type(sc.contexts()[-1]).__name__
     'Cache'
     """
-    if scenario.inplace:
+    if scenario.inplace or is_node(scenario.y):
         return scenario
     make0, contexts0 = scenario.make, scenario.contexts
-    y0 = np.asarray(scenario.value(scenario.x))
+    y0 = np.asarray(scenario.y)
 
     def make(xp):
         f0 = make0(xp)
 
-        def f(x, *ctx):
-            buf = ctx[-1]
-            buf[...] = f0(x, *ctx[:-1])
+        def f(*args):
+            buf = args[-1]
+            buf[...] = f0(*args[:-1])
             return buf * 1
 
         return f
@@ -148,7 +150,8 @@ def change_dtype(scenario: Scenario, dtype=np.float32) -> Scenario:
             return type(c)(value.astype(dtype))
         return type(c)(np.asarray(value, dtype).item() if np.ndim(value) == 0 else value)
 
-    return replace(scenario, name=f"{scenario.name} [{name}]", x=scenario.x.astype(dtype),
+    x = tree_map(lambda v: np.asarray(v).astype(dtype), scenario.x)
+    return replace(scenario, name=f"{scenario.name} [{name}]", x=x,
                    contexts=lambda: tuple(cast(c) for c in contexts0()))
 
 
