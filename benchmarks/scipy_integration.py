@@ -37,6 +37,8 @@ import anydiff as ad
 from anydiff.testing import brusselator_2d, brusselator_pattern, brusselator_point, rosenbrock_chain
 
 from ._common import machine_info, write_results
+from ._ode_split import run_split, split_solver, timed_rhs
+from ._scipy_report import markdown, plot
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -74,7 +76,7 @@ def _available_gb():
 
 
 # ------------------------------------------------------------------------------------ ODE
-def ode_rows(sizes, repeats, t_end, dense_max_n):
+def ode_rows(sizes, repeats, t_end, dense_max_n, method="BDF"):
     import scipy.integrate as si
     from scipy.optimize._numdiff import approx_derivative, group_columns
 
@@ -86,29 +88,33 @@ def ode_rows(sizes, repeats, t_end, dense_max_n):
         span, tol = (0.0, t_end), {"rtol": 1e-6, "atol": 1e-9}
         ref = ad.scipy.solve_ivp(lambda t, y: f_np(y), span, y0, ad.AutoSparse(ad.AutoNumPy()),  # noqa: B023
                                  rtol=1e-10, atol=1e-13)
-        cases, dense_case = _ode_cases(si, f_np, f_j, span, y0, S, tol)
-        row = {"N": N, "n": y0.size, "t_span": list(span), **tol}
-        for name, fn in cases.items():  # warm-up (imports, numba and JAX compilation), then interleaved runs
-            fn()
+        cases, dense_case = _ode_cases(si, f_np, f_j, span, y0, S, tol, method)
+        row = {"N": N, "n": y0.size, "t_span": list(span), "method": method, **tol}
+        cold = {name: _run(lambda fn=fn: fn(method), 1)[1][0] for name, fn in cases.items()}  # warm-up
         results = {name: [] for name in cases}
         sols = {}
-        for _ in range(repeats):
+        for _ in range(repeats):  # interleaved runs
             for name, fn in cases.items():
-                sols[name], t = _run(fn, 1)
+                sols[name], t = _run(lambda fn=fn: fn(method), 1)
                 results[name] += t
-        dense_ok = y0.size <= dense_max_n and _available_gb() > 4 * (y0.size**2 * 8) / 2**30 + 1.0
+        dense_ok = method == "BDF" and y0.size <= dense_max_n and _available_gb() > 4 * (y0.size**2 * 8) / 2**30 + 1.0
         if dense_ok:
             sols["a_dense_fd"], results["a_dense_fd"] = _run(dense_case, 1)
         for name, sol in sols.items():
             row[name] = {**_spread(results[name]), "nfev": int(sol.nfev), "njev": int(sol.njev), "nlu": int(sol.nlu),
                          "success": bool(sol.success),
                          "max_abs_error_vs_reference": float(np.max(np.abs(sol.y[:, -1] - ref.y[:, -1])))}
-        if not dense_ok:
+            if name in cold:
+                row[name]["first_call_s"] = cold[name]
+        for name, fn in cases.items():  # one more run each, with the time split (not in the medians)
+            row[name]["split"] = run_split(lambda fn=fn: fn(split_solver(getattr(si, method))))[1]
+        if not dense_ok and method == "BDF":
             row["a_dense_fd"] = _dense_lower_bound(f_np, y0, row["b_fd_sparsity"])
         row["jacobian_only"] = _jacobian_only(f_np, f_j, y0, S, approx_derivative, group_columns)
+        row["anydiff_preparation"] = _cold_preparation(f_np, f_j, y0)
         for name in ("c_anydiff_numpy", "c_anydiff_jax"):
             row[name]["speedup_vs_b_median"] = row["b_fd_sparsity"]["median_s"] / row[name]["median_s"]
-            if "median_s" in row["a_dense_fd"]:
+            if "median_s" in row.get("a_dense_fd", {}):
                 row[name]["speedup_vs_a"] = row["a_dense_fd"]["median_s"] / row[name]["median_s"]
                 row[name]["speedup_vs_a_is_lower_bound"] = "estimated_lower_bound_s" in row["a_dense_fd"]
         rows.append(row)
@@ -116,13 +122,28 @@ def ode_rows(sizes, repeats, t_end, dense_max_n):
     return rows
 
 
-def _ode_cases(si, f_np, f_j, span, y0, S, tol):
-    rhs_np, rhs_j = (lambda t, y: f_np(y)), (lambda t, y: f_j(y))  # one function object per case: reused preparations
+def _ode_cases(si, f_np, f_j, span, y0, S, tol, method):
+    # one function object per case (prepared once, reused by later calls); timed_rhs counts f for the split runs
+    rhs_np, rhs_np2, rhs_j = (timed_rhs(lambda t, y: f_np(y)), timed_rhs(lambda t, y: f_np(y)),
+                              timed_rhs(lambda t, y: f_j(y)))
     return {
-        "b_fd_sparsity": lambda: si.solve_ivp(rhs_np, span, y0, method="BDF", jac_sparsity=S, **tol),
-        "c_anydiff_numpy": lambda: ad.scipy.solve_ivp(rhs_np, span, y0, ad.AutoSparse(ad.AutoNumPy()), **tol),
-        "c_anydiff_jax": lambda: ad.scipy.solve_ivp(rhs_j, span, y0, ad.AutoSparse(ad.AutoJax()), **tol),
-    }, (lambda: si.solve_ivp(rhs_np, span, y0, method="BDF", **tol))
+        "b_fd_sparsity": lambda m: si.solve_ivp(rhs_np, span, y0, method=m, jac_sparsity=S, **tol),
+        "c_anydiff_numpy": lambda m: ad.scipy.solve_ivp(rhs_np2, span, y0, ad.AutoSparse(ad.AutoNumPy()), method=m,
+                                                        **tol),
+        "c_anydiff_jax": lambda m: ad.scipy.solve_ivp(rhs_j, span, y0, ad.AutoSparse(ad.AutoJax()), method=m, **tol),
+    }, (lambda: si.solve_ivp(rhs_np, span, y0, method=method, **tol))
+
+
+def _cold_preparation(f_np, f_j, y0):
+    """Seconds of anydiff's one-time set-up (detection, coloring, JAX compilation) for a new
+    function: the timed solves above reuse it, as a user solving the same system again would."""
+    out = {}
+    for name, f, backend in (("numpy", f_np, ad.AutoSparse(ad.AutoNumPy())), ("jax", f_j, ad.AutoSparse(ad.AutoJax()))):
+        g = lambda y, f=f: f(y)  # a new function object: nothing cached
+        start = time.perf_counter()
+        jac = ad.scipy.ode_jacobian(g, backend, y0)
+        out[name] = {"seconds": time.perf_counter() - start, "prepare_s": jac.stats["prepare"]["seconds"]}
+    return out
 
 
 def _dense_lower_bound(f, y0, b):
@@ -276,6 +297,7 @@ def lsq_rows(N, repeats):
         row[name] = {**_spread(times[name]), "nfev": int(res.nfev), "njev": int(res.njev), "cost": float(res.cost),
                      "status": int(res.status)}
     assert results["anydiff_numpy"].jac.nnz == S.nnz
+    _lsq_split(row, results, res_np, x0, S)
     for name in ("anydiff_numpy", "anydiff_jax"):
         row[name]["speedup_vs_fd_median"] = row["fd_jac_sparsity"]["median_s"] / row[name]["median_s"]
         row[name]["max_abs_x_difference_vs_fd"] = float(np.max(np.abs(results[name].x - results["fd_jac_sparsity"].x)))
@@ -283,94 +305,21 @@ def lsq_rows(N, repeats):
     return [row]
 
 
-# ------------------------------------------------------------------------------- report
-def _s(value):
-    return "—" if value is None or np.isnan(value) else (f"{value:.3f} s" if value >= 0.1 else f"{value * 1e3:.1f} ms")
+def _lsq_split(row, results, res_np, x0, S):
+    """Jacobian seconds per solve: anydiff's own count; for SciPy's colored finite differences
+    njev × one colored FD Jacobian at x0 (an estimate: SciPy times nothing itself)."""
+    from scipy.optimize._numdiff import approx_derivative, group_columns
 
-
-def markdown(payload):
-    lines = ["# anydiff.scipy vs SciPy's own derivatives", "",
-             f"Machine: {payload['machine']['cpus']} CPUs (shared with other jobs: expect noise), commit "
-             f"{payload['machine']['commit']}, BLAS single-threaded for every contender. Times: median (min–max) "
-             f"over {payload['repeats']} runs interleaved; whole solver calls, anydiff's detection/coloring/preparation "
-             "included, after one warm-up run (imports, JIT compilation).", "",
-             "## solve_ivp(BDF), 2-D Brusselator", "",
-             "| N (n) | case | time | nfev | njev | nlu | max error vs reference | speedup vs (b) | vs (a) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in payload["ode"]:
-        for name in ("a_dense_fd", "b_fd_sparsity", "c_anydiff_numpy", "c_anydiff_jax"):
-            c = r[name]
-            if "skipped" in c:
-                lines.append(f"| {r['N']} ({r['n']}) | {name} | skipped: {c['skipped']} | | | | | | |")
-                continue
-            if "estimated_lower_bound_s" in c:
-                lines.append(f"| {r['N']} ({r['n']}) | {name} (estimated, not run) | ≥ {_s(c['median_s'])}: "
-                             f"{c['njev']} × dense FD Jacobian {_s(c['dense_fd_jacobian_s'])} + {c['nlu']} × dense LU "
-                             f"{_s(c['dense_lu_s'])} | | {c['njev']} | {c['nlu']} | | | |")
-                continue
-            lines.append(f"| {r['N']} ({r['n']}) | {name} | {_s(c['median_s'])} ({_s(c['min_s'])}–{_s(c['max_s'])}) | "
-                         f"{c['nfev']} | {c['njev']} | {c['nlu']} | {c['max_abs_error_vs_reference']:.1e} | "
-                         f"{c.get('speedup_vs_b_median', float('nan')):.2f}× | "
-                         f"{'≥ ' if c.get('speedup_vs_a_is_lower_bound') else ''}{c.get('speedup_vs_a', float('nan')):.1f}× |")
-    lines += ["", "One Jacobian alone (prepared):", "", "| N | SciPy colored FD | anydiff NumPy | anydiff JAX | colors (FD groups) |",
-              "|---|---|---|---|---|"]
-    for r in payload["ode"]:
-        j = r["jacobian_only"]
-        lines.append(f"| {r['N']} | {_s(j['fd_colored_s'])} | {_s(j['anydiff_numpy_s'])} ({j['numpy_speedup']:.1f}×) | "
-                     f"{_s(j['anydiff_jax_s'])} ({j['jax_speedup']:.1f}×) | {j['colors']} ({j['fd_groups']}) |")
-    lines += ["", "## minimize(trust-constr), chained Rosenbrock from x0 = 0.5 (SciPy's default gtol)", "",
-              "| n | case | time | iterations | final max error | speedup vs SciPy default |", "|---|---|---|---|---|---|"]
-    for r in payload["minimize"]:
-        d = r["scipy_default"]
-        note = "" if d.get("converged") else f" (stopped at the {d.get('budget_s')} s budget)" if "skipped" not in d else ""
-        lines.append(f"| {r['n']} | SciPy default (2-point gradient, BFGS) | {_s(d['seconds'])}{note} | {d.get('nit', '—')} | "
-                     f"{d.get('final_error_inf', float('nan')):.1e} | 1 |")
-        for name in ("anydiff_jax_sparse", "anydiff_numpy_sparse"):
-            if name in r:
-                c = r[name]
-                bound = "≥ " if c["speedup_is_lower_bound"] else ""
-                lines.append(f"| {r['n']} | {name} | {_s(c['median_s'])} ({_s(c['min_s'])}–{_s(c['max_s'])}) | {c['nit']} | "
-                             f"{c['final_error_inf']:.1e} | {bound}{c['speedup_vs_default']:.1f}× |")
-    lines += ["", "## least_squares, sparse residuals", "",
-              "| residuals × parameters | case | time | nfev | njev | cost | speedup vs FD + jac_sparsity |",
-              "|---|---|---|---|---|---|---|"]
-    for r in payload["least_squares"]:
-        for name in ("fd_jac_sparsity", "anydiff_numpy", "anydiff_jax"):
-            c = r[name]
-            lines.append(f"| {r['residuals']} × {r['parameters']} | {name} | {_s(c['median_s'])} "
-                         f"({_s(c['min_s'])}–{_s(c['max_s'])}) | {c['nfev']} | {c['njev']} | {c['cost']:.6e} | "
-                         f"{c.get('speedup_vs_fd_median', 1.0):.2f}× |")
-    return "\n".join(lines) + "\n"
-
-
-def plot(payload, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels, values = [], []
-    for r in payload["ode"]:
-        for name in ("c_anydiff_numpy", "c_anydiff_jax"):
-            labels.append(f"BDF N={r['N']}\n{name[10:]} vs (b)")
-            values.append(r[name]["speedup_vs_b_median"])
-    for r in payload["minimize"]:
-        if "anydiff_jax_sparse" in r:
-            labels.append(f"trust-constr n={r['n']}\njax vs default")
-            values.append(r["anydiff_jax_sparse"]["speedup_vs_default"])
-    for r in payload["least_squares"]:
-        for name in ("anydiff_numpy", "anydiff_jax"):
-            labels.append(f"least_squares\n{name[8:]} vs FD")
-            values.append(r[name]["speedup_vs_fd_median"])
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(values)), 4))
-    ax.bar(range(len(values)), values, color="tab:blue")
-    ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xticks(range(len(values)), labels, fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("speedup (median time ratio)")
-    ax.set_title("anydiff.scipy vs SciPy's own derivatives")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    groups = group_columns(S)
+    one_fd = _time_call(lambda: approx_derivative(res_np, x0, sparsity=(S, groups)), number=3)
+    fd = row["fd_jac_sparsity"]
+    fd["jacobian_s_estimate"] = fd["njev"] * one_fd
+    fd["one_fd_jacobian_s"], fd["fd_groups"] = one_fd, int(groups.max() + 1)
+    for name in ("anydiff_numpy", "anydiff_jax"):
+        stats = results[name].anydiff_stats
+        row[name]["jacobian_s"] = stats["jacobian"]["seconds"]
+        row[name]["jacobian_calls"] = stats["jacobian"]["calls"]
+        row[name]["fun_s"] = stats["fun"]["seconds"]
 
 
 def main(argv=None):
@@ -378,11 +327,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for SciPy's default trust-constr")
+    parser.add_argument("--status", default="", help="a line for the markdown (e.g. the load average seen)")
     args = parser.parse_args(argv)
     quick = args.quick
     payload = {
-        "machine": machine_info(), "repeats": args.repeats,
+        "machine": machine_info(), "repeats": args.repeats, "status": args.status,
         "ode": ode_rows([8, 16] if quick else [32, 64], args.repeats, 1.0, 300 if quick else 2048),
+        "ode_extra": ode_rows([8] if quick else [32], args.repeats, 10.0, 0, method="Radau"),
         "minimize": minimize_rows([100, 300] if quick else [1000, 10000], args.repeats,
                                   20.0 if quick else args.budget, 300 if quick else 1000),
         "least_squares": lsq_rows(12 if quick else 58, args.repeats),

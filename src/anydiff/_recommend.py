@@ -153,10 +153,10 @@ def _mode(operator, n, m):
 
 def _detect(f, x, contexts, operator):
     """Detected pattern statistics (Jacobian or Hessian), trying the NumPy tracer, then JAX's."""
-    from .sparse import JaxSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity, jacobian_sparsity
-
     if operator not in ("jacobian", "hessian"):
         return None
+    from .sparse import JaxSparsityDetector, TracerSparsityDetector, coloring, hessian_sparsity, jacobian_sparsity
+
     errors = []
     for detector in (TracerSparsityDetector(), JaxSparsityDetector()):
         try:

@@ -170,6 +170,17 @@ CACHE_SIZE = 64
 CACHE_LOCK = threading.Lock()
 
 
+#: Other bounded caches of prepared objects that :func:`clear_cache` empties too (registered
+#: by the modules that own them, e.g. ``anydiff.scipy``'s wrappers and preparations).
+_REGISTERED: list = []
+
+
+def register_cache(cache) -> None:
+    """Have :func:`clear_cache` empty ``cache`` (an ``OrderedDict`` used with ``cache_get``/``cache_put``)."""
+    if not any(c is cache for c in _REGISTERED):
+        _REGISTERED.append(cache)
+
+
 def cache_get(cache, key):
     """Look ``key`` up in a bounded LRU preparation cache (thread-safe)."""
     if key is None:
@@ -209,6 +220,8 @@ def clear_cache() -> None:
     with CACHE_LOCK:
         _CACHE.clear()
         tree_cache.clear()
+        for cache in _REGISTERED:
+            cache.clear()
 
 
 def _cache_key(cls, f, y, backend, x, contexts):

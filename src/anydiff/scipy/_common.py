@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -16,9 +17,10 @@ from .._arrays import library_of, to_numpy
 from .._contexts import Constant, Context
 from .._errors import AnyDiffError, BackendNotInstalledError, InputError, UnsupportedOperationError
 from ..backends import resolve_backend
+from ..operators._core import cache_get, cache_put, register_cache
 from ._flat import Flattener, flat_output, is_tree
 
-__all__ = ["SPARSE_MIN_SIZE", "Problem", "Stats", "check_finite", "choose_backend", "explaining"]
+__all__ = ["RECOMMEND_MAX_SIZE", "SPARSE_MIN_SIZE", "Problem", "Stats", "check_finite", "choose_backend", "explaining"]
 
 #: ``backend="auto"`` uses sparse derivatives (AutoSparse) from this many unknowns on.
 SPARSE_MIN_SIZE = 100
@@ -67,7 +69,10 @@ class Stats:
         return {k: {"calls": self.calls[k], "seconds": self.seconds[k]} for k in self.calls}
 
 
-_LOCAL_CACHE: dict = {}
+#: Wrappers, jitted evaluators, preparations and ``"auto"`` choices of earlier solves (bounded,
+#: least recently used dropped first; emptied by ``ad.clear_cache()``).
+_CACHE: OrderedDict = OrderedDict()
+register_cache(_CACHE)
 
 
 def cached(key, make):
@@ -76,27 +81,18 @@ def cached(key, make):
     Wrappers, jitted evaluators and preparations are reused when the same function is solved
     again (as ``jax.jit`` and anydiff's unprepared calls reuse theirs), so a second
     ``solve_ivp``/``minimize`` call with the same function does not detect, color or compile
-    again. They live in anydiff's bounded preparation cache: ``ad.clear_cache()`` empties it.
+    again. ``ad.clear_cache()`` empties this store with anydiff's other preparation caches.
     """
-    from ..operators import _core
-
-    store = getattr(_core, "_CACHE", _LOCAL_CACHE)
-    lock = getattr(_core, "CACHE_LOCK", None) or contextlib.nullcontext()
     full = ("anydiff.scipy",) + tuple(key)
     try:
         hash(full)
     except TypeError:  # unhashable piece (e.g. a context value used in a key): no reuse
         return make()
-    with lock:
-        value = store.get(full)
-        if value is not None and hasattr(store, "move_to_end"):
-            store.move_to_end(full)
+    value = cache_get(_CACHE, full)
     if value is None:
         value = make()  # outside the lock: preparing may use anydiff's caches itself
-        with lock:
-            store[full] = value
-            if store is not _LOCAL_CACHE and len(store) > getattr(_core, "CACHE_SIZE", 64):
-                store.popitem(last=False)
+        if value is not None:
+            cache_put(_CACHE, full, value)
     return value
 
 
@@ -126,17 +122,28 @@ def explaining(func, arg, backend, action="differentiate"):
 
 
 def check_finite(func, arg, value, where):
-    """Raise :class:`InputError` if ``value`` holds NaN or inf."""
-    value = np.asarray(to_numpy(value))
-    bad = ~np.isfinite(value)
-    if bad.any():
+    """Raise :class:`InputError` if ``value`` holds NaN or inf (for ``scipy.sparse``: its
+    stored entries, checked without densifying)."""
+    if hasattr(value, "tocoo"):
+        if np.isfinite(value.data).all():
+            return
+        coo = value.tocoo()
+        bad = ~np.isfinite(coo.data)
+        k = int(np.argmax(bad))
+        first, what = (coo.row[k], coo.col[k]), f"{coo.data.size} stored"
+    else:
+        value = np.asarray(to_numpy(value))
+        bad = ~np.isfinite(value)
+        if not bad.any():
+            return
         first = np.unravel_index(int(np.argmax(bad)), value.shape) if value.ndim else ()
-        raise InputError(
-            f"anydiff.scipy.{func}: {arg} is not finite at {where}: {int(bad.sum())} of {value.size} "
-            f"entries are NaN or inf (the first at index {tuple(int(i) for i in first)}).\n"
-            "Hint: start from a point where the function and its derivatives are defined (inside the "
-            "domain of log, sqrt, divisions ...), or add bounds that keep the solver inside it."
-        )
+        what = f"{value.size}"
+    raise InputError(
+        f"anydiff.scipy.{func}: {arg} is not finite at {where}: {int(bad.sum())} of {what} "
+        f"entries are NaN or inf (the first at index {tuple(int(i) for i in first)}).\n"
+        "Hint: start from a point where the function and its derivatives are defined (inside the "
+        "domain of log, sqrt, divisions ...), or add bounds that keep the solver inside it."
+    )
 
 
 def check_size(func, arg, got, expected, hint):
@@ -160,7 +167,8 @@ class Problem:
     (jitted under JAX) and returns float64 NumPy values.
     """
 
-    def __init__(self, func, arg, f, flattener, contexts, backend, *, scalar, sparse, stats=None, varying=0):
+    def __init__(self, func, arg, f, flattener, contexts, backend, *, scalar, sparse, stats=None, varying=0,
+                 operator=None):
         if not callable(f):
             raise InputError(f"anydiff.scipy.{func}: `{arg}` must be callable, got {type(f).__name__}.\n"
                              "Hint: pass the Python function itself.")
@@ -171,8 +179,10 @@ class Problem:
         head, self.tail0 = self.values[:len(self.values) - varying], self.values[len(self.values) - varying:]
         self.stats = Stats() if stats is None else stats
         user_f = f if flattener.trivial else cached(("wrap", f, flattener.signature), lambda: flattener.wrap(f))
-        self.backend, self.reason = choose_backend(backend, user_f, self.z0, self.values, func,
-                                                   x_library=flattener.library, sparse=sparse)
+        with self.stats.timing("choose_backend") if _is_auto(backend) else contextlib.nullcontext():
+            self.backend, self.reason, self.recommendation = choose_backend(
+                backend, user_f, self.z0, self.contexts, func, x_library=flattener.library, sparse=sparse,
+                operator=operator)
         y0 = self._probe(user_f)
         self.flat_f = user_f if scalar or not is_tree(y0) else cached(("ravel", user_f), lambda: _flat_outputs(user_f))
         self.value = self.stats.timed(arg, evaluator(self.backend, self.flat_f, head))
@@ -286,28 +296,77 @@ def _innermost(backend):
         backend = nxt
 
 
-def choose_backend(backend, f, z0, values, func, *, x_library="numpy", sparse=False):
-    """``(backend, reason)``: the given backend, or the ``"auto"`` choice and why it was made.
+#: ``backend="auto"`` asks ``ad.recommend`` below this many unknowns (NumPy code only).
+RECOMMEND_MAX_SIZE = 100
+#: time budget of that ``ad.recommend`` call (its whole cost is about 3 times this)
+RECOMMEND_BUDGET_S = 0.01
 
-    The ``"auto"`` rule: the array library of the function (torch or JAX starting points, or
-    the type ``f`` returns on a NumPy input) gives ``AutoTorch()``, ``AutoJax()`` or
-    ``AutoNumPy()``; where SciPy uses a Jacobian or Hessian (``sparse=True``) and there are at
-    least ``SPARSE_MIN_SIZE`` unknowns, it is wrapped in ``AutoSparse`` (anydiff detects the
-    sparsity of NumPy, JAX and torch code).
+
+def _is_auto(backend):
+    return isinstance(backend, str) and backend == "auto"
+
+
+def choose_backend(backend, f, z0, contexts, func, *, x_library="numpy", sparse=False, operator=None):
+    """``(backend, reason, recommendation)``: the given backend, or the ``"auto"`` choice, why
+    it was made, and the :class:`~anydiff.Recommendation` when ``ad.recommend`` was asked.
+
+    The ``"auto"`` rule. The array library of the function (torch or JAX starting points, or
+    the type ``f`` returns on a NumPy input) decides between NumPy, JAX and torch backends.
+
+    * SciPy uses a Jacobian or Hessian (``sparse=True``) of at least ``SPARSE_MIN_SIZE``
+      unknowns: ``AutoSparse(AutoNumPy() | AutoJax() | AutoTorch())`` (sparsity detected and
+      colored once). The recommender is not asked: its dense candidates would each build the
+      dense ``m × n`` matrix, costlier than the whole solve.
+    * NumPy code with fewer than ``RECOMMEND_MAX_SIZE`` unknowns and a derivative to compute
+      (``operator``): ``ad.recommend(f, x0, operator=..., candidates=[forward, reverse NumPy
+      engine], budget_s=RECOMMEND_BUDGET_S)`` times both modes on the function itself
+      (about 30 ms) and its fastest agreeing candidate is used.
+    * Otherwise (JAX or torch code, large first-order problems): ``AutoJax()``, ``AutoTorch()``
+      or ``AutoNumPy()``, whose mode follows the input and output sizes (the recommender's
+      decision tree without the timings). For JAX and torch the recommender would compile
+      every candidate (0.1-0.5 s each), more than a small solve.
+
+    The choice is remembered per function, shape and operator (``ad.clear_cache()`` forgets it).
     """
-    if not (isinstance(backend, str) and backend == "auto"):
+    if not _is_auto(backend):
         try:
-            return resolve_backend(backend), "given"
+            return resolve_backend(backend), "given", None
         except InputError as err:
             raise InputError(f"anydiff.scipy.{func}: backend: {err}") from err
     from .. import AutoJax, AutoNumPy, AutoSparse, AutoTorch
 
+    values = tuple(c.value for c in contexts)
     library = x_library if x_library != "numpy" else _library_of_function(f, z0, values, func)
     base = {"numpy": AutoNumPy(), "jax": AutoJax(), "torch": AutoTorch()}[library]
     reason = f"auto: {library} code"
     if sparse and z0.size >= SPARSE_MIN_SIZE:
-        return AutoSparse(base), reason + f", {z0.size} >= {SPARSE_MIN_SIZE} unknowns: sparse"
-    return base, reason
+        return AutoSparse(base), reason + f", {z0.size} >= {SPARSE_MIN_SIZE} unknowns: sparse", None
+    if library == "numpy" and operator is not None and z0.size < RECOMMEND_MAX_SIZE:
+        key = ("auto", f, z0.shape, operator, tuple(np.shape(v) for v in values))
+        report = cached(key, lambda: _recommend(f, z0, contexts, operator))
+        if report is not None and report.best is not None:
+            row = next(r for r in report.rows if r["verdict"] == "best")
+            return report.best, (f"{reason}, {z0.size} < {RECOMMEND_MAX_SIZE} unknowns: ad.recommend(operator="
+                                 f"'{operator}') chose {row['label']} ({row['reason']})"), report
+        return base, reason + ": ad.recommend found no agreeing candidate, the default NumPy engine", report
+    if library == "numpy":
+        why = "no derivative used" if operator is None else f"{z0.size} >= {RECOMMEND_MAX_SIZE} unknowns"
+    else:
+        why = "not timed (each candidate would compile)"
+    return base, f"{reason}, {why}: mode by the sizes", None
+
+
+def _recommend(f, z0, contexts, operator):
+    from .. import AutoNumPy
+    from .._recommend import recommend
+
+    if operator == "jacobian":  # outputs may be pytrees: the recommender sees the raveled vector
+        f = cached(("ravel", f), lambda: _flat_outputs(f))
+    candidates = [AutoNumPy(mode="forward"), AutoNumPy(mode="reverse")]
+    try:
+        return recommend(f, z0, *contexts, operator=operator, candidates=candidates, budget_s=RECOMMEND_BUDGET_S)
+    except Exception:  # noqa: BLE001 - f itself fails: the checks that follow report it with a hint
+        return None
 
 
 def _library_of_function(f, z0, values, func):

@@ -127,13 +127,9 @@ def _jacobian(p, dense, name):
 
     jac = p.stats.timed("constraint_jacobian", jac)
     with p.explain():
-        J0 = _dense(jac(p.z0))
+        J0 = jac(p.z0)
     check_finite("minimize", f"the Jacobian of {name}", J0, "x0")
     return jac
-
-
-def _dense(J):
-    return J.toarray() if hasattr(J, "toarray") else J
 
 
 def _weighted(f, k):

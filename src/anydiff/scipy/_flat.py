@@ -1,10 +1,13 @@
 """Structured inputs and outputs (pytrees) <-> the flat float64 vectors SciPy works with.
 
-A pytree here is an array (NumPy, JAX or torch), a Python number, or a ``dict``, ``list`` or
-``tuple`` of pytrees. Inputs are flattened into one float64 NumPy vector for SciPy and
-unflattened by slicing and reshaping, which works for every array type a backend passes to
-the user's function (NumPy arrays, anydiff's dual arrays and tracers, JAX tracers, torch
-tensors). Outputs are flattened by concatenating their raveled leaves.
+The structure comes from anydiff's public pytree functions (:func:`anydiff.tree_flatten`,
+:func:`anydiff.tree_unflatten`): dicts (keys sorted), lists, tuples, NamedTuples and
+dataclasses of arrays and numbers, flattened in the order :func:`anydiff.tree_index_map`
+describes; as everywhere in anydiff, a list of plain numbers is one array. The flat vector is
+the float64 concatenation of the leaves, as :func:`anydiff.ravel_pytree` makes it; its
+``unravel`` is not used inside the user's function, because it converts to NumPy: here
+unflattening only slices and reshapes, which works for every array type a backend passes to
+the function (NumPy arrays, anydiff's dual arrays and tracers, JAX tracers, torch tensors).
 """
 
 from __future__ import annotations
@@ -16,37 +19,31 @@ import numpy as np
 
 from .._arrays import library_of, to_numpy
 from .._errors import InputError
+from .._trees import is_tree_argument, tree_flatten, tree_paths, tree_unflatten
 
 __all__ = ["Flattener", "flat_output", "is_tree"]
 
 
 def is_tree(value) -> bool:
-    return isinstance(value, (dict, list, tuple))
+    """True for a structured value (flattened), False for one array or number."""
+    return is_tree_argument(value)
 
 
-def _flatten(tree, path, leaves):
-    if isinstance(tree, dict):
-        return ("dict", tuple(tree), tuple(_flatten(v, f"{path}[{k!r}]", leaves) for k, v in tree.items()))
-    if isinstance(tree, (list, tuple)):
-        kind = "list" if isinstance(tree, list) else "tuple"
-        return (kind, None, tuple(_flatten(v, f"{path}[{i}]", leaves) for i, v in enumerate(tree)))
-    if not (isinstance(tree, numbers.Number) or library_of(tree) != "other" or hasattr(tree, "shape")):
-        raise InputError(
-            f"{path} is a {type(tree).__name__}; anydiff.scipy takes arrays, numbers, or dicts, "
-            "lists and tuples of them.\nHint: convert it to a NumPy array first."
-        )
-    leaves.append((path, tree))
-    return None
-
-
-def _build(treedef, leaves):
-    if treedef is None:
-        return next(leaves)
-    kind, keys, children = treedef
-    values = [_build(c, leaves) for c in children]
-    if kind == "dict":
-        return dict(zip(keys, values))
-    return values if kind == "list" else tuple(values)
+def _leaves(tree, what):
+    """``(leaves, treedef, paths)``; a single array (or list of numbers) is one leaf."""
+    if not is_tree(tree):
+        leaves, treedef, paths = [tree], None, [what]
+    else:
+        leaves, treedef = tree_flatten(tree)
+        paths = tree_paths(treedef, what)
+    for path, leaf in zip(paths, leaves):
+        if not (isinstance(leaf, (numbers.Number, list, tuple)) or library_of(leaf) != "other"
+                or hasattr(leaf, "shape")):
+            raise InputError(
+                f"{path} is a {type(leaf).__name__}; anydiff.scipy takes arrays, numbers, or dicts, "
+                "lists, tuples, NamedTuples and dataclasses of them.\nHint: convert it to a NumPy array first."
+            )
+    return leaves, treedef, paths
 
 
 class Flattener:
@@ -55,14 +52,15 @@ class Flattener:
     Parameters
     ----------
     tree : pytree
-        The starting point; fixes the structure, shapes and the order of the flat entries.
+        The starting point; fixes the structure, shapes and the order of the flat entries
+        (the order of :func:`anydiff.tree_index_map`: dict keys sorted).
     what : str
         Name of the argument, used in error messages.
 
     Examples
     --------
     >>> import numpy as np
-    >>> fl = Flattener({"a": np.ones((2, 2)), "b": 3.0})
+    >>> fl = Flattener({"b": 3.0, "a": np.ones((2, 2))})
     >>> z = fl.flatten({"a": np.eye(2), "b": 5.0}); z
     array([1., 0., 0., 1., 5.])
     >>> fl.unflatten(z)["a"]
@@ -71,10 +69,9 @@ class Flattener:
     """
 
     def __init__(self, tree, what="x0"):
-        pairs = []
-        self.treedef = _flatten(tree, what, pairs)
+        leaves, self.treedef, paths = _leaves(tree, what)
         self.shapes = []
-        for path, leaf in pairs:
+        for path, leaf in zip(paths, leaves):
             dtype = np.asarray(to_numpy(leaf)).dtype
             if dtype.kind not in "fiub":
                 raise InputError(
@@ -93,24 +90,23 @@ class Flattener:
 
     def flatten(self, tree) -> np.ndarray:
         """One float64 NumPy vector (a fresh copy) holding every entry of ``tree``."""
-        pairs = []
-        _flatten(tree, self.what, pairs)
-        if [tuple(np.shape(to_numpy(v))) for _, v in pairs] != self.shapes:
+        leaves, treedef, _ = _leaves(tree, self.what)
+        if treedef != self.treedef or [tuple(np.shape(to_numpy(v))) for v in leaves] != self.shapes:
             raise InputError(
                 f"{self.what}: structure or shapes changed (expected leaves of shapes {self.shapes}).\n"
                 "Hint: pass values with the structure of the starting point."
             )
-        if not pairs:
+        if not leaves:
             return np.zeros(0)
-        return np.concatenate([np.asarray(to_numpy(v), dtype=np.float64).reshape(-1) for _, v in pairs])
+        return np.concatenate([np.asarray(to_numpy(v), dtype=np.float64).reshape(-1) for v in leaves])
 
     def unflatten(self, z):
         """The pytree whose entries are ``z`` (any array type: slicing and reshaping only)."""
         if self.trivial:
             return z
         o = self.offsets
-        parts = iter(z[o[i]:o[i + 1]].reshape(s) for i, s in enumerate(self.shapes))
-        return _build(self.treedef, parts)
+        parts = [z[o[i]:o[i + 1]].reshape(s) for i, s in enumerate(self.shapes)]
+        return parts[0] if self.treedef is None else tree_unflatten(self.treedef, parts)
 
     def wrap(self, f):
         """``f`` taking a flat vector instead of the pytree (``f`` itself when trivial)."""
@@ -130,9 +126,7 @@ def flat_output(y):
         if shape is not None and len(shape) == 1:
             return y
         return y.reshape(-1) if shape is not None else np.reshape(np.asarray(y), -1)
-    pairs = []
-    _flatten(y, "output", pairs)
-    leaves = [v for _, v in pairs]
+    leaves = tree_flatten(y)[0]
     lib = next((library_of(v) for v in leaves if library_of(v) in ("jax", "torch")), "numpy")
     if lib == "jax":
         import jax.numpy as jnp

@@ -30,8 +30,7 @@ def _prepared_jacobian(p, dense, func):
     jacobian = p.stats.timed("jacobian", jacobian)
     with p.explain():
         first = [p.z0.copy(), jacobian(p.z0)]
-    check_finite(func, f"the Jacobian of `{p.arg}`", first[1].toarray() if hasattr(first[1], "toarray") else first[1],
-                 p.flattener.what)
+    check_finite(func, f"the Jacobian of `{p.arg}`", first[1], p.flattener.what)
 
     def jac(z):
         if first and np.array_equal(z, first[0]):
@@ -60,7 +59,8 @@ def least_squares(fun, x0, backend="auto", *, args=(), jac=None, method="trf", t
         Starting point (see :func:`minimize` for pytrees).
     backend : Backend or str
         ``"auto"`` picks the backend after the code of ``fun`` and, from 100 unknowns on,
-        wraps it in ``AutoSparse``.
+        wraps it in ``AutoSparse``; below that, for NumPy code, ``ad.recommend`` chooses
+        between the forward and reverse NumPy engine.
     args : tuple
         Extra arguments of ``fun`` (not differentiated).
     jac : callable, optional
@@ -92,7 +92,7 @@ def least_squares(fun, x0, backend="auto", *, args=(), jac=None, method="trf", t
     """
     fl = make_flattener(x0, "x0", "least_squares")
     p = Problem("least_squares", "fun", fun, fl, as_contexts(args, "least_squares"), backend,
-                scalar=False, sparse=True)
+                scalar=False, sparse=True, operator="jacobian")
     if jac is None:
         sparse = _sparse_backend(p.backend) and method != "lm"
         jac = _prepared_jacobian(p, dense=not sparse, func="least_squares")
@@ -152,7 +152,8 @@ def root(fun, x0, backend="auto", *, method="hybr", args=(), jac=None, **kwargs)
     meth = method.lower() if isinstance(method, str) else method
     uses_jac = meth in _ROOT_JACOBIAN
     fl = make_flattener(x0, "x0", "root")
-    p = Problem("root", "fun", fun, fl, as_contexts(args, "root"), backend, scalar=False, sparse=uses_jac)
+    p = Problem("root", "fun", fun, fl, as_contexts(args, "root"), backend, scalar=False, sparse=uses_jac,
+                operator="jacobian" if uses_jac else None)
     n, m = fl.size, p.y0.size
     if meth == "lm" and m < n:
         raise InputError(f"anydiff.scipy.root: `fun` returns {m} values for {n} unknowns; method='lm' needs at "

@@ -45,7 +45,9 @@ def minimize(fun, x0, backend="auto", *, method=None, args=(), jac=None, hess=No
     backend : Backend or str
         ``"auto"`` (default): ``AutoNumPy()``, ``AutoJax()`` or ``AutoTorch()`` after the code
         of ``fun``, wrapped in ``AutoSparse`` for methods using Hessians with at least 100
-        unknowns. The choice is recorded in ``res.anydiff_backend``.
+        unknowns; for NumPy code with fewer unknowns ``ad.recommend`` times the forward and
+        reverse NumPy engine (``res.anydiff_recommendation``). The choice is recorded in
+        ``res.anydiff_backend`` and ``res.anydiff_backend_reason`` (docs/scipy.md: the rule).
     method : str, optional
         As in SciPy (default: ``BFGS``, ``L-BFGS-B`` with bounds, ``SLSQP`` with constraints).
     args : tuple
@@ -91,8 +93,9 @@ def minimize(fun, x0, backend="auto", *, method=None, args=(), jac=None, hess=No
     fl = make_flattener(x0, "x0", "minimize")
     stats = Stats()
     needs_hessian = meth in _SECOND_ORDER
+    operator = None if meth in _DERIVATIVE_FREE else "hessian" if needs_hessian else "gradient"
     p = Problem("minimize", "fun", fun, fl, as_contexts(args, "minimize"), backend, scalar=True,
-                sparse=needs_hessian, stats=stats)
+                sparse=needs_hessian, stats=stats, operator=operator)
     sparse = _sparse_backend(p.backend)
     cons = convert_constraints(constraints, meth, p, sparse)
     objective = _Objective(p)
@@ -206,6 +209,7 @@ def finish(res, p):
     """Add anydiff's fields to a SciPy result and give ``x`` the structure of the start."""
     res.anydiff_backend = p.backend
     res.anydiff_backend_reason = p.reason
+    res.anydiff_recommendation = p.recommendation
     res.anydiff_stats = p.stats.as_dict()
     if not p.flattener.trivial and "x" in res:
         res.x_flat = res.x

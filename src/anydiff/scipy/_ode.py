@@ -19,7 +19,9 @@ class OdeJacobian:
     """The prepared Jacobian ``∂f/∂y`` of an ODE right-hand side; made by :func:`ode_jacobian`.
 
     Call it as ``jac(y)`` or ``jac(t, y)`` (the form ``solve_ivp`` uses). Results are
-    ``scipy.sparse.csr_array`` with an ``AutoSparse`` backend, dense ``(n, n)`` arrays
+    ``scipy.sparse.csc_matrix`` with an ``AutoSparse`` backend (a fresh matrix per call, with
+    exactly the detected pattern and sorted indices: the format ``BDF`` and ``Radau`` convert
+    to before ``splu``, so SciPy's conversion copies nothing), dense ``(n, n)`` arrays
     otherwise. Attributes: ``backend``, ``sparsity`` (the detected pattern, or None),
     ``ncolors``, ``stats`` (calls and seconds, as ``res.anydiff_stats``).
     """
@@ -34,10 +36,10 @@ class OdeJacobian:
         self.sparsity = getattr(closure, "pattern", None)
         coloring = getattr(closure, "coloring", None)
         self.ncolors = None if coloring is None else int(coloring.ncolors)
+        self._csc = None  # (CSR indptr, CSR indices, permutation CSR -> CSC, CSC indices, CSC indptr)
         self._jac = p.stats.timed("jacobian", self._evaluate)
-        tail = p.tail0
         with p.explain():
-            J0 = _to_dense(self._evaluate(p.z0, *tail))
+            J0 = self._evaluate(p.z0, *p.tail0)
         check_finite(p.func, f"the Jacobian of `{p.arg}`", J0, p.flattener.what)
 
     def _evaluate(self, z, *tail):
@@ -45,8 +47,22 @@ class OdeJacobian:
         J = ops.jacobian(p.flat_f, p.backend, z, *p.contexts[:len(p.contexts) - len(tail)],
                          *(Constant(float(t)) for t in tail), prep=self._prep)
         if hasattr(J, "toarray"):
-            return J.toarray() if self._dense else (J if J.data.flags.writeable else J.copy())
+            return J.toarray() if self._dense else self._as_csc(J)
         return np.array(J, dtype=np.float64).reshape(p.z0.size, p.z0.size)
+
+    def _as_csc(self, J):
+        """``J`` (CSR, the prepared pattern) as a fresh ``csc_matrix``: one gather of its values."""
+        import scipy.sparse as sp
+
+        if J.format != "csr":
+            return sp.csc_matrix(J)
+        if self._csc is None or not (np.array_equal(self._csc[0], J.indptr)
+                                     and np.array_equal(self._csc[1], J.indices)):
+            order = sp.csr_array((np.arange(J.nnz), J.indices, J.indptr), shape=J.shape).tocsc()
+            order.sort_indices()
+            self._csc = (J.indptr.copy(), J.indices.copy(), order.data, order.indices, order.indptr)
+        perm, indices, indptr = self._csc[2:]
+        return sp.csc_matrix((J.data[perm], indices.copy(), indptr.copy()), shape=J.shape)
 
     def __call__(self, *args):
         if len(args) == 2:
@@ -120,13 +136,22 @@ def _build(f, backend, fl, ctx, t0, dense, stats, func):
     g = cached(("time_last", f), lambda: _time_last(f)) if timed else f
     extra = (Constant(float(t0)),) if timed else ()
     p = Problem(func, "fun" if func == "solve_ivp" else "f", g, fl, ctx + extra, backend, scalar=False,
-                sparse=True, stats=stats, varying=len(extra))
+                sparse=True, stats=stats, varying=len(extra), operator="jacobian")
     check_size(func, f"`{p.arg}`(y0)", p.y0.size, fl.size, "the right-hand side returns dy/dt, one entry per state.")
     return OdeJacobian(p, timed, dense or not _sparse_backend(p.backend))
 
 
-def _to_dense(J):
-    return J.toarray() if hasattr(J, "toarray") else J
+def _implicit_kind(method):
+    """``"bdf"``, ``"radau"``, ``"lsoda"`` (also for subclasses of SciPy's solvers), or None."""
+    if isinstance(method, str):
+        return method.lower()
+    import scipy.integrate as si
+
+    if isinstance(method, type):
+        for name, cls in (("lsoda", si.LSODA), ("radau", si.Radau), ("bdf", si.BDF)):
+            if issubclass(method, cls):
+                return name
+    return None
 
 
 def _time_last(f):
@@ -154,9 +179,11 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
         As in SciPy; ``y0`` may also be a pytree (``sol.y`` then holds the raveled states).
     backend : Backend or str
         ``"auto"`` picks the backend after the code of ``fun`` and, from 100 unknowns on,
-        wraps it in ``AutoSparse``.
-    method : str
-        Default ``"BDF"``.
+        wraps it in ``AutoSparse``; below that, for NumPy code, ``ad.recommend`` chooses
+        between the forward and reverse NumPy engine.
+    method : str or OdeSolver subclass
+        Default ``"BDF"``. Subclasses of SciPy's ``BDF``, ``Radau`` and ``LSODA`` get the
+        Jacobian as their parent does.
     args : tuple, optional
         Extra arguments of ``fun``.
     jac : callable or array, optional
@@ -179,7 +206,7 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
     """
     fl = make_flattener(y0, "y0", "solve_ivp")
     ctx = as_contexts(tuple(args) if args is not None else (), "solve_ivp")
-    meth = method.lower() if isinstance(method, str) else "custom"
+    meth = _implicit_kind(method)
     t0 = float(t_span[0])
     if meth in _IMPLICIT and jac is None:
         jacobian = _build(fun, backend, fl, ctx, t0, meth == "lsoda", Stats(), "solve_ivp")
@@ -196,5 +223,6 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
 
     sol = si.solve_ivp(lambda t, z: value(z, float(t)), t_span, fl.z0, method=method, **kwargs)
     sol.anydiff_backend, sol.anydiff_backend_reason = p.backend, p.reason
+    sol.anydiff_recommendation = p.recommendation
     sol.anydiff_stats, sol.anydiff_jacobian = p.stats.as_dict(), jacobian
     return sol
