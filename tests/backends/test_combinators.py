@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import anydiff as ad
-from anydiff.testing import default_scenarios, test_differentiation
+from anydiff.testing import default_scenarios, structured_scenarios, test_differentiation
 from conftest import installed
 
 SECOND_ORDER = [s for s in default_scenarios() if s.hessian is not None or s.second_derivative is not None]
@@ -68,3 +68,15 @@ def test_fd_scales_step_with_x():
     x = np.array([1e8])
     d = ad.derivative(lambda t: t**2, ad.AutoFiniteDiff(), x[0])
     assert np.isclose(d, 2e8, rtol=1e-8)
+
+
+def test_combinators_on_pytree_and_multiarg_scenarios():
+    backends = [ad.AutoSparse(ad.AutoNumPy())]  # structured Jacobians/Hessians: the flat sparse matrix
+    if installed("autograd"):  # both accept functions written with autograd.numpy
+        backends += [ad.SecondOrder(ad.AutoAutograd(), ad.AutoAutograd()),
+                     ad.MixedMode(ad.AutoFiniteDiff(method="complex"), ad.AutoAutograd())]
+    results = test_differentiation(backends, structured_scenarios(), variants=("plain", "prepared_twice"),
+                                   skip=lambda b, sc, op: "MixedMode: first order only (complex step over "
+                                   "reverse mode is not a second-order method)"
+                                   if isinstance(b, ad.MixedMode) and op in ("hvp", "hessian") else None)
+    assert sum(r.status == "pass" for r in results) >= 100

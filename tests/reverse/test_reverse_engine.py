@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import anydiff as ad
-from anydiff.testing import default_scenarios, test_differentiation
+from anydiff.testing import default_scenarios, structured_scenarios, test_differentiation
 
 REV = ad.AutoNumPy(mode="reverse")
 FWD = ad.AutoNumPy(mode="forward")
@@ -32,8 +32,10 @@ def rosenbrock_gradient(x):
 
 @pytest.mark.parametrize("backend", [REV, ad.AutoNumPy()], ids=["reverse", "auto"])
 def test_every_operator_and_variant_on_the_shared_scenarios(backend):
-    results = test_differentiation([backend], default_scenarios())
+    results = test_differentiation([backend], default_scenarios() + structured_scenarios())
     assert results and all(r.ok for r in results)
+    structured = [r for r in results if r.scenario in {s.name for s in structured_scenarios()}]
+    assert sum(r.status == "pass" for r in structured) >= 90
 
 
 def test_gradient_against_analytic_prepared_twice_and_out():

@@ -2,8 +2,11 @@
 
 A package checks its backend in a few lines::
 
-    from anydiff.testing import test_differentiation, default_scenarios, sparse_scenarios
-    test_differentiation([MyBackend()], default_scenarios() + sparse_scenarios())
+    from anydiff.testing import test_differentiation, default_scenarios, sparse_scenarios, structured_scenarios
+    test_differentiation([MyBackend()], default_scenarios() + structured_scenarios() + sparse_scenarios())
+
+``structured_scenarios()`` holds pytree inputs/outputs and several active arguments; from
+pytest, the ``anydiff_check`` fixture (:mod:`anydiff.pytest_plugin`) does the same in one line.
 """
 
 from ._benchmark import benchmark_differentiation
