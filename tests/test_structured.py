@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import all_backends
 
 import anydiff as ad
 from anydiff.testing import structured_scenarios
@@ -107,3 +108,22 @@ def test_dataclass_result_type():
     sc = next(s for s in SCENARIOS if "dataclass" in s.name)
     g = ad.gradient(sc.make(np), "numpy", *sc.x)
     assert dataclasses.is_dataclass(g[0]) and isinstance(g[1], np.ndarray)
+
+
+@pytest.mark.parametrize("backend", all_backends())
+def test_mixed_leaf_dtypes_are_kept(backend):
+    """x-shaped results (gradient, pullback, hvp) keep each leaf's dtype, on every backend (as JAX does)."""
+    from anydiff.testing import namespace_for
+    from anydiff.testing._check import _library
+
+    xp = namespace_for(_library(backend))
+    f = lambda t: xp.sum(t["a"] ** 2) + xp.sum(t["b"] ** 2) * t["s"]  # noqa: E731
+    t = {"a": np.array([1.0, 2.0], np.float32), "b": np.array([0.5, -1.0]), "s": np.float32(2.0)}
+    want = {"a": [2.0, 4.0], "b": [2.0, -4.0], "s": 1.25}
+    for g in (ad.gradient(f, backend, t), ad.pullback(f, backend, t, (1.0,))[0]):
+        assert {k: np.asarray(v).dtype for k, v in g.items()} == {"a": np.float32, "b": np.float64, "s": np.float32}
+        for k in want:
+            np.testing.assert_allclose(g[k], want[k], rtol=1e-3)
+    hv = ad.hvp(f, backend, t, ({"a": np.ones(2, np.float32), "b": np.zeros(2), "s": np.float32(0.0)},))[0]
+    assert {k: np.asarray(v).dtype for k, v in hv.items()} == {"a": np.float32, "b": np.float64, "s": np.float32}
+    np.testing.assert_allclose(hv["a"], [2.0, 2.0], rtol=1e-3, atol=1e-3)

@@ -11,6 +11,7 @@ support (JAX, torch) provide ``build_tree_gradient`` as a fast path for gradient
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections import OrderedDict
@@ -283,8 +284,15 @@ class TreePrep:
     def unflatten_x(self, flat):
         if hasattr(flat, "tocsr"):
             return flat
-        tree = tree_unflatten(self.in_def, split_flat(flat, self.in_shapes, self.library))
+        leaves = split_flat(flat, self.in_shapes, self.library)
+        if self.mixed_dtypes:  # x-shaped results keep each leaf's dtype (as JAX and torch do)
+            leaves = [_as_dtype(v, dt) for v, dt in zip(leaves, self.in_dtypes)]
+        tree = tree_unflatten(self.in_def, leaves)
         return tree if self.n_active > 1 else tree[0]
+
+    @functools.cached_property
+    def mixed_dtypes(self) -> bool:
+        return len(set(self.in_dtypes)) > 1
 
     def unflatten_y(self, flat):
         if self.out.treedef == LEAF:
@@ -358,6 +366,20 @@ class TreePrep:
             rows.append(tree if self.n_active > 1 else tree[0])
         tree = tree_unflatten(self.in_def, rows)
         return tree if self.n_active > 1 else tree[0]
+
+
+def _as_dtype(v, dtype):
+    """``v`` cast to the real floating ``dtype`` of its leaf (complex results are left alone)."""
+    have = getattr(v, "dtype", None)
+    if have is None or have == dtype or not (_is_real_float(have) and _is_real_float(dtype)):
+        return v
+    return v.to(dtype) if hasattr(v, "to") and not isinstance(v, np.generic) else v.astype(dtype)
+
+
+def _is_real_float(dtype) -> bool:
+    if hasattr(dtype, "is_floating_point"):  # torch
+        return dtype.is_floating_point
+    return np.dtype(dtype).kind == "f"
 
 
 def _lib_of(leaves):
