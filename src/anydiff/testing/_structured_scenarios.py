@@ -203,7 +203,7 @@ def structured_scenarios() -> list[Scenario]:
 
     A dict, a NamedTuple, a nested list/tuple and a dataclass as inputs; dict and tuple
     outputs (also of an array input); two active arguments of different shapes with a :class:`~anydiff.Constant`; and
-    one scenario that is both. Every reference is analytic, written on the flattened problem
+    one scenario that is both, also at float32 (first order). Every reference is analytic, written on the flattened problem
     (see :class:`Scenario`). :func:`test_differentiation` runs them by default.
 
     Examples
@@ -218,6 +218,13 @@ def structured_scenarios() -> list[Scenario]:
     multiarg (vector, matrix, Constant)->scalar   ['multiarg']
     multiarg (vector, vector, Constant)->vector   ['multiarg']
     pytree+multiarg (dataclass, vector)->scalar   ['multiarg', 'pytree']
+    pytree+multiarg (dataclass, vector)->scalar [float32] ['multiarg', 'pytree']
     """
+    from dataclasses import replace
+
+    from ._transform import change_dtype
+
+    layer = _layer_and_input()
+    single = replace(change_dtype(layer), hessian=None)  # first order: results must stay float32 leaf by leaf
     return [_dict_scalar(), _namedtuple_to_dict(), _nested_list_to_tuple(), _vector_to_dict(), _two_args_scalar(),
-            _two_args_vector(), _layer_and_input()]
+            _two_args_vector(), layer, single]
