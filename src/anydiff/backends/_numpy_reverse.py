@@ -1,5 +1,9 @@
 """AutoNumPy's reverse-mode closures (the engine is :mod:`anydiff.reverse`).
 
+Second order (HVPs, Hessians) is forward over the reverse gradient, computed as
+forward-over-reverse; if that path raises for ``f`` (an operation whose transpose cannot run on
+duals), the prepared closure falls back to reverse-over-forward and remembers it.
+
 With ``mode="auto"``, a function that applies an operation reverse mode cannot transpose
 (:class:`~anydiff.reverse.NotTransposableError`) is differentiated in forward mode instead;
 the prepared closure remembers that and goes straight to forward mode on later calls.
@@ -44,11 +48,20 @@ def reverse_raw_gradient(backend, f, spec: FunctionSpec, forward_raw_gradient):
     """``g(x, *ctx)``: the reverse-mode gradient, differentiable again by forward mode (HVPs)."""
     from ..reverse import NotTransposableError, gradient as reverse_gradient
 
+    from ..dual import Dual
+    from ..reverse._hvp import FALLBACK_ERRORS
+
     kinds = spec.context_kinds
+    nested = []  # "reverse_over_forward" once forward-over-reverse failed on f
 
     def gradient(x, *ctx):
+        if isinstance(x, Dual) and not nested:  # HVPs: forward over this gradient
+            try:
+                return reverse_gradient(f, x, ctx, kinds, nested="forward_over_reverse")
+            except FALLBACK_ERRORS:
+                nested.append("reverse_over_forward")
         try:
-            return reverse_gradient(f, x, ctx, kinds)
+            return reverse_gradient(f, x, ctx, kinds, nested="reverse_over_forward")
         except NotTransposableError:
             if backend.mode != "auto":
                 raise

@@ -61,11 +61,15 @@ class Dual(LinearOperators, ArrayMethods):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from ._ufuncs import dispatch_ufunc
 
+        if OUTER_TYPES and any(_outer(a) for a in inputs):
+            return NotImplemented  # an outer symbolic tangent (forward-over-reverse) handles it
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         from ._registry import dispatch_function
 
+        if OUTER_TYPES and any(t in OUTER_TYPES for t in types) and _outer_in(args, kwargs):
+            return NotImplemented
         return dispatch_function(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
@@ -142,7 +146,7 @@ class Dual(LinearOperators, ArrayMethods):
         wlevel, mine = level(w), level(self)
         if wlevel > mine:  # w carries an outer perturbation: self becomes a constant of it
             inner = Dual(self.value, self.tangent)
-            self.value, self.tangent = inner, _zeros((w.tangent.shape[0],) + self.shape, w.dtype)
+            self.value, self.tangent = inner, _zero_like_tangent(w.tangent, self.shape, w.dtype)
             mine = level(self)
         if wlevel == mine:
             wv, wt = w.value, w.tangent
@@ -262,11 +266,42 @@ class Dual(LinearOperators, ArrayMethods):
 
 
 # --------------------------------------------------------------------------- helpers
+#: Classes of symbolic tangents that may be the *outermost* level (reverse mode's ``Lin``,
+#: registered by :mod:`anydiff.reverse`). Such a tangent, when its ``outer`` flag is set
+#: (forward-over-reverse: ``Dual(Dual(x, V), Lin)``), has the level :data:`OUTER_LEVEL`, above
+#: every dual, so that a dual of it is never mistaken for a constant of an inner level, and a
+#: dual operation meeting it defers to it (the tangent records the operation, its partials
+#: being duals).
+OUTER_TYPES: set = set()
+OUTER_LEVEL = 64
+
+
+def _outer(a) -> bool:
+    return type(a) in OUTER_TYPES and a.outer
+
+
+def _outer_in(args, kwargs) -> bool:
+    for a in args:
+        if _outer(a) or (type(a) in (list, tuple) and any(_outer(e) for e in a)):
+            return True
+    return any(_outer(a) for a in kwargs.values())
+
+
 def level(a) -> int:
-    """Nesting level: 0 for non-duals, 1 for a dual of arrays, 2 for a dual of duals."""
+    """Nesting level: 0 for non-duals, 1 for a dual of arrays, 2 for a dual of duals.
+
+    An outer symbolic tangent has level :data:`OUTER_LEVEL` (see :data:`OUTER_TYPES`).
+    """
     if not isinstance(a, Dual):
-        return 0
+        return OUTER_LEVEL if type(a) in OUTER_TYPES and a.outer else 0
     return 1 + max(level(a.value), level(a.tangent))
+
+
+def _zero_like_tangent(t, shape, dtype):
+    """Zero tangents ``(B,) + shape`` of the same kind as ``t`` (symbolic or an array)."""
+    if _symbolic(t):
+        return np.zeros_like(t, shape=(t.shape[0],) + tuple(shape), dtype=np.result_type(t.dtype, dtype))
+    return _zeros((t.shape[0],) + tuple(shape), dtype)
 
 
 def _writable(a) -> bool:

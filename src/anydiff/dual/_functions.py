@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import MissingRuleError
-from ._core import Dual, full_tangent, lift, primal, split, zero_tangent
+from ._core import Dual, _symbolic, _zero_like_tangent, full_tangent, lift, primal, split, zero_tangent
 from ._registry import HANDLED, implements, shift_axis as _shift
 from ._ufuncs import _reduce, shift_axes
 
@@ -166,7 +166,14 @@ def _like(kind):
 def _new_like(a, kind, fill_value, dtype, shape):
     if isinstance(a, Dual):
         value = _new_like(a.value, kind, fill_value, dtype, shape)
-        tangent = _new_like(a.tangent, "zeros", None, dtype, (a.tangent.shape[0],) + shape)
+        tshape = (a.tangent.shape[0],) + shape
+        if isinstance(a.value, Dual) and not isinstance(a.tangent, Dual) and not _symbolic(a.tangent):
+            # a nested dual's buffer gets its tangents' own tangents now: promoting them at the
+            # first write of second-order data would cut views of the buffer off from it
+            tdtype = a.tangent.dtype if dtype is None else dtype
+            inner = _zero_like_tangent(a.value.tangent, tshape, tdtype)
+            return Dual(value, Dual(np.zeros(tshape, dtype=tdtype), inner))
+        tangent = _new_like(a.tangent, "zeros", None, dtype, tshape)
         return Dual(value, tangent)
     if getattr(a, "_anydiff_symbolic", False):  # reverse mode's symbolic tangent: a symbolic zero
         return np.zeros_like(a, shape=shape, dtype=dtype)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dual._core import Dual
 from ._ops import FUNCTIONS, _fit, _refuse
-from ._tape import Lin
+from ._tape import Lin, _arrays
 
 __all__: list = []
 
@@ -78,8 +79,16 @@ FUNCTIONS[np.einsum] = einsum
 
 
 def _owned(a):
-    """A copy of a writable array the tape keeps (f may write into it later)."""
-    return a.copy() if isinstance(a, np.ndarray) and a.flags.writeable else a
+    """A copy of a writable array the tape keeps (f may write into it later).
+
+    Under forward-over-reverse the operand is a forward-mode dual: copied whenever one of its
+    arrays is writable.
+    """
+    if isinstance(a, np.ndarray):
+        return a.copy() if a.flags.writeable else a
+    if isinstance(a, Dual) and any(p.flags.writeable for p in _arrays(a)):
+        return np.copy(a)
+    return a
 
 
 # ------------------------------------------------------------------------------ fft
@@ -243,7 +252,7 @@ def solve(a, b):
     if type(a) is Lin or type(b) is not Lin or b.ndim != 2 or np.ndim(a) != 2:
         _refuse("np.linalg.solve with a tangent matrix or stacked right-hand sides")
     b.tape.batchable = False
-    node = b.tape.add(_t_solve, (b.node,), (_owned(np.asarray(a)), b.shape, b.dtype))
+    node = b.tape.add(_t_solve, (b.node,), (_owned(a if isinstance(a, Dual) else np.asarray(a)), b.shape, b.dtype))
     return b.derived(node, b.shape, np.result_type(b.dtype, a))
 
 

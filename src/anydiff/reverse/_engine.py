@@ -4,10 +4,11 @@
   (a vectorized pass over the ``B`` cotangents, or one pass each when a step needs it).
 * :func:`gradient`: the pullback of 1 for scalar ``f``. Called on a forward-mode dual
   ``Dual(x, V)`` it returns ``Dual(g, H V)``: the gradient's pushforward, so forward mode
-  over this gradient gives Hessian-vector products. It is computed as reverse-over-forward
-  (the tape stays the innermost level, where NumPy's dispatch never mixes ``Lin`` with duals):
-  ``f`` runs once on ``Dual(Dual(x, Lin), V)`` and one backward pass with ``B + 1`` cotangents
-  gives ``g`` and the ``B`` products ``H v``.
+  over this gradient gives Hessian-vector products. It is computed by forward-over-reverse
+  (:mod:`._hvp`: the tape is the outermost level, the backward pass runs on duals). When that
+  path cannot run ``f`` it falls back to reverse-over-forward: ``f`` runs once on
+  ``Dual(Dual(x, Lin), V)`` (the tape the innermost level) and one backward pass with
+  ``B + 1`` cotangents gives ``g`` and the ``B`` products ``H v`` (``O(B^2)`` work per node).
 """
 
 from __future__ import annotations
@@ -68,18 +69,36 @@ def pullback(f, x, DY, ctx, kinds=(), y_spec=None):
     return value, tape.backward({lin.node: DY}, 0, seed.shape, seed.dtype)
 
 
-def gradient(f, x, ctx, kinds=()):
-    """Gradient of scalar ``f`` at a plain array, or ``Dual(g, H V)`` at a dual ``Dual(x, V)``."""
+def gradient(f, x, ctx, kinds=(), nested="auto"):
+    """Gradient of scalar ``f`` at a plain array, or ``Dual(g, H V)`` at a dual ``Dual(x, V)``.
+
+    ``nested`` chooses how a dual ``x`` is handled: ``"auto"`` (forward-over-reverse, and
+    reverse-over-forward if that raises), ``"forward_over_reverse"`` or ``"reverse_over_forward"``.
+    """
     from ..dual import Dual, level
 
     if not isinstance(x, Dual):
         one = np.ones((1,), dtype=_tangent_dtype(x))
         return pullback(f, x, one, ctx, kinds)[1][0]
-    if level(x) != 1 or type(x.tangent) is Lin:
+    if level(x) != 1 or isinstance(x.tangent, Lin) or isinstance(x.value, Lin):
         raise UnsupportedOperationError(
             "AutoNumPy's reverse-mode gradient can be differentiated once more in forward mode only.\n"
             "Hint: use ad.hessian / ad.hvp with AutoNumPy() (forward over reverse), or AutoNumPy(mode='forward')."
         )
+    if nested != "reverse_over_forward":
+        from ._hvp import FALLBACK_ERRORS, forward_over_reverse
+
+        try:
+            return forward_over_reverse(f, x, ctx, kinds)
+        except FALLBACK_ERRORS:
+            if nested != "auto":
+                raise
+    return _reverse_over_forward(f, x, ctx, kinds)
+
+
+def _reverse_over_forward(f, x, ctx, kinds):
+    from ..dual import Dual
+
     x0, V = x.value, x.tangent
     B = V.shape[0]
     tape, seed, y = _record(f, x0, V, ctx, kinds, None)

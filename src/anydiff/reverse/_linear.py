@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dual._core import Dual
 from ._ops import FUNCTIONS, _check_zero, _dummy, _fit, _refuse
 from ._tape import Lin
 
@@ -247,6 +248,8 @@ def _t_where(ct, data):
 
 # ------------------------------------------------------------------------- gathers
 def _t_gather(ct, data):
+    if isinstance(ct, Dual):  # forward-over-reverse: the scatter is linear, apply it to each part
+        return (Dual(_t_gather(ct.value, data)[0], np.stack([_t_gather(t, data)[0] for t in ct.tangent])),)
     positions, shape, batched = data
     size = int(np.prod(shape[1:] if batched else shape))
     B = ct.shape[0] if batched else 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dual._core import Dual
 from ._tape import Lin, NotTransposableError
 
 __all__ = ["dispatch_function", "dispatch_ufunc", "getitem", "getitem_record", "setitem", "astype", "FUNCTIONS"]
@@ -74,13 +75,16 @@ def _scaled(t, p, transpose):
     if tp is float and t.dtype.kind == "f":
         shape, dtype = t.shape, t.dtype
     else:
-        pshape = p.shape if tp is np.ndarray else np.shape(p)
+        pshape = p.shape if tp is np.ndarray or tp is Dual else np.shape(p)
         if pshape == () or pshape == t.shape[1:] or pshape == t.shape:
             shape = t.shape
         else:
             shape = np.broadcast_shapes(t.shape, pshape)
         pdtype = getattr(p, "dtype", None)
-        dtype = t.dtype if pdtype is not None and pdtype == t.dtype else np.result_type(t.dtype, p)
+        if pdtype is not None and pdtype == t.dtype:
+            dtype = t.dtype
+        else:
+            dtype = np.result_type(t.dtype, pdtype if tp is Dual else p)
     if not t.shape or len(shape) != len(t.shape) or shape[0] != t.shape[0]:
         t.tape.batchable = False  # 0-d tangents (a custom rule's jvp on one tangent) have no batch axis
     node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype))
@@ -201,7 +205,7 @@ def _is_basic(idx):
 
 def _t_getitem(ct, data):
     idx, shape, basic, batched = data
-    z = np.zeros((ct.shape[0],) + shape[1:] if batched else shape, dtype=ct.dtype)
+    z = np.zeros_like(ct, shape=(ct.shape[0],) + shape[1:] if batched else shape)  # a dual under forward-over-reverse
     if basic:
         z[idx] = ct
     else:

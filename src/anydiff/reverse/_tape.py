@@ -18,6 +18,7 @@ import numpy as np
 
 from .._array_methods import ArrayMethods, LinearOperators
 from .._errors import MissingRuleError
+from ..dual._core import OUTER_TYPES
 
 __all__ = ["Lin", "NotTransposableError", "Tape"]
 
@@ -29,34 +30,40 @@ class NotTransposableError(MissingRuleError):
 class Tape:
     """Records of linear operations ``(transpose, input nodes, data)``; node ``i`` is record ``i``."""
 
-    __slots__ = ("batchable", "captured", "records")
+    __slots__ = ("batchable", "captured", "outer", "records")
 
-    def __init__(self):
+    def __init__(self, outer=False):
         self.records = []
         self.batchable = True  # every record's transpose accepts B cotangents on axis 0
         self.captured = {}  # id of a writable array's root -> records keeping a view of it
+        # forward-over-reverse: the tangents are the outermost level, the recorded data (partials,
+        # constant operands) may be forward-mode duals, and so are the cotangents of the sweep
+        self.outer = outer
 
     def add(self, transpose, inputs, data):
         self.records.append((transpose, inputs, data))
         return len(self.records) - 1
 
     def capture(self, node, a):
-        """Record ``node`` keeps ``a`` (its first data item): copy it if ``f`` writes into ``a`` later."""
-        if isinstance(a, np.ndarray) and a.flags.writeable:
-            root = a
-            while isinstance(root.base, np.ndarray):
-                root = root.base
-            self.captured.setdefault(id(root), []).append(node)
+        """Record ``node`` keeps ``a`` (its first data item): copy it if ``f`` writes into ``a`` later.
+
+        ``a`` may be a forward-mode dual (forward-over-reverse): each of its arrays is watched.
+        """
+        if isinstance(a, np.ndarray):
+            if a.flags.writeable:
+                self.captured.setdefault(id(_root(a)), []).append(node)
+        elif hasattr(a, "tangent"):
+            for part in _arrays(a):
+                if part.flags.writeable:
+                    self.captured.setdefault(id(_root(part)), []).append(node)
 
     def before_write(self, value):
         """``f`` is about to write into ``value`` (a dual's buffer): records keeping it get a copy."""
-        root = value
-        while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
-            root = root.base
-        nodes = self.captured.pop(id(root), None) if isinstance(root, np.ndarray) else None
-        for node in nodes or ():
-            transpose, inputs, data = self.records[node]
-            self.records[node] = (transpose, inputs, (data[0].copy(),) + tuple(data[1:]))
+        for part in (value,) if isinstance(value, np.ndarray) else _arrays(value):
+            nodes = self.captured.pop(id(_root(part)), None)
+            for node in nodes or ():
+                transpose, inputs, data = self.records[node]
+                self.records[node] = (transpose, inputs, (data[0].copy(),) + tuple(data[1:]))
 
     def backward(self, seeds, leaf, shape, dtype):
         """Cotangent of node ``leaf`` for ``seeds`` (``{node: cotangent}``, one batch ``B``).
@@ -71,6 +78,16 @@ class Tape:
         return np.concatenate(rows)
 
     def _sweep(self, seeds, leaf, shape, dtype):
+        out = self.sweep(seeds, leaf)
+        batch = next(iter(seeds.values())).shape[0]
+        if out is None:
+            return np.zeros((batch,) + tuple(shape[1:]), dtype=dtype)
+        if np.dtype(dtype).kind != "c" and out.dtype.kind == "c":
+            out = out.real
+        return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
+
+    def sweep(self, seeds, leaf):
+        """The raw cotangent of node ``leaf`` (``None`` if zero): one reverse pass over the records."""
         records = self.records
         cts = [None] * len(records)
         for node, ct in seeds.items():
@@ -87,13 +104,22 @@ class Tape:
                 if c is not None:
                     prev = cts[j]
                     cts[j] = c if prev is None else prev + c
-        out = cts[leaf]
-        batch = next(iter(seeds.values())).shape[0]
-        if out is None:
-            return np.zeros((batch,) + tuple(shape[1:]), dtype=dtype)
-        if np.dtype(dtype).kind != "c" and out.dtype.kind == "c":
-            out = out.real
-        return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
+        return cts[leaf]
+
+
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _arrays(a):
+    """The ndarrays inside a (possibly nested) forward-mode dual."""
+    if isinstance(a, np.ndarray):
+        return [a]
+    if hasattr(a, "tangent") and hasattr(a, "value"):
+        return _arrays(a.value) + _arrays(a.tangent)
+    return []
 
 
 class Lin(LinearOperators, ArrayMethods):
@@ -174,6 +200,11 @@ class Lin(LinearOperators, ArrayMethods):
     def size(self):
         return int(np.prod(self.shape))
 
+    @property
+    def outer(self):
+        """Whether this tangent is the outermost level (forward-over-reverse, see ``Tape.outer``)."""
+        return self.tape.outer
+
     def __repr__(self):
         return f"Lin(node={self._node}, shape={self.shape}, dtype={self.dtype})"
 
@@ -209,6 +240,8 @@ class Lin(LinearOperators, ArrayMethods):
         self[...] = np.multiply(self, o)
         return self
 
+
+OUTER_TYPES.add(Lin)
 
 # the operations (they import Lin from this module)
 from ._linear import reshape_record  # noqa: E402

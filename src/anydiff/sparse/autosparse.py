@@ -361,7 +361,7 @@ class AutoSparse(_Delegating):
 
         With no color at all (an all-zero pattern) one zero seed still runs f once for its value.
         """
-        rows = np.asarray(rows, dtype=_np(spec.x_dtype if dtype is None else dtype))
+        rows = np.ascontiguousarray(rows, dtype=_np(spec.x_dtype if dtype is None else dtype))  # fast tangents
         if rows.shape[0] == 0:
             rows = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
         return self.dense_backend.from_numpy_native(rows.reshape((rows.shape[0],) + tuple(shape)), spec)
