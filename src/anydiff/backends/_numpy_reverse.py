@@ -11,6 +11,8 @@ the prepared closure remembers that and goes straight to forward mode on later c
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._base import Backend, FunctionSpec
 
 __all__ = ["build_reverse_pullback", "reverse_raw_gradient"]
@@ -67,4 +69,13 @@ def reverse_raw_gradient(backend, f, spec: FunctionSpec, forward_raw_gradient):
                 raise
             return forward_raw_gradient(f, spec)(x, *ctx)
 
+    def pushforward(x, T, ctx):
+        """Forward mode over this gradient without a second evaluation scope around it."""
+        r = gradient(Dual(x, T), *ctx)
+        if isinstance(r, Dual):
+            return r.value, r.tangent
+        r = np.asarray(r)  # a plain gradient (forward mode took over and f is linear): zero tangents
+        return r, np.zeros((T.shape[0],) + r.shape, dtype=np.result_type(r.dtype, T.dtype))
+
+    gradient._anydiff_pushforward = pushforward
     return gradient

@@ -59,18 +59,15 @@ class Dual(LinearOperators, ArrayMethods):
 
     # ---------------------------------------------------------------- array protocol
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from ._ufuncs import dispatch_ufunc
-
-        if OUTER_TYPES and any(_outer(a) for a in inputs):
-            return NotImplemented  # an outer symbolic tangent (forward-over-reverse) handles it
-        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+        for a in inputs:
+            if type(a) in OUTER_TYPES and a.outer:
+                return NotImplemented  # an outer symbolic tangent (forward-over-reverse) handles it
+        return (_DISPATCH.get("ufunc") or _dispatcher("ufunc"))(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from ._registry import dispatch_function
-
         if OUTER_TYPES and any(t in OUTER_TYPES for t in types) and _outer_in(args, kwargs):
             return NotImplemented
-        return dispatch_function(func, args, kwargs)
+        return (_DISPATCH.get("function") or _dispatcher("function"))(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         raise TracingError(
@@ -266,6 +263,18 @@ class Dual(LinearOperators, ArrayMethods):
 
 
 # --------------------------------------------------------------------------- helpers
+_DISPATCH: dict = {}  # the dispatchers of _ufuncs and _registry (they import this module)
+
+
+def _dispatcher(kind):
+    if kind == "ufunc":
+        from ._ufuncs import dispatch_ufunc as handler
+    else:
+        from ._registry import dispatch_function as handler
+    _DISPATCH[kind] = handler
+    return handler
+
+
 #: Classes of symbolic tangents that may be the *outermost* level (reverse mode's ``Lin``,
 #: registered by :mod:`anydiff.reverse`). Such a tangent, when its ``outer`` flag is set
 #: (forward-over-reverse: ``Dual(Dual(x, V), Lin)``), has the level :data:`OUTER_LEVEL`, above
@@ -292,9 +301,14 @@ def level(a) -> int:
 
     An outer symbolic tangent has level :data:`OUTER_LEVEL` (see :data:`OUTER_TYPES`).
     """
-    if not isinstance(a, Dual):
-        return OUTER_LEVEL if type(a) in OUTER_TYPES and a.outer else 0
-    return 1 + max(level(a.value), level(a.tangent))
+    if type(a) is not Dual:
+        if type(a) in OUTER_TYPES:
+            return OUTER_LEVEL if a.outer else 0
+        return level(a) if isinstance(a, Dual) else 0  # a subclass of Dual
+    v, t = a.value, a.tangent
+    lv = 0 if type(v) is np.ndarray else level(v)
+    lt = 0 if type(t) is np.ndarray else level(t)
+    return 1 + (lv if lv > lt else lt)
 
 
 def _zero_like_tangent(t, shape, dtype):
@@ -327,10 +341,11 @@ def split(args):
 
     Operands below that level are constants of it (tangent ``None``).
     """
-    top = max(level(a) for a in args)
+    levels = [level(a) for a in args]
+    top = max(levels)
     values, tangents = [], []
-    for a in args:
-        if isinstance(a, Dual) and level(a) == top:
+    for a, la in zip(args, levels):
+        if la == top and isinstance(a, Dual):
             values.append(a.value)
             tangents.append(a.tangent)
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import MissingRuleError, TracingError
+from ..rules._table import RULES, get_rule
 from ._core import Dual, full_tangent, level, lift, primal, split
 
 __all__ = ["apply_ufunc", "dispatch_ufunc"]
@@ -63,9 +64,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 def apply_ufunc(ufunc, inputs, kwargs):
     """``ufunc(*inputs)`` with tangents from the rule table."""
-    from ..rules import get_rule
-
-    if kwargs.get("where", True) is not True:
+    if kwargs and kwargs.get("where", True) is not True:
         raise MissingRuleError(
             f"np.{ufunc.__name__}(..., where=...) is not supported by anydiff's duals.\n"
             "Hint: use np.where(mask, np.{0}(...), other) instead.".format(ufunc.__name__)
@@ -73,7 +72,7 @@ def apply_ufunc(ufunc, inputs, kwargs):
     _, values, tangents = split(inputs)
     if ufunc in _ANTILINEAR or (ufunc is np.absolute and np.iscomplexobj(values[0])):
         return _nonholomorphic(ufunc, values[0], tangents[0], kwargs)
-    rule = get_rule(ufunc)
+    rule = RULES.get(ufunc) or get_rule(ufunc)  # the live table (get_rule raises for a missing one)
     square = ufunc is np.power and tangents[1] is None and _is_two(values[1], values[0]) and not kwargs
     y = np.square(values[0]) if square else ufunc(*values, **kwargs)  # x ** 2: 4x faster than pow
     if rule.partials is None or all(rule.d1_zero):
@@ -85,11 +84,11 @@ def apply_ufunc(ufunc, inputs, kwargs):
             partials = (values[1] * values[0] ** (values[1] - 1.0), None)
         else:
             partials = rule.partials(*values, y)
-    ndim = np.ndim(y)
-    ty = None
-    # tangents at singular points (norm or sqrt at 0, ...) are nan/inf without a warning, as in
-    # JAX: the value computation above keeps NumPy's own warnings
-    with np.errstate(all="ignore"):
+        ndim = np.ndim(y)
+        ty = None
+        # tangents at singular points (norm or sqrt at 0, ...) are nan/inf without a warning, as in
+        # JAX: the value computation above keeps NumPy's own warnings
+        owned = False  # ty is a fresh ndarray of this call (safe to accumulate into)
         for p, t, zero in zip(partials, tangents, rule.d1_zero):
             if t is None or p is None or zero:
                 continue
@@ -100,7 +99,12 @@ def apply_ufunc(ufunc, inputs, kwargs):
                 term = -t
             else:
                 term = t * p
-            ty = term if ty is None else ty + term
+            if ty is None:
+                ty, owned = term, term is not t
+            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and _fits(ty, term):
+                ty += term  # in place: a third large temporary costs more than the addition
+            else:
+                ty, owned = ty + term, True
     if ty is None:
         return y
     if any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
@@ -109,6 +113,13 @@ def apply_ufunc(ufunc, inputs, kwargs):
     if dtype is not None:
         ty = ty.astype(dtype)
     return Dual(y, full_tangent(ty, np.shape(y)))
+
+
+def _fits(ty, term):
+    """``ty += term`` gives ``ty + term`` (same shape after broadcasting, no dtype change)."""
+    if ty.dtype != term.dtype:
+        return False
+    return ty.shape == term.shape or ty.shape == np.broadcast_shapes(ty.shape, term.shape)
 
 
 def _is_two(e, base):

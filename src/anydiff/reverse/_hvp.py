@@ -45,7 +45,7 @@ def forward_over_reverse(f, x, ctx, kinds=()):
     from ..dual import Dual
     from ..dual._core import OUTER_LEVEL, level
 
-    x0, V = np.asarray(x.value), np.asarray(x.tangent)
+    x0, V = np.asarray(x.value), np.ascontiguousarray(x.tangent)  # strided tangents cost every op
     B, dtype = V.shape[0], _tangent_dtype(x0)
     tape = Tape(outer=True)
     seed = Lin.leaf(tape, (1,) + x0.shape, dtype)  # node 0
