@@ -127,3 +127,20 @@ def test_mixed_leaf_dtypes_are_kept(backend):
     hv = ad.hvp(f, backend, t, ({"a": np.ones(2, np.float32), "b": np.zeros(2), "s": np.float32(0.0)},))[0]
     assert {k: np.asarray(v).dtype for k, v in hv.items()} == {"a": np.float32, "b": np.float64, "s": np.float32}
     np.testing.assert_allclose(hv["a"], [2.0, 2.0], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", all_backends())
+def test_mixed_output_leaf_dtypes_are_kept(backend):
+    """Values and pushforwards keep each output leaf's dtype (as jax.jvp does), on every backend."""
+    from anydiff.testing import namespace_for
+    from anydiff.testing._check import _library
+
+    xp = namespace_for(_library(backend))
+    c = np.array([3.0, 4.0])
+    f = lambda x: {"a": x**2, "b": x * xp.asarray(c)}  # noqa: E731 - float32 and float64 leaves
+    x, dx = np.array([1.0, 2.0], np.float32), np.ones(2, np.float32)
+    y, (ty,) = ad.value_and_pushforward(f, backend, x, (dx,))
+    for tree, want in ((y, {"a": [1.0, 4.0], "b": [3.0, 8.0]}), (ty, {"a": [2.0, 4.0], "b": [3.0, 4.0]})):
+        assert {k: np.asarray(v).dtype for k, v in tree.items()} == {"a": np.float32, "b": np.float64}
+        for k in want:
+            np.testing.assert_allclose(tree[k], want[k], rtol=1e-3)

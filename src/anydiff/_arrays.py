@@ -134,3 +134,34 @@ def check_output(y, what: str = "f(x)"):
 
 def module_loaded(name: str) -> bool:
     return name in sys.modules
+
+
+def as_dtype_of_leaf(v, dtype):
+    """``v`` cast to the real floating ``dtype`` of its leaf (complex results are left alone)."""
+    have = getattr(v, "dtype", None)
+    if have is None or have == dtype:
+        return v
+    have_np, want_np = numpy_dtype(have), numpy_dtype(dtype)
+    if have_np is None or want_np is None or have_np == want_np or have_np.kind != "f" or want_np.kind != "f":
+        return v
+    if hasattr(have, "is_floating_point"):  # a torch tensor
+        import torch
+
+        return v.to(torch.from_numpy(np.empty(0, want_np)).dtype)
+    return v.astype(want_np)
+
+
+def leaf_dtype(v):
+    """NumPy dtype of an output leaf (an array of any library, a number), None for other objects."""
+    try:
+        return numpy_dtype(v.dtype if hasattr(v, "dtype") else np.result_type(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def numpy_dtype(dtype):
+    """The NumPy dtype of a NumPy, JAX or torch dtype (None if NumPy has none)."""
+    try:
+        return np.dtype(str(dtype).removeprefix("torch.")) if hasattr(dtype, "is_floating_point") else np.dtype(dtype)
+    except TypeError:
+        return None

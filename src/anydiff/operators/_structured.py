@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import as_input, from_numpy
+from .._arrays import as_dtype_of_leaf, as_input, from_numpy, leaf_dtype
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import (
@@ -79,6 +79,8 @@ class _OutputTree:
 
     treedef: Any = None
     shapes: tuple = ()
+    dtypes: tuple = ()  # NumPy dtypes of the output leaves (None where unknown)
+    mixed: bool = False  # leaves of several real floating dtypes: cast each back after flattening
 
 
 def _differences(td_a, shapes_a, td_b, shapes_b) -> list:
@@ -142,6 +144,8 @@ def make_flat_function(f, in_def, in_shapes, positions, n_args, holder):
         if holder.treedef is None:
             holder.treedef = out_def
             holder.shapes = tuple(tuple(getattr(v, "shape", np.shape(v))) for v in out_leaves)
+            holder.dtypes = tuple(leaf_dtype(v) for v in out_leaves)
+            holder.mixed = len({d for d in holder.dtypes if d is not None and d.kind == "f"}) > 1
         return _concat_native(out_leaves)
 
     return f_flat
@@ -286,7 +290,7 @@ class TreePrep:
             return flat
         leaves = split_flat(flat, self.in_shapes, self.library)
         if self.mixed_dtypes:  # x-shaped results keep each leaf's dtype (as JAX and torch do)
-            leaves = [_as_dtype(v, dt) for v, dt in zip(leaves, self.in_dtypes)]
+            leaves = [as_dtype_of_leaf(v, dt) for v, dt in zip(leaves, self.in_dtypes)]
         tree = tree_unflatten(self.in_def, leaves)
         return tree if self.n_active > 1 else tree[0]
 
@@ -297,7 +301,10 @@ class TreePrep:
     def unflatten_y(self, flat):
         if self.out.treedef == LEAF:
             return flat
-        return tree_unflatten(self.out.treedef, split_flat(flat, self.out.shapes, self.library))
+        leaves = split_flat(flat, self.out.shapes, self.library)
+        if self.out.mixed:  # y-shaped results keep each output leaf's dtype (as jax.jvp does)
+            leaves = [v if dt is None else as_dtype_of_leaf(v, dt) for v, dt in zip(leaves, self.out.dtypes)]
+        return tree_unflatten(self.out.treedef, leaves)
 
     def flat_seeds(self, seeds, like_x: bool, what: str):
         """Tangents (trees like the active arguments) or cotangents (like f(x)) -> flat tuple."""
@@ -366,20 +373,6 @@ class TreePrep:
             rows.append(tree if self.n_active > 1 else tree[0])
         tree = tree_unflatten(self.in_def, rows)
         return tree if self.n_active > 1 else tree[0]
-
-
-def _as_dtype(v, dtype):
-    """``v`` cast to the real floating ``dtype`` of its leaf (complex results are left alone)."""
-    have = getattr(v, "dtype", None)
-    if have is None or have == dtype or not (_is_real_float(have) and _is_real_float(dtype)):
-        return v
-    return v.to(dtype) if hasattr(v, "to") and not isinstance(v, np.generic) else v.astype(dtype)
-
-
-def _is_real_float(dtype) -> bool:
-    if hasattr(dtype, "is_floating_point"):  # torch
-        return dtype.is_floating_point
-    return np.dtype(dtype).kind == "f"
 
 
 def _lib_of(leaves):
