@@ -53,8 +53,9 @@ def forward_over_reverse(f, x, ctx, kinds=()):
     out = None
     if isinstance(y, Dual) and level(y) > OUTER_LEVEL and type(y.tangent) is Lin:
         lin = y.tangent
-        one = np.ones((1,) + lin.shape[1:], dtype=dtype)
-        out = tape.sweep({lin.node: one}, 0)
+        node, one = lin.node, np.ones((1,) + lin.shape[1:], dtype=dtype)
+        del y, lin  # what f computed is no longer needed: only the tape's records are
+        out = tape.sweep({node: one}, 0, release=True)
     g, HV = _parts(out, B, x0.shape, dtype)
     return Dual(g, HV)
 

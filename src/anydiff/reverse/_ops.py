@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dual._core import Dual
-from ._tape import Lin, NotTransposableError
+from ._tape import FRESH, SLICE, Lin, NotTransposableError
 
 __all__ = ["dispatch_function", "dispatch_ufunc", "getitem", "getitem_record", "setitem", "astype", "FUNCTIONS"]
 
@@ -318,6 +318,9 @@ def _imag(val):
 def _real_of(dtype):
     return np.empty(0, dtype=dtype).real.dtype
 
+
+FRESH.update((_t_scale, _t_divide, _t_getitem))
+SLICE[0] = _t_getitem
 
 # ------------------------------------------------------------------------- dispatch
 _UFUNCS = {

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._array_methods import ArrayMethods, LinearOperators
 from .._errors import MissingRuleError
-from ..dual._core import OUTER_TYPES
+from ..dual._core import OUTER_TYPES, Dual, lift
 
 __all__ = ["Lin", "NotTransposableError", "Tape"]
 
@@ -86,25 +86,94 @@ class Tape:
             out = out.real
         return np.asarray(out, dtype=dtype).reshape((batch,) + tuple(shape[1:]))
 
-    def sweep(self, seeds, leaf):
-        """The raw cotangent of node ``leaf`` (``None`` if zero): one reverse pass over the records."""
+    def sweep(self, seeds, leaf, release=False):
+        """The raw cotangent of node ``leaf`` (``None`` if zero): one reverse pass over the records.
+
+        ``release=True`` drops each record once transposed (a last pass: lower peak memory).
+        """
         records = self.records
         cts = [None] * len(records)
+        owned = [False] * len(records)  # cts[j] is a new array of this pass: accumulate in place
         for node, ct in seeds.items():
             cts[node] = ct if cts[node] is None else cts[node] + ct
         for i in range(len(records) - 1, leaf, -1):
             ct = cts[i]
+            if release:
+                record, records[i] = records[i], None
             if ct is None:
                 continue
             cts[i] = None
-            transpose, inputs, data = records[i]
+            transpose, inputs, data = records[i] if not release else record
             if transpose is None:  # another leaf (a zero buffer): nothing depends on the seed
                 continue
+            j = inputs[0]
+            if transpose is SLICE[0] and owned[j] and _add_slice(cts[j], data, ct):
+                continue  # a basic slice's cotangent added into the input's cotangent, no zeros
+            fresh = transpose in FRESH
             for j, c in zip(inputs, transpose(ct, data)):
-                if c is not None:
-                    prev = cts[j]
-                    cts[j] = c if prev is None else prev + c
+                if c is None:
+                    continue
+                prev = cts[j]
+                if prev is None:
+                    cts[j], owned[j] = c, fresh
+                elif not (owned[j] and _add_into(prev, c)):
+                    cts[j], owned[j] = prev + c, True
         return cts[leaf]
+
+
+#: Transposes that return new arrays (nothing else refers to them), and the transpose of basic
+#: indexing (filled by ``_ops``): the sweep accumulates into their results in place.
+FRESH: set = set()
+SLICE: list = [None]
+
+
+def _parts(a):
+    """``(value, tangent)`` of an ndarray or a dual of ndarrays (tangent None), else None."""
+    if type(a) is np.ndarray:
+        return a, None
+    if type(a) is Dual and type(a.value) is np.ndarray and type(a.tangent) is np.ndarray:
+        return a.value, a.tangent
+    return None
+
+
+def _fits(a, b):
+    return a.dtype == b.dtype and (a.shape == b.shape or a.shape == np.broadcast_shapes(a.shape, b.shape))
+
+
+def _add_into(prev, c):
+    """``prev += c`` in place (``prev`` a new ndarray or dual of ndarrays); False if it cannot."""
+    p, q = _parts(prev), _parts(c)
+    if p is None or q is None or (q[1] is not None and p[1] is None) or not _fits(p[0], q[0]):
+        return False
+    t = None if q[1] is None else lift(q[1], p[0].ndim)
+    if t is not None and not _fits(p[1], t):
+        return False
+    np.add(p[0], q[0], out=p[0])
+    if t is not None:
+        np.add(p[1], t, out=p[1])
+    return True
+
+
+def _add_slice(acc, data, ct):
+    """``acc[idx] += ct`` in place for a basic, batched index (the transpose of ``t[idx]``)."""
+    idx, shape, basic, batched = data
+    p, q = _parts(acc), _parts(ct)
+    if not (basic and batched) or p is None or q is None or (q[1] is not None and p[1] is None):
+        return False
+    if p[0].shape != (ct.shape[0],) + tuple(shape[1:]):
+        return False
+    view = p[0][idx]
+    if not _fits(view, q[0]):
+        return False
+    tview = None
+    if q[1] is not None:
+        tview = p[1][(slice(None),) + idx]
+        if not _fits(tview, lift(q[1], view.ndim)):
+            return False
+    view += q[0]
+    if tview is not None:
+        tview += lift(q[1], view.ndim)
+    return True
 
 
 def _root(a):
