@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import anydiff as ad
-from anydiff.testing import COLUMNS, benchmark_differentiation, default_scenarios, sparse_scenarios
+from anydiff.testing import COLUMNS, benchmark_differentiation, default_scenarios, sparse_scenarios, structured_scenarios
 
 
 def test_records_columns_and_exports(tmp_path):
@@ -57,3 +57,15 @@ def test_to_pandas_is_optional():
             records.to_pandas()
     else:
         assert list(records.to_pandas().columns) == list(COLUMNS)
+
+
+def test_pytree_and_multiarg_scenarios_give_the_same_records():
+    sc = structured_scenarios()
+    pytree, multiarg = sc[0], sc[4]  # a dict of 8 entries; two arguments with 3 + 4 entries and a Constant
+    records = benchmark_differentiation([ad.AutoNumPy(), ad.AutoFiniteDiff()], [pytree, multiarg], ["gradient", "jacobian"],
+                                        seconds=0.001)
+    assert len(records) == 2 * 2 * 2 * 2 and all(tuple(r) == COLUMNS and r["error"] is None for r in records)
+    calls = {(r["backend"], r["scenario"]): r["f_calls"] for r in records}
+    # the user's f is counted (not the flattened wrapper): one dual evaluation; central differences 2n + 1
+    assert calls[("AutoNumPy()", pytree.name)] == calls[("AutoNumPy()", multiarg.name)] == 1
+    assert calls[("AutoFiniteDiff()", pytree.name)] == 2 * 8 + 1 and calls[("AutoFiniteDiff()", multiarg.name)] == 2 * 7 + 1

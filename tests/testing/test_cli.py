@@ -138,3 +138,11 @@ def test_demo_small_writes_its_picture(tmp_path):
     assert "All backends agree." in out.stdout
     assert (tmp_path / "demo.png").read_bytes()[:4] == b"\x89PNG"
     assert str((tmp_path / "demo.png").resolve()) in out.stdout.replace("\n", "")
+
+
+def test_structured_scenarios_are_selectable_by_name():
+    from anydiff._cli_commands import select_scenarios
+
+    chosen = select_scenarios(["structured"], default_sparse=False)
+    assert chosen and all(s.structured for s in chosen)
+    assert [s.name for s in select_scenarios(["namedtuple"], default_sparse=False)] == ["pytree namedtuple->dict"]

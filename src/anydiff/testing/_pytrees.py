@@ -13,8 +13,8 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["compare_trees", "is_node", "leaves", "nest_hessian", "nest_jacobian", "ravel", "structure", "tree_map",
-           "unravel"]
+__all__ = ["compare_trees", "is_node", "leaves", "nest_hessian", "nest_jacobian", "paths", "ravel", "structure",
+           "tree_map", "unravel"]
 
 
 def is_node(obj) -> bool:
@@ -46,6 +46,16 @@ def leaves(tree) -> list:
     if not is_node(tree):
         return [tree]
     return [leaf for child in _children(tree)[1] for leaf in leaves(child)]
+
+
+def paths(tree, prefix: str = "") -> list[str]:
+    """Where each leaf sits (``[0]['w']``, ``.W``), in the order of :func:`leaves`."""
+    if not is_node(tree):
+        return [prefix or "(the array)"]
+    labels, children, _ = _children(tree)
+    attr = (isinstance(tree, tuple) and hasattr(tree, "_fields")) or not isinstance(tree, (dict, list, tuple))
+    return [p for lab, c in zip(labels, children)
+            for p in paths(c, f"{prefix}.{lab}" if attr else f"{prefix}[{lab!r}]")]
 
 
 def tree_map(fun, tree):
@@ -124,14 +134,14 @@ def compare_trees(got, want, rtol, atol, dense) -> tuple[float, list[str]]:
     if structure(got) != structure(want):
         return np.inf, [f"structure {_show(structure(got))} != expected {_show(structure(want))}"]
     worst, problems = 0.0, []
-    for k, (a, b) in enumerate(zip(leaves(got), leaves(want))):
+    for where, a, b in zip(paths(want), leaves(got), leaves(want)):
         a = dense(a)
         if np.shape(a) != np.shape(b):
-            return np.inf, [f"leaf {k}: shape {np.shape(a)} != expected {np.shape(b)}"]
+            return np.inf, [f"leaf {where}: shape {np.shape(a)} != expected {np.shape(b)}"]
         err = float(np.max(np.abs(a - b), initial=0.0))
         worst = max(worst, err)
         if not np.allclose(a, b, rtol=rtol, atol=atol):
-            problems.append(f"leaf {k}: max abs error {err:.3g} (rtol={rtol}, atol={atol})")
+            problems.append(f"leaf {where}: max abs error {err:.3g} (rtol={rtol}, atol={atol})")
     return worst, problems
 
 
