@@ -301,10 +301,10 @@ def level(a) -> int:
 
     An outer symbolic tangent has level :data:`OUTER_LEVEL` (see :data:`OUTER_TYPES`).
     """
-    if type(a) is not Dual:
+    if type(a) is not Dual and not isinstance(a, Dual):
         if type(a) in OUTER_TYPES:
             return OUTER_LEVEL if a.outer else 0
-        return level(a) if isinstance(a, Dual) else 0  # a subclass of Dual
+        return 0
     v, t = a.value, a.tangent
     lv = 0 if type(v) is np.ndarray else level(v)
     lt = 0 if type(t) is np.ndarray else level(t)
