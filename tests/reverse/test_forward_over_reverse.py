@@ -160,3 +160,28 @@ def test_falls_back_to_reverse_over_forward_and_remembers(monkeypatch):
     calls.clear()
     np.testing.assert_allclose(ad.hessian(f, ad.AutoNumPy(), x, prep=prep), H, rtol=1e-10)
     assert calls and "Dual" not in calls  # straight to reverse-over-forward: no second try
+
+
+def test_an_error_of_f_itself_is_raised_and_not_remembered(monkeypatch):
+    """f fails at one point (singular matrix): the error comes out; the next point still runs
+    forward-over-reverse (the prepared closure did not switch to the fallback)."""
+    from anydiff.reverse import _hvp
+
+    def f(x):
+        return np.sum(np.linalg.solve(x.reshape(2, 2), np.ones(2)) ** 2)
+
+    good, singular = np.array([2.0, 0.5, 0.3, 1.5]), np.array([1.0, 2.0, 2.0, 4.0])
+    prep = ad.prepare_hessian(f, ad.AutoNumPy(), good)
+    with pytest.raises(np.linalg.LinAlgError):
+        ad.hessian(f, ad.AutoNumPy(), singular, prep=prep)
+    calls = []
+    original = _hvp.forward_over_reverse
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_hvp, "forward_over_reverse", spy)
+    H = ad.hessian(f, ad.AutoNumPy(), good, prep=prep)
+    assert calls
+    np.testing.assert_allclose(H, _hessian_fwd(f, good), rtol=1e-10)

@@ -48,20 +48,24 @@ def build_reverse_pullback(backend, f, spec: FunctionSpec):
 
 def reverse_raw_gradient(backend, f, spec: FunctionSpec, forward_raw_gradient):
     """``g(x, *ctx)``: the reverse-mode gradient, differentiable again by forward mode (HVPs)."""
-    from ..reverse import NotTransposableError, gradient as reverse_gradient
-
     from ..dual import Dual
+    from ..reverse import NotTransposableError, gradient as reverse_gradient
     from ..reverse._hvp import FALLBACK_ERRORS
 
     kinds = spec.context_kinds
-    nested = []  # "reverse_over_forward" once forward-over-reverse failed on f
+    nested = []  # "reverse_over_forward" once forward-over-reverse failed on f and it did not
 
     def gradient(x, *ctx):
         if isinstance(x, Dual) and not nested:  # HVPs: forward over this gradient
             try:
                 return reverse_gradient(f, x, ctx, kinds, nested="forward_over_reverse")
             except FALLBACK_ERRORS:
+                result = other_paths(x, ctx)  # an error of f itself is raised here, not remembered
                 nested.append("reverse_over_forward")
+                return result
+        return other_paths(x, ctx)
+
+    def other_paths(x, ctx):
         try:
             return reverse_gradient(f, x, ctx, kinds, nested="reverse_over_forward")
         except NotTransposableError:
