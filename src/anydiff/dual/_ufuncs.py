@@ -93,18 +93,24 @@ def apply_ufunc(ufunc, inputs, kwargs):
             if t is None or p is None or zero:
                 continue
             t = lift(t, ndim)
-            if isinstance(p, float) and p == 1.0:  # add, subtract, positive: no multiplication
-                term = t
-            elif isinstance(p, float) and p == -1.0:
-                term = -t
-            else:
+            sign = p if isinstance(p, float) and (p == 1.0 or p == -1.0) else 0.0  # add, subtract
+            if sign == 0.0:
                 term = t * p
-            if ty is None:
-                ty, owned = term, term is not t
-            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and _fits(ty, term):
-                ty += term  # in place: a third large temporary costs more than the addition
+            elif ty is None:
+                ty, owned = (t, False) if sign > 0 else (-t, True)
+                continue
             else:
-                ty, owned = ty + term, True
+                term = t
+            if ty is None:
+                ty, owned = term, True
+            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and _fits(ty, term):
+                # in place: a third large temporary costs more than the addition
+                if sign < 0:
+                    ty -= term
+                else:
+                    ty += term
+            else:
+                ty, owned = (ty - term if sign < 0 else ty + term), True
     if ty is None:
         return y
     if any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
