@@ -144,3 +144,20 @@ def test_mixed_output_leaf_dtypes_are_kept(backend):
         assert {k: np.asarray(v).dtype for k, v in tree.items()} == {"a": np.float32, "b": np.float64}
         for k in want:
             np.testing.assert_allclose(tree[k], want[k], rtol=1e-3)
+
+
+def test_in_place_structured_calls_are_refused_clearly():
+    def f(y, t):
+        y[:] = 2.0 * t["a"]
+
+    def g(y, a, b):
+        y[:] = a * b
+
+    for call in (lambda: ad.jacobian(f, np.zeros(2), "numpy", {"a": np.ones(2)}),
+                 lambda: ad.jacobian(g, np.zeros(2), "numpy", np.ones(2), np.ones(2)),
+                 lambda: ad.pushforward(g, np.zeros(2), "numpy", np.ones(2), np.ones(2), ((np.ones(2), np.ones(2)),))):
+        with pytest.raises(ad.UnsupportedOperationError, match=r"in-place f\(y, x\) takes one array x.*\nHint: let f return"):
+            call()
+    y = np.zeros(2)  # one array and a Constant: in place as before
+    J = ad.jacobian(lambda y, x, c: y.__setitem__(slice(None), c * x), y, "numpy", np.ones(2), ad.Constant(3.0))
+    np.testing.assert_allclose(J, 3.0 * np.eye(2))
