@@ -245,9 +245,18 @@ def bench_size(N, repeats):
     t_first, _ = run_once_timed(lambda: ad.gradient(lambda p: prob.loss(g(p)), ad.AutoNumPy(), prob.p))
     info = dict(vars(g.info))
     fd_name = "finite differences (central, Jacobian or gradient)"
-    for k, fun in methods.items():  # warm-up (JIT compilation, caches of anydiff)
+    failed = {}
+    for k, fun in list(methods.items()):  # warm-up (JIT compilation, caches of anydiff)
         if k != fd_name:
-            fun()
+            try:
+                fun()
+            except Exception as err:  # a peer's solver that fails at this size is reported, not timed
+                if k.startswith(("anydiff", "implicit", "solver")):
+                    raise
+                lines = [s.strip() for s in str(err).splitlines() if s.strip().strip("-")]
+                why = next((s for s in reversed(lines) if "Error" in s), lines[-1] if lines else "")
+                failed[k] = f"{type(err).__name__}: {why[:160]}"
+                del methods[k]
     times = {k: [] for k in methods}
     fd_repeats = repeats if prob.n <= 20000 else 1  # 20 solves of 1e5 unknowns each time
     Jfd = None
@@ -268,7 +277,7 @@ def bench_size(N, repeats):
             errors[f"{k} vs implicit (max rel)"] = float(np.max(np.abs(gj - gi)) / np.max(np.abs(gi)))
     Jcsr = ad.jacobian(g._fy, ad.AutoSparse(ad.AutoNumPy()), prob.newton(prob.p), ad.Constant(prob.p))
     jac_bytes = int(Jcsr.data.nbytes + Jcsr.indices.nbytes + Jcsr.indptr.nbytes)
-    return {"N": N, "n": prob.n, "newton_iterations": prob.newton_iterations, "first_call": t_first,
+    return {"N": N, "n": prob.n, "newton_iterations": prob.newton_iterations, "first_call": t_first, "failed": failed,
             "info_first_call": {k: v for k, v in info.items()}, "times": times, "errors": errors,
             "jacobian_nnz": int(Jcsr.nnz), "jacobian_csr_bytes": jac_bytes}
 
@@ -294,6 +303,8 @@ def summarize(results):
             mem_s = "—" if mem is None else f"{mem / 1e6:.1f} MB"
             ratio_mem = "—" if mem is None else f"{mem / r['jacobian_csr_bytes']:.1f}"
             lines.append(f"| {k} | {fmt_time(v)} | {spread[k]:.2f} | {v / solve:.2f} | {v / grad:.2f} | {mem_s} | {ratio_mem} |")
+        for k, why in r.get("failed", {}).items():
+            lines.append(f"| {k} | failed: {why} | | | | | |")
         lines += ["", "Accuracy: " + "; ".join(f"{k}: {v:.1e}" for k, v in r["errors"].items()), ""]
     return "\n".join(lines) + "\n"
 
@@ -323,8 +334,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--merge", action="store_true", help="keep the other sizes of the last results file")
+    ap.add_argument("--sizes", type=int, nargs="*", help="grid sizes N (default 100 317: n = 1e4 and ~1e5)")
     args = ap.parse_args()
-    sizes = [30, 40] if args.quick else [100, 317]
+    sizes = args.sizes or ([30, 40] if args.quick else [100, 317])
     results = []
     for N in sizes:
         r = bench_size(N, args.repeats)
@@ -332,8 +345,12 @@ def main():
             r["memory"] = {k: peak_memory(N, k) for k in r["times"] if not k.startswith("JAX") or N <= 150}
         results.append(r)
         print(summarize([r]), flush=True)
-    payload = {"machine": machine_info(("numpy", "scipy", "jax", "torch", "optimistix", "lineax")), "results": results}
     name = "implicit_quick" if args.quick else "implicit"
+    if args.merge and (RESULTS / f"{name}.json").exists():  # keep the other sizes of an earlier run
+        done = {r["N"] for r in results}
+        earlier = json.loads((RESULTS / f"{name}.json").read_text())["results"]
+        results = sorted([r for r in earlier if r["N"] not in done] + results, key=lambda r: r["N"])
+    payload = {"machine": machine_info(("numpy", "scipy", "jax", "torch", "optimistix", "lineax")), "results": results}
     write_results(name, payload, summarize(results))
     plot(results, RESULTS / f"{name}.png")
 
