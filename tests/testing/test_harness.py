@@ -257,8 +257,6 @@ def test_sparse_backend_returns_the_flat_matrix_on_structured_scenarios():
 
 
 @pytest.mark.skipif(not installed("torch"), reason="torch not installed")
-@pytest.mark.xfail(strict=True, reason="torch forward mode: the tangent of a Python float times a 0-d float32 "
-                   "tensor comes back float64, so AutoTorch's pushforward does not keep float32 (reported to the lead)")
 def test_torch_pushforward_keeps_float32_with_a_float_constant():
     sc = change_dtype(next(s for s in STRUCTURED if "vector, vector" in s.name))
     test_differentiation([ad.AutoTorch()], [sc], ["pushforward"], variants=("plain",))

@@ -99,6 +99,8 @@ class AutoTorch(Backend):
             g = lambda x: f(x, *ctx)
             y = g(x)
             TY = func.vmap(lambda t: func.jvp(g, (x,), (t,))[1])(T)
+            if TY.dtype != y.dtype and y.dtype.is_floating_point and TY.dtype.is_floating_point:
+                TY = TY.to(y.dtype)  # torch's forward mode can promote (a 0-d float32 times a float)
             return y, TY
 
         run = self._finish(pushforward)
@@ -162,7 +164,10 @@ class AutoTorch(Backend):
 
         def derivative(x, *ctx):
             with _DUAL_LEVEL_LOCK:
-                return func.jvp(lambda x: f(x, *ctx), (x,), (_torch().ones_like(x),))[1]
+                y, ty = func.jvp(lambda x: f(x, *ctx), (x,), (_torch().ones_like(x),))
+            if ty.dtype != y.dtype and y.dtype.is_floating_point and ty.dtype.is_floating_point:
+                ty = ty.to(y.dtype)  # torch's forward mode can promote (a 0-d float32 times a float)
+            return ty
 
         return derivative
 
