@@ -88,8 +88,10 @@ def test_auto_rule_without_the_recommender():
 
 
 def test_auto_with_a_function_that_fails_reports_the_function():
-    with pytest.raises(ad.AnyDiffError, match=r"could not evaluate the function(.|\n)*NameError(.|\n)*Hint"):
+    with pytest.raises(ad.AnyDiffError, match=r"could not evaluate `fun`(.|\n)*NameError(.|\n)*Hint"):
         ad.scipy.minimize(lambda x: np.sum(x) + undefined_name, np.zeros(3))  # noqa: F821
+    with pytest.raises(ad.AnyDiffError, match=r"ode_jacobian(.|\n)*could not evaluate `f`(.|\n)*Hint"):
+        ad.scipy.ode_jacobian(lambda y: y + undefined_name, "auto", np.zeros(3))  # noqa: F821
 
 
 class Params(NamedTuple):

@@ -182,7 +182,7 @@ class Problem:
         with self.stats.timing("choose_backend") if _is_auto(backend) else contextlib.nullcontext():
             self.backend, self.reason, self.recommendation = choose_backend(
                 backend, user_f, self.z0, self.contexts, func, x_library=flattener.library, sparse=sparse,
-                operator=operator)
+                operator=operator, arg=arg)
         y0 = self._probe(user_f)
         self.flat_f = user_f if scalar or not is_tree(y0) else cached(("ravel", user_f), lambda: _flat_outputs(user_f))
         self.value = self.stats.timed(arg, evaluator(self.backend, self.flat_f, head))
@@ -306,7 +306,7 @@ def _is_auto(backend):
     return isinstance(backend, str) and backend == "auto"
 
 
-def choose_backend(backend, f, z0, contexts, func, *, x_library="numpy", sparse=False, operator=None):
+def choose_backend(backend, f, z0, contexts, func, *, x_library="numpy", sparse=False, operator=None, arg="fun"):
     """``(backend, reason, recommendation)``: the given backend, or the ``"auto"`` choice, why
     it was made, and the :class:`~anydiff.Recommendation` when ``ad.recommend`` was asked.
 
@@ -336,7 +336,7 @@ def choose_backend(backend, f, z0, contexts, func, *, x_library="numpy", sparse=
     from .. import AutoJax, AutoNumPy, AutoSparse, AutoTorch
 
     values = tuple(c.value for c in contexts)
-    library = x_library if x_library != "numpy" else _library_of_function(f, z0, values, func)
+    library = x_library if x_library != "numpy" else _library_of_function(f, z0, values, func, arg)
     base = {"numpy": AutoNumPy(), "jax": AutoJax(), "torch": AutoTorch()}[library]
     reason = f"auto: {library} code"
     if sparse and z0.size >= SPARSE_MIN_SIZE:
@@ -369,7 +369,7 @@ def _recommend(f, z0, contexts, operator):
         return None
 
 
-def _library_of_function(f, z0, values, func):
+def _library_of_function(f, z0, values, func, arg="fun"):
     """``"numpy"``, ``"jax"`` or ``"torch"``: what ``f`` computes with, from one call at ``z0``."""
     try:
         y = f(z0, *values)
@@ -382,7 +382,7 @@ def _library_of_function(f, z0, values, func):
                 except Exception:  # noqa: BLE001, S112 - not this library either
                     continue
         raise UnsupportedOperationError(
-            f"anydiff.scipy.{func}: backend='auto' could not evaluate the function at x0 "
+            f"anydiff.scipy.{func}: backend='auto' could not evaluate `{arg}` at the start "
             f"({type(err).__name__}: {err}).\nHint: {_BACKEND_HINT}"
         ) from err
     leaves = _leaves(y)
