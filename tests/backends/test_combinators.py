@@ -80,3 +80,18 @@ def test_combinators_on_pytree_and_multiarg_scenarios():
                                    "reverse mode is not a second-order method)"
                                    if isinstance(b, ad.MixedMode) and op in ("hvp", "hessian") else None)
     assert sum(r.status == "pass" for r in results) >= 100
+
+
+def test_complex_step_over_a_real_only_gradient_is_refused():
+    """Complex-step differences of a JAX/torch/autograd gradient: a clear error, not the library's TypeError."""
+    x = np.array([0.3, 0.5])
+    inners = [b for name, b in (("jax", "AutoJax"), ("autograd", "AutoAutograd")) if installed(name)]
+    for inner in inners:
+        inner = getattr(ad, inner)()
+        for backend in (ad.SecondOrder(ad.AutoFiniteDiff(method="complex"), inner),
+                        ad.MixedMode(ad.AutoFiniteDiff(method="complex"), inner)):
+            with pytest.raises(ad.UnsupportedOperationError, match=r"(?s)complex step.*Hint: use AutoFiniteDiff"):
+                ad.hessian(lambda x: (x**3).sum(), backend, x)
+    # over AutoNumPy the complex step is exact and allowed
+    H = ad.hessian(lambda x: np.sum(x**3), ad.SecondOrder(ad.AutoFiniteDiff(method="complex"), ad.AutoNumPy()), x)
+    assert np.allclose(H, np.diag(6 * x), rtol=1e-10)

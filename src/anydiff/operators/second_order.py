@@ -38,7 +38,24 @@ def _parts(backend):
             f"SecondOrder: {outer!r} cannot differentiate code run by {inner!r} (different array libraries).\n"
             "Hint: use two backends of the same library, or AutoFiniteDiff() as the outer backend."
         )
+    if _complex_step_over_real_only(outer, inner):
+        raise UnsupportedOperationError(
+            f"{backend!r}: the complex step evaluates the inner gradient at complex points, and the "
+            f"gradient of {getattr(inner, 'reverse', inner)!r} is defined for real inputs only.\n"
+            "Hint: use AutoFiniteDiff(method='central') as the outer backend, or AutoNumPy() as the inner one."
+        )
     return outer, inner
+
+
+def _complex_step_over_real_only(outer, inner) -> bool:
+    """Complex-step differences over a gradient that JAX, torch or autograd compute (real only)."""
+    from ..backends import AutoFiniteDiff, AutoNumPy
+
+    fwd, rev = getattr(outer, "forward", outer), getattr(inner, "reverse", inner)
+    return (
+        isinstance(fwd, AutoFiniteDiff) and fwd.method == "complex"
+        and not isinstance(rev, (AutoFiniteDiff, AutoNumPy, SecondOrder))
+    )
 
 
 def _outer_build(outer, inner, method, fun, spec):
