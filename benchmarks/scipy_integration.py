@@ -150,11 +150,11 @@ def ordering_rows(sizes, repeats, t_end):
         y0, S = brusselator_point(N), brusselator_pattern(N)
         span, tol = (0.0, t_end), {"rtol": 1e-6, "atol": 1e-9}
         method = ordered_solver(si.BDF)
-        rhs_b, rhs_c = (lambda t, y: f_np(y)), (lambda t, y: f_np(y))  # noqa: B023
+        rhs_b, rhs_c = (lambda t, y, f=f_np: f(y)), (lambda t, y, f=f_np: f(y))
+        kw = {"t_span": span, "y0": y0, "method": method, **tol}
         cases = {
-            "b_fd_sparsity": lambda: si.solve_ivp(rhs_b, span, y0, method=method, jac_sparsity=S, **tol),  # noqa: B023
-            "c_anydiff_numpy": lambda: ad.scipy.solve_ivp(rhs_c, span, y0, ad.AutoSparse(ad.AutoNumPy()),  # noqa: B023
-                                                          method=method, **tol),
+            "b_fd_sparsity": lambda kw=kw, S=S, rhs=rhs_b: si.solve_ivp(rhs, jac_sparsity=S, **kw),
+            "c_anydiff_numpy": lambda kw=kw, rhs=rhs_c: ad.scipy.solve_ivp(rhs, backend=ad.AutoSparse(ad.AutoNumPy()), **kw),
         }
         for fn in cases.values():
             fn()
