@@ -1,6 +1,7 @@
 """AutoNumPy (anydiff's forward and reverse modes) vs SciPy finite differences, autograd and JAX.
 
-Run: ``.venv/bin/python -m benchmarks.numpy_engine`` (``--quick`` skips n = 1e6). Writes
+Run: ``.venv/bin/python -m benchmarks.numpy_engine`` (``--quick`` skips n = 1e6, ``--render``
+rewrites the markdown and plot from the saved JSON without measuring). Writes
 ``benchmarks/results/numpy_engine.{json,md,png}`` and prints the ratios.
 
 * Dense Jacobian of a coupled nonlinear NumPy function (n = 100, 1000): prepared
@@ -78,13 +79,24 @@ def brusselator_row(N=32):
 
 
 def main():
+    import json
     import sys
 
-    if "--quick" in sys.argv:
-        grads.SIZES = grads.SIZES[:2]
-    grad_rows = grads.gradient_rows()
-    hess_rows = [grads.hessian_row(10_000), grads.hessian_row(100_000)]
-    rows = [dense_rows(100), dense_rows(1000), brusselator_row(32)]
+    if "--render" in sys.argv:  # the markdown and plot again from the saved JSON (no measurement)
+        payload = json.loads((RESULTS / "numpy_engine.json").read_text())
+    else:
+        if "--quick" in sys.argv:
+            grads.SIZES = grads.SIZES[:2]
+        grad_rows = grads.gradient_rows()
+        hess_rows = [grads.hessian_row(10_000), grads.hessian_row(100_000)]
+        rows = [dense_rows(100), dense_rows(1000), brusselator_row(32)]
+        payload = {"machine": machine_info(), "rows": rows, "gradients": grad_rows, "sparse_hessians": hess_rows}
+    grads.plot(payload["gradients"], RESULTS / "numpy_engine.png")
+    write_results("numpy_engine", payload, render(payload["rows"], payload["gradients"], payload["sparse_hessians"]))
+
+
+def render(rows, grad_rows, hess_rows):
+    """The markdown report of measured rows."""
     lines = [
         "# AutoNumPy engine: Jacobians of plain NumPy code",
         "",
@@ -120,9 +132,7 @@ def main():
     lines += ["![gradient times relative to AutoNumPy](numpy_engine.png)", "",
               "The machine was shared with other jobs while this ran (2 cores): times are noisy, ratios of "
               "interleaved rounds are the numbers to read.", ""]
-    grads.plot(grad_rows, RESULTS / "numpy_engine.png")
-    payload = {"machine": machine_info(), "rows": rows, "gradients": grad_rows, "sparse_hessians": hess_rows}
-    write_results("numpy_engine", payload, "\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
