@@ -185,3 +185,16 @@ def test_an_error_of_f_itself_is_raised_and_not_remembered(monkeypatch):
     H = ad.hessian(f, ad.AutoNumPy(), good, prep=prep)
     assert calls
     np.testing.assert_allclose(H, _hessian_fwd(f, good), rtol=1e-10)
+
+
+def test_a_bare_outer_tangent_is_never_taken_for_a_constant():
+    """Were a dual rule to pass an outer tangent nested where NumPy's dispatch does not look,
+    the dual engine refuses it (then the fallback runs) instead of treating it as a constant."""
+    from anydiff.dual._core import split
+    from anydiff.reverse import Lin, Tape
+
+    tape = Tape(outer=True)
+    t = Lin.leaf(tape, (1, 3), np.dtype(np.float64))
+    with pytest.raises(ad.TracingError):
+        split([Dual(Dual(np.ones(3), np.ones((2, 3))), t), t])
+    assert split([Dual(np.ones(3), np.ones((2, 3))), np.ones(3)])[0] == 1  # ordinary duals unchanged

@@ -343,6 +343,11 @@ def split(args):
     """
     levels = [level(a) for a in args]
     top = max(levels)
+    if OUTER_LEVEL in levels:  # a bare outer tangent would be taken for a constant: never guess
+        raise TracingError(
+            "anydiff's forward-over-reverse met a tangent among the operands of a dual operation.\n"
+            "Hint: this is handled by the reverse-over-forward fallback of ad.hvp / ad.hessian with AutoNumPy()."
+        )
     values, tangents = [], []
     for a, la in zip(args, levels):
         if la == top and isinstance(a, Dual):
