@@ -41,10 +41,71 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
     __array_priority__ = 1000
 
     def __init__(self, S, shape, value=None, ctx=None):
-        self.S = _bool_csr(S)
+        self._S = _bool_csr(S)
         self.shape = tuple(shape)
-        self.value = value
+        self._value = value
         self.ctx = ctx
+        # NumPy view semantics: a view (basic indexing, reshape, transpose, ...) reads its buffer
+        # again after the buffer is written, and a write into a view writes into the buffer
+        self._root = None  # the array this one is a view of (never itself a view)
+        self._rids = None  # flat element ids in the root, shaped like this view
+        self._seen = 0  # the root's version this view last read
+        self._version = 0  # bumped by every write into this array (as a root)
+
+    @classmethod
+    def view_of(cls, base, positions, ctx):
+        """A view of ``base`` whose elements are ``base``'s flat ``positions`` (shaped like the view)."""
+        root = base._root if base._root is not None else base
+        rids = np.asarray(positions, dtype=np.int64)
+        if base._root is not None:
+            rids = base._rids.reshape(-1)[rids]
+        rv = root.value
+        t = cls(_rows(root.S, rids), rids.shape, None if rv is None else np.asarray(rv).reshape(-1)[rids], ctx)
+        t._root, t._rids, t._seen = root, rids, root._version
+        return t
+
+    def _sync(self):
+        root = self._root
+        if root is not None and root._version != self._seen:
+            self._S = _rows(root._S, self._rids)
+            rv = root._value
+            self._value = None if rv is None else np.asarray(rv).reshape(-1)[self._rids]
+            self._seen = root._version
+
+    @property
+    def S(self):
+        self._sync()
+        return self._S
+
+    @property
+    def value(self):
+        self._sync()
+        return self._value
+
+    @value.setter
+    def value(self, value):  # the primal of a fresh result (a cache: not a write into a buffer)
+        self._value = value
+
+    def _store(self, S, value):
+        """Replace every element (an in-place operation): in a view, the buffer's elements."""
+        if self._root is None:
+            self._S, self._value = _bool_csr(S), value
+            self._version += 1
+            return
+        values = None if value is None else np.broadcast_to(np.asarray(value), self.shape).ravel()
+        self._root._write(self._rids.ravel(), _bool_csr(S), values)
+
+    def _write(self, target, rows, values):
+        """Write ``rows`` (and ``values``) into the flat elements ``target`` of this root array."""
+        mapping = np.full(self.size, -1, dtype=np.int64)
+        mapping[target] = np.arange(target.size)  # repeated targets: the last write wins, as in NumPy
+        keep = np.where(mapping < 0, np.arange(self.size), -1)
+        self._S = _union(_rows(self._S, keep), _rows(rows, mapping))
+        if self._value is not None and values is not None:
+            v = np.array(self._value, dtype=np.result_type(self._value, values))
+            v.reshape(-1)[target] = values
+            self._value = v
+        self._version += 1
 
     # ------------------------------------------------------------- basics
     ndim = property(lambda self: len(self.shape))
@@ -100,22 +161,24 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
     # ----------------------------------------------------------- indexing
     def __getitem__(self, index):
         index = _plain_index(index)
-        ids = self.ids()[index]
+        all_ids = self.ids()
+        ids = all_ids[index]
+        if isinstance(ids, np.ndarray) and np.may_share_memory(ids, all_ids):  # basic indexing: a view
+            return _Tracer.view_of(self, ids, self.ctx)
         value = None if self.value is None else np.asarray(self.value)[index]
         return _Tracer(_rows(self.S, ids), np.shape(ids), value, self.ctx)
 
     def __setitem__(self, index, new):
         index = _plain_index(index)
-        target = self.ids()[index]
+        target = np.ravel(self.ids()[index])
         new_t = self.ctx.lift(new)
-        src = np.broadcast_to(new_t.ids(), np.shape(target)).ravel()
-        mapping = np.full(self.size, -1, dtype=np.int64)
-        mapping[np.ravel(target)] = src
-        keep = np.where(mapping < 0, np.arange(self.size), -1)
-        self.S = _union(_rows(self.S, keep), _rows(new_t.S, mapping))
-        if self.value is not None and new_t.value is not None:
-            self.value = np.array(self.value, dtype=np.result_type(self.value, new_t.value))
-            self.value[index] = new_t.value
+        shape = np.shape(self.ids()[index])
+        rows = _rows(new_t.S, np.broadcast_to(new_t.ids(), shape).ravel())
+        values = None if new_t.value is None else np.broadcast_to(np.asarray(new_t.value), shape).ravel()
+        if self._root is None:
+            self._write(target, rows, values)
+        else:
+            self._root._write(self._rids.reshape(-1)[target], rows, values)
 
     # -------------------------------------------------------- conveniences
     def copy(self):

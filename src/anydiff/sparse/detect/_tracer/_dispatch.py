@@ -112,7 +112,7 @@ def array_ufunc(self, ufunc, method, inputs, kwargs):
                 "Hint: create the output with np.zeros_like(x), or assign the result instead."
             )
         res = array_ufunc(self, ufunc, method, inputs, kwargs)
-        target.S, target.value = res.S, res.value
+        target._store(res.S, res.value)
         return target
     ctx = self.ctx
     if method == "at":
@@ -149,7 +149,7 @@ def _at(ctx, ufunc, inputs):
     if primals is not None:  # local: keep the primal value up to date
         buf = np.array(primals[0])
         ufunc.at(buf, *primals[1:])
-        inputs[0].value = buf
+        inputs[0]._store(inputs[0].S, buf)
     return None
 
 
@@ -161,6 +161,5 @@ def _ufunc_at(ctx, ufunc, a, indices, b=None):
     src = np.broadcast_to(tb.ids(), a.ids()[_plain_index(indices)].shape).ravel()
     rows_new = _rows(tb.S, src)
     A = sp.csr_array((np.ones(target.size, dtype=np.int32), (target, np.arange(target.size))), shape=(a.size, target.size))
-    a.S = _union(a.S, _product(A, rows_new))
-    a.value = None
+    a._store(_union(a.S, _product(A, rows_new)), None)
     return None

@@ -42,6 +42,8 @@ def _structural(ctx, func, args, kwargs):
         value = func([np.asarray(v) for v in values] if many else np.asarray(values[0]), *args[1:], **kwargs)
     if isinstance(out, list):  # split
         return [_Tracer(_rows(S_all, np.asarray(o) - 1), np.shape(o), None, ctx) for o in out]
+    if not many and isinstance(first, _Tracer) and isinstance(out, np.ndarray) and np.may_share_memory(out, data):
+        return _Tracer.view_of(first, out - 1, ctx)  # NumPy returns a view here (reshape, transpose, ...)
     out = np.asarray(out)
     return _Tracer(_rows(S_all, out.astype(np.int64) - 1), out.shape, value, ctx)
 
