@@ -87,15 +87,7 @@ def ravel(tree, dtype=None) -> np.ndarray:
 
 def unravel(template, flat):
     """A tree like ``template`` filled from ``flat`` (every leaf a NumPy array of the template's shape)."""
-    flat, offset = np.asarray(flat), [0]
-
-    def take(leaf):
-        n = _size(leaf)
-        part = flat[offset[0]:offset[0] + n].reshape(np.shape(leaf))
-        offset[0] += n
-        return part
-
-    return tree_map(take, template)
+    return _blocks(template, np.asarray(flat).reshape(1, -1), ())
 
 
 def _blocks(template, rows, row_shape):
