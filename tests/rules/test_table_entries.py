@@ -3,8 +3,9 @@
 For each table entry (elementwise ufuncs and the other functions) one function ``f`` calling
 it (``table_cases.py``; ufuncs from the sampling domains of ``test_classification.py``):
 
-* forward mode (``AutoNumPy``): the Jacobian equals the complex-step Jacobian (central
-  differences where ``f`` is not complex-analytic: ``abs``, ``max``, ``sort`` ...);
+* forward mode (``AutoNumPy``) and reverse mode (``AutoNumPy(mode="reverse")``, which must
+  transpose every entry without falling back): the Jacobian equals the complex-step Jacobian
+  (central differences where ``f`` is not complex-analytic: ``abs``, ``max``, ``sort`` ...);
 * the sparsity tracer: the global and local Jacobian patterns contain every nonzero of that
   reference Jacobian, and so does the Hessian pattern of ``sum(w * f(x))`` for the Hessian by
   differences of the reference gradient.
@@ -113,6 +114,15 @@ def test_forward_mode_matches_reference(name):
     f, x = ALL[name]
     J_ref, tol = reference_jacobian(f, x)
     J = ad.jacobian(f, ad.AutoNumPy(), x)
+    assert np.allclose(np.reshape(J, J_ref.shape), J_ref, rtol=1e-5, atol=max(tol, 1e-7)), name
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_reverse_mode_matches_reference(name):
+    """Reverse mode transposes the forward rules' tangent operations: every entry, no fallback."""
+    f, x = ALL[name]
+    J_ref, tol = reference_jacobian(f, x)
+    J = ad.jacobian(f, ad.AutoNumPy(mode="reverse"), x)
     assert np.allclose(np.reshape(J, J_ref.shape), J_ref, rtol=1e-5, atol=max(tol, 1e-7)), name
 
 

@@ -169,6 +169,21 @@ def cumsum(a, axis=None, dtype=None, out=None):
     return result if dtype is None else result.astype(dtype)
 
 
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+
+    @_register(np.cumulative_sum)
+    def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        if axis is None:
+            if x.ndim != 2:  # the batch axis and one array axis
+                _refuse("np.cumulative_sum(axis=None) of a multi-dimensional tangent")
+            axis = 1
+        result = cumsum(x, axis, dtype, out)
+        if include_initial:  # a zero slice in front: the pad's transpose drops it
+            axis = int(axis) % result.ndim
+            result = np.pad(result, [(1, 0) if d == axis else (0, 0) for d in range(result.ndim)])
+        return result
+
+
 # ---------------------------------------------------------------------------- joins
 def _t_concatenate(ct, data):
     axis, bounds, fits = data
