@@ -198,3 +198,23 @@ def test_a_bare_outer_tangent_is_never_taken_for_a_constant():
     with pytest.raises(ad.TracingError):
         split([Dual(Dual(np.ones(3), np.ones((2, 3))), t), t])
     assert split([Dual(np.ones(3), np.ones((2, 3))), np.ones(3)])[0] == 1  # ordinary duals unchanged
+
+
+def test_assignment_with_repeated_fancy_indices_keeps_the_last_write():
+    """``y[[0, 0, 1]] = v``: NumPy keeps v[1] at position 0, so v[0] gets no derivative
+    (reverse mode used to give it one, silently)."""
+    weights = np.array([1.0, 10.0, 100.0, 1000.0])
+
+    def f(x):
+        y = np.zeros(4)
+        y[[0, 0, 1]] = x[:3] ** 2
+        y[np.array([[3, 3]])] = x[2] * x[:2]
+        return np.sum(y * weights)
+
+    x = np.array([0.3, 0.7, 0.2])
+    ref = np.array([1000.0 * 0.0, 2 * 0.7 * 1.0 + 1000.0 * 0.2, 2 * 0.2 * 10.0 + 1000.0 * 0.7])
+    g = ad.gradient(f, ad.AutoNumPy(mode="reverse"), x)
+    assert np.allclose(g, ref, rtol=1e-12)
+    assert np.allclose(g, ad.gradient(f, ad.AutoNumPy(mode="forward"), x), rtol=1e-12)
+    H = ad.hessian(f, ad.AutoNumPy(), x)  # forward over the reverse pass
+    assert np.allclose(H, ad.hessian(f, ad.AutoNumPy(mode="forward"), x), rtol=1e-12, atol=1e-12)

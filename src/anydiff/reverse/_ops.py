@@ -10,6 +10,8 @@ a non-zero one is refused rather than dropped.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..dual._core import Dual
@@ -243,12 +245,29 @@ def getitem(t, idx):
 
 
 def _t_setitem(ct, data):
-    idx, wshape, wdtype = data
+    idx, wshape, wdtype, kept = data
     old = ct.copy()
     old[idx] = 0
     if wshape is None:
         return (old,)
-    return old, _fit(ct[idx], wshape, wdtype)
+    cw = ct[idx]
+    if kept is not None:  # repeated positions: only the last value written there stays
+        cw = cw * kept
+    return old, _fit(cw, wshape, wdtype)
+
+
+def _last_writes(shape, idx):
+    """For an assignment with repeated fancy indices: a mask of the written values that stay
+    (NumPy keeps the last one per position); ``None`` when no position repeats."""
+    if _is_basic(idx):
+        return None
+    pos = np.arange(math.prod(shape)).reshape(shape)[idx].ravel()
+    _, first_from_end = np.unique(pos[::-1], return_index=True)
+    if first_from_end.size == pos.size:
+        return None
+    kept = np.zeros(pos.size, dtype=bool)
+    kept[pos.size - 1 - first_from_end] = True
+    return kept.reshape(np.shape(np.arange(math.prod(shape)).reshape(shape)[idx]))
 
 
 def setitem(t, idx, w):
@@ -257,10 +276,10 @@ def setitem(t, idx, w):
         t.tape.batchable = False
     old = t.node
     if type(w) is Lin:
-        node = t.tape.add(_t_setitem, (old, w.node), (idx, w.shape, w.dtype))
+        node = t.tape.add(_t_setitem, (old, w.node), (idx, w.shape, w.dtype, _last_writes(t.shape, idx)))
     else:
         _check_zero(w, "an assignment")
-        node = t.tape.add(_t_setitem, (old,), (idx, None, None))
+        node = t.tape.add(_t_setitem, (old,), (idx, None, None, None))
     t._rebind(node)
 
 
