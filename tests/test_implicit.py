@@ -113,3 +113,27 @@ def test_under_torch_autograd():
     J = torch.func.vmap(torch.func.jacrev(g))(lams).numpy()
     for v, Jv in zip(lams.numpy(), J):
         np.testing.assert_allclose(Jv, ridge_jacobian(v), rtol=1e-10)
+
+
+def test_reverse_mode_through_an_implicit_function():
+    """AutoNumPy's reverse mode records g as one tape step transposed by the VJP (the transposed solve)."""
+    import scipy.optimize
+
+    def conditions(p, u):
+        return u + 0.1 * u**3 - p[0] * np.linspace(0.0, 1.0, u.size) - p[1]
+
+    def solver(p):
+        return scipy.optimize.root(lambda u: conditions(p, u), np.zeros(40), tol=1e-12).x
+
+    g = ad.implicit_function(solver, conditions)
+    p = np.array([1.0, 0.5])
+    loss = lambda p: np.sum(g(p) ** 2)  # noqa: E731
+    rev = ad.AutoNumPy(mode="reverse")
+    g_rev = ad.gradient(loss, rev, p)
+    assert np.allclose(g_rev, ad.gradient(loss, ad.AutoNumPy(mode="forward"), p), rtol=1e-9)
+    assert np.allclose(g_rev, ad.gradient(loss, ad.AutoFiniteDiff(), p), rtol=1e-6)
+    assert np.allclose(ad.jacobian(g, rev, p), ad.jacobian(g, ad.AutoNumPy(mode="forward"), p), rtol=1e-9)
+    prep = ad.prepare_gradient(loss, rev, p)
+    for q in (p * 1.1, p * 1.1):  # prepared, called twice at a new point
+        assert np.allclose(ad.gradient(loss, rev, q, prep=prep), ad.gradient(loss, ad.AutoNumPy(mode="forward"), q),
+                           rtol=1e-9)

@@ -66,10 +66,41 @@ def _dual(g, x, ctx):
         raise _second_order_error(g)
     xv = np.asarray(x.value)
     y, aux = g.solve_numpy(xv, ctx)
+    if _symbolic(x.tangent):  # AutoNumPy's reverse mode: a tape record transposed by the VJP
+        out = Dual(y, _record_jvp(g, xv, y, ctx, x.tangent))
+        return (out, aux) if g.has_aux else out
     T = np.asarray(x.tangent)
     ty = g.jvp_numpy(xv, y, ctx, T) if T.shape[0] else np.zeros((0,) + y.shape, dtype=y.dtype)
     out = Dual(y, ty)
     return (out, aux) if g.has_aux else out
+
+
+def _symbolic(t):
+    from ..dual._core import _symbolic as symbolic
+
+    return symbolic(t)
+
+
+def _record_jvp(g, x, y, ctx, lin):
+    """``ty = dy/dx · tx`` for a symbolic tangent: one tape record whose transpose solves the
+    transposed system (the linearization at this point is kept, factorised once)."""
+    linearization = g.linearize(x, y, ctx)
+
+    def transpose(ct, data):
+        from ..reverse import NotTransposableError
+
+        try:
+            tx = linearization.vjp(np.asarray(ct).reshape((-1,) + y.shape))
+        except Exception as err:  # e.g. conditions that call AutoNumPy themselves (optimality_conditions)
+            raise NotTransposableError(
+                f"{g!r}: the transposed system (the VJP of the conditions) failed in reverse mode "
+                f"({type(err).__name__}: {err}).\nHint: use AutoNumPy(mode='forward') or "
+                "mode='auto' (the default falls back to forward mode), or another backend for g."
+            ) from err
+        return (tx.reshape((-1,) + x.shape),)
+
+    node = lin.tape.add(transpose, (lin.node,), None)
+    return lin.derived(node, (lin.shape[0],) + y.shape, np.result_type(lin.dtype, y.dtype))
 
 
 # ---------------------------------------------------------------------- sparsity tracers
