@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import as_dtype_of_leaf, as_input, from_numpy, leaf_dtype
+from .._arrays import as_dtype_of_leaf, as_input, from_numpy, leaf_dtype, library_of
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import (
@@ -63,14 +63,6 @@ def split_args(args, seeds: bool):
         raise InputError("No active argument after the backend.\nHint: call ad.gradient(f, backend, x, ...).")
     contexts = tuple(a for a in rest if isinstance(a, Context))
     return args[0], tuple(actives), contexts, positions, s
-
-
-_ARRAY_MODULES = frozenset({"numpy", "torch", "jax", "jaxlib"})
-
-
-def _is_plain_array(a) -> bool:
-    """An array of NumPy, torch or JAX (a pytree leaf), judged by its type's module."""
-    return type(a).__module__.partition(".")[0] in _ARRAY_MODULES and hasattr(a, "shape")
 
 
 @dataclass
@@ -247,7 +239,8 @@ class TreePrep:
         if (  # hot path: the prepared arrays as separate active arguments (no trees)
             f is self.f and backend is self.backend and len(contexts) == len(self.positions)
             and self.in_def == ("tuple", (LEAF,) * len(actives))
-            and all(_is_plain_array(a) and tuple(a.shape) == s for a, s in zip(actives, self.in_shapes))
+            and all(library_of(a) != "other" and hasattr(a, "shape") and tuple(a.shape) == s
+                    for a, s in zip(actives, self.in_shapes))
         ):
             return list(actives)
         leaves, td = tree_flatten_args(actives)
@@ -376,8 +369,6 @@ class TreePrep:
 
 
 def _lib_of(leaves):
-    from .._arrays import library_of
-
     libs = {library_of(v) for v in leaves} - {"other"}
     return libs.pop() if len(libs) == 1 else "numpy"
 

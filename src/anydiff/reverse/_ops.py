@@ -261,13 +261,14 @@ def _last_writes(shape, idx):
     (NumPy keeps the last one per position); ``None`` when no position repeats."""
     if _is_basic(idx):
         return None
-    pos = np.arange(math.prod(shape)).reshape(shape)[idx].ravel()
+    positions = np.arange(math.prod(shape)).reshape(shape)[idx]
+    pos = positions.ravel()
     _, first_from_end = np.unique(pos[::-1], return_index=True)
     if first_from_end.size == pos.size:
         return None
     kept = np.zeros(pos.size, dtype=bool)
     kept[pos.size - 1 - first_from_end] = True
-    return kept.reshape(np.shape(np.arange(math.prod(shape)).reshape(shape)[idx]))
+    return kept.reshape(positions.shape)
 
 
 def setitem(t, idx, w):

@@ -170,9 +170,9 @@ class _Tracer(ArrayMethods, np.lib.mixins.NDArrayOperatorsMixin):
 
     def __setitem__(self, index, new):
         index = _plain_index(index)
-        target = np.ravel(self.ids()[index])
+        positions = self.ids()[index]
+        target, shape = np.ravel(positions), np.shape(positions)
         new_t = self.ctx.lift(new)
-        shape = np.shape(self.ids()[index])
         rows = _rows(new_t.S, np.broadcast_to(new_t.ids(), shape).ravel())
         values = None if new_t.value is None else np.broadcast_to(np.asarray(new_t.value), shape).ravel()
         if self._root is None:
