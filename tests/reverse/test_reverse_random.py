@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anydiff as ad
+from expression_trees import evaluate_tree, tree_strategy
 
 N = 6
 W = np.random.default_rng(3).normal(size=(N, N)) / N
@@ -62,27 +63,12 @@ BINARY = {
 }
 
 
-def trees():
-    return st.recursive(
-        st.just(("x",)),
-        lambda sub: st.one_of(
-            st.tuples(st.just("u"), st.sampled_from(sorted(UNARY)), sub),
-            st.tuples(st.just("b"), st.sampled_from(sorted(BINARY)), sub, sub),
-        ),
-        max_leaves=8,
-    )
-
-
 def evaluate(tree, x):
-    if tree[0] == "x":
-        return x
-    if tree[0] == "u":
-        return UNARY[tree[1]](evaluate(tree[2], x))
-    return BINARY[tree[1]](evaluate(tree[2], x), evaluate(tree[3], x))
+    return evaluate_tree(tree, x, UNARY, BINARY)
 
 
 @settings(max_examples=40, deadline=None)
-@given(tree=trees(), seed=st.integers(0, 2**31))
+@given(tree=tree_strategy(UNARY, BINARY, max_leaves=8), seed=st.integers(0, 2**31))
 def test_reverse_matches_forward_on_random_trees(tree, seed):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, N)

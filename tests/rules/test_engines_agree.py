@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anydiff as ad
+from expression_trees import evaluate_tree, tree_strategy
 
 N = 6
 W = np.random.default_rng(4).normal(size=(N, N)) / N
@@ -39,21 +40,8 @@ BINARY = {
 }
 
 
-def trees():
-    return st.recursive(
-        st.just(("x",)),
-        lambda sub: st.one_of(st.tuples(st.just("u"), st.sampled_from(sorted(UNARY)), sub),
-                              st.tuples(st.just("b"), st.sampled_from(sorted(BINARY)), sub, sub)),
-        max_leaves=6,
-    )
-
-
 def evaluate(tree, x):
-    if tree[0] == "x":
-        return x
-    if tree[0] == "u":
-        return UNARY[tree[1]](evaluate(tree[2], x))
-    return BINARY[tree[1]](evaluate(tree[2], x), evaluate(tree[3], x))
+    return evaluate_tree(tree, x, UNARY, BINARY)
 
 
 def _inside(M, P):
@@ -61,7 +49,7 @@ def _inside(M, P):
 
 
 @settings(max_examples=40, deadline=None)
-@given(tree=trees(), seed=st.integers(0, 2**31))
+@given(tree=tree_strategy(UNARY, BINARY, max_leaves=6), seed=st.integers(0, 2**31))
 def test_forward_mode_inside_tracer_patterns(tree, seed):
     x = np.random.default_rng(seed).uniform(-1.0, 1.0, N)
 
