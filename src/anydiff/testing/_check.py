@@ -18,7 +18,7 @@ from .._contexts import Constant
 from .._errors import UnsupportedOperationError
 from ..backends import Backend, resolve_backend
 from ._compiles import CompileCounter
-from ._pytrees import compare_trees, leaves, tree_map
+from ._pytrees import array_error, compare_trees, leaves, tree_map
 from ._structured_refs import copy_leaves, expected_structured, flat_expected, structured_gap, structured_seeds
 from ._scenarios import Scenario, namespace_for
 
@@ -439,10 +439,10 @@ def _compare(backend, scenario, op, results, value, rtol, atol, what="second pre
         for a, b in zip(got, exp):
             if np.shape(a) != np.shape(b):
                 return np.inf, [f"shape {np.shape(a)} != expected {np.shape(b)}{which}"]
-            err = float(np.max(np.abs(a - b), initial=0.0))
+            err, problem = array_error(a, b, rtol, atol)
             worst = max(worst, err)
-            if not np.allclose(a, b, rtol=rtol, atol=atol):
-                problems.append(f"wrong result{which}: max abs error {err:.3g} (rtol={rtol}, atol={atol})")
+            if problem:
+                problems.append(f"wrong result{which}: {problem}")
     if value is not None:
         # gradient_and_hvp returns the gradient first; the other value_and_* return f(x)
         ref_value = expected_result(scenario, "gradient") if op == "hvp" else scenario.y

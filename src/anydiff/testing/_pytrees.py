@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["compare_trees", "is_node", "leaves", "nest_hessian", "nest_jacobian", "paths", "ravel", "structure",
+__all__ = ["array_error", "compare_trees", "is_node", "leaves", "nest_hessian", "nest_jacobian", "paths", "ravel", "structure",
            "tree_map", "unravel"]
 
 
@@ -130,11 +130,20 @@ def compare_trees(got, want, rtol, atol, dense) -> tuple[float, list[str]]:
         a = dense(a)
         if np.shape(a) != np.shape(b):
             return np.inf, [f"leaf {where}: shape {np.shape(a)} != expected {np.shape(b)}"]
-        err = float(np.max(np.abs(a - b), initial=0.0))
+        err, problem = array_error(a, b, rtol, atol)
         worst = max(worst, err)
-        if not np.allclose(a, b, rtol=rtol, atol=atol):
-            problems.append(f"leaf {where}: max abs error {err:.3g} (rtol={rtol}, atol={atol})")
+        if problem:
+            problems.append(f"leaf {where}: {problem}")
     return worst, problems
+
+
+def array_error(a, b, rtol, atol) -> tuple[float, str | None]:
+    """``(max abs error, problem)`` of an array against its reference of the same shape;
+    ``problem`` is None within the tolerances."""
+    err = float(np.max(np.abs(a - b), initial=0.0))
+    if np.allclose(a, b, rtol=rtol, atol=atol):
+        return err, None
+    return err, f"max abs error {err:.3g} (rtol={rtol}, atol={atol})"
 
 
 def _show(s) -> str:
