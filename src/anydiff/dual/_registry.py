@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 from .._errors import MissingRuleError
-from ..rules import FUNCTIONS, function_rule
+from ..rules import FUNCTIONS, engine_handler, function_rule
 from ._core import Dual, primal
 
 __all__ = ["HANDLED", "dispatch_function", "handler_for", "implements"]
@@ -35,19 +35,17 @@ def implements(*funcs):
 
 def handler_for(func):
     """The dual handler of a table entry (None if the engine does not cover it)."""
-    handler = HANDLED.get(func) or _GENERIC.get(func)
-    if handler is not None or func not in FUNCTIONS:
-        return handler
-    rule = FUNCTIONS[func]
+    return engine_handler(func, HANDLED, _GENERIC, _by_kind)
+
+
+def _by_kind(func, rule):
     if rule.kind == "zero":
-        handler = _primal_only(func)
-    elif rule.kind == "composite":
-        handler = rule.impl
-    elif rule.kind == "linear" and rule.axes:
-        handler = _axis_linear(func, rule.axes, rule.none)
-    if handler is not None:
-        _GENERIC[func] = handler
-    return handler
+        return _primal_only(func)
+    if rule.kind == "composite":
+        return rule.impl
+    if rule.kind == "linear" and rule.axes:
+        return _axis_linear(func, rule.axes, rule.none)
+    return None
 
 
 def dispatch_function(func, args, kwargs):

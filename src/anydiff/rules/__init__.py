@@ -11,9 +11,12 @@ tracer, reverse mode), which all read it.
 """
 
 from . import numpy_functions, numpy_rules, scipy_rules  # noqa: F401  (register the entries)
-from ._functions import FUNCTIONS, KINDS, FunctionRule, function_rule, missing_rule_hint, register_function
+from ._functions import (
+    FUNCTIONS, KINDS, FunctionRule, engine_handler, function_rule, missing_rule_hint, register_function,
+)
 from ._table import RULES, Rule, get_rule, register
 from .numpy_functions import PYTHON_LEVEL
 
-__all__ = ["FUNCTIONS", "KINDS", "PYTHON_LEVEL", "FunctionRule", "RULES", "Rule", "function_rule", "get_rule",
+__all__ = ["FUNCTIONS", "KINDS", "PYTHON_LEVEL", "FunctionRule", "RULES", "Rule", "engine_handler", "function_rule",
+           "get_rule",
            "missing_rule_hint", "register", "register_function"]

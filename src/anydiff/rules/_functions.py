@@ -32,7 +32,8 @@ from typing import Callable
 
 from .._errors import MissingRuleError
 
-__all__ = ["FunctionRule", "FUNCTIONS", "KINDS", "function_rule", "register_function", "missing_rule_hint"]
+__all__ = ["FunctionRule", "FUNCTIONS", "KINDS", "engine_handler", "function_rule", "register_function",
+           "missing_rule_hint"]
 
 KINDS = ("elementwise", "zero", "linear", "composite", "dense", "custom")
 
@@ -87,6 +88,18 @@ def register_function(func, kind, name=None, **fields) -> FunctionRule:
         return FUNCTIONS[func]
     FUNCTIONS[func] = rule
     return rule
+
+
+def engine_handler(func, own, made, make):
+    """An engine's handler of ``func``: its own rule (``own``), else the one ``make(func, rule)``
+    builds from the table entry's kind, built once and kept in ``made`` (None if not covered)."""
+    handler = own.get(func) or made.get(func)
+    if handler is not None or func not in FUNCTIONS:
+        return handler
+    handler = make(func, FUNCTIONS[func])
+    if handler is not None:
+        made[func] = handler
+    return handler
 
 
 def display_name(func) -> str:

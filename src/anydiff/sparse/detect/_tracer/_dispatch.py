@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...._errors import MissingRuleError, TracingError
-from ....rules import FUNCTIONS, RULES, function_rule, missing_rule_hint
+from ....rules import RULES, engine_handler, function_rule, missing_rule_hint
 from .._index_sets import _product, _rows
 from ._contract import _convolve, _einsum, _matmul
 from ._core import _NoValue, _Tracer, _fill_value, _plain_index, _primal, _union
@@ -76,21 +76,19 @@ def _select(func):
 
 def handler_for(func):
     """The tracer handler of a table entry (None if the tracer does not cover it)."""
-    handler = OWN.get(func) or _GENERIC.get(func)
-    if handler is not None or func not in FUNCTIONS:
-        return handler
-    rule = FUNCTIONS[func]
+    return engine_handler(func, OWN, _GENERIC, _by_kind)
+
+
+def _by_kind(func, rule):
     if rule.kind == "zero":
-        handler = _meta(func) if rule.meta else _zero_like_result(func)
-    elif rule.kind == "composite":
-        handler = _composite(rule.impl)
-    elif rule.kind == "linear" and rule.select:
-        handler = _select(func)
-    elif rule.kind == "dense":
-        handler = dense_handler(func, rule)
-    if handler is not None:
-        _GENERIC[func] = handler
-    return handler
+        return _meta(func) if rule.meta else _zero_like_result(func)
+    if rule.kind == "composite":
+        return _composite(rule.impl)
+    if rule.kind == "linear" and rule.select:
+        return _select(func)
+    if rule.kind == "dense":
+        return dense_handler(func, rule)
+    return None
 
 
 def array_function(ctx, func, args, kwargs):
