@@ -31,15 +31,17 @@ that converted, and the error's hint names ``ad.differentiate_with`` and ``ad.cu
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib
 import linecache
 import math
+import operator
 import os
 import sys
 import threading
 import types
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,8 +59,7 @@ _INTERNAL = (
 _INTERNAL_FILES = (os.path.dirname(__file__) + os.sep, os.path.dirname(np.__file__) + os.sep)
 
 
-@dataclass(frozen=True)
-class _Engine:
+class _Engine(NamedTuple):  # a tuple: built on every engine call, so it must be cheap
     template: object  # the engine's input (a Dual, a tracer, ...): new buffers are made like it
     types: tuple  # classes of engine objects
     lift: object  # plain array -> engine constant, or None for zeros_like + assignment
@@ -190,6 +191,7 @@ _PATCHED: dict = {}  # bound in user modules: (id(ns), name) -> [ns, original, w
 _OPEN = [0]  # engine evaluations in progress, over all threads
 _WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
 _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
+_GROUPS: list = []  # per namespace: (namespace, wrappers, originals, getter of the names, wrappers)
 
 
 def _module_patches():
@@ -201,6 +203,7 @@ def _module_patches():
         tables = [(np, w.NUMPY), (math, w.MATH)]
         for (module, name), implementation in PYTHON_LEVEL.items():  # scipy.special.logsumexp, ...
             tables.append((importlib.import_module(module), {name: w.python_level(implementation)}))
+        groups = {}  # one group per module namespace: installed by one dict.update
         for module, table in tables:
             for name, make in table.items():
                 original = module.__dict__.get(name)
@@ -208,7 +211,33 @@ def _module_patches():
                     wrapper = make(original)
                     _WRAPPERS[id(original)] = (original, wrapper)
                     _MODULE_PATCHES.append((module.__dict__, name, original, wrapper))
+                    group = groups.setdefault(id(module.__dict__), (module.__dict__, {}, {}))
+                    group[1][name], group[2][name] = wrapper, original
+        for ns, wrappers, originals in groups.values():
+            names = tuple(wrappers)
+            current = operator.itemgetter(*names) if len(names) > 1 else lambda d, n=names[0]: (d[n],)
+            _GROUPS.append((ns, wrappers, originals, current, tuple(wrappers.values())))
     return _MODULE_PATCHES
+
+
+def _put_wrappers():
+    for namespace, wrappers, _, _, _ in _GROUPS:
+        namespace.update(wrappers)
+
+
+def _put_originals():
+    """Originals back, except where someone rebound a name while the wrappers were in place."""
+    for namespace, wrappers, originals, current, values in _GROUPS:
+        try:
+            untouched = current(namespace) == values  # the common case, compared in C (identity first)
+        except Exception:  # a name deleted or rebound to an odd object meanwhile: the slow path
+            untouched = False
+        if untouched:
+            namespace.update(originals)
+        else:
+            for name, wrapper in wrappers.items():
+                if namespace.get(name) is wrapper:
+                    namespace[name] = originals[name]
 
 
 def _acquire(patches):
@@ -239,8 +268,7 @@ def _install(f):
     patches = _global_patches(f)
     with _LOCK:
         if _OPEN[0] == 0:
-            for namespace, name, _, wrapper in _MODULE_PATCHES:
-                namespace[name] = wrapper
+            _put_wrappers()
         _OPEN[0] += 1
         if patches:
             _acquire(patches)
@@ -253,9 +281,7 @@ def _uninstall(patches):
             _release(patches)
         _OPEN[0] -= 1
         if _OPEN[0] == 0:
-            for namespace, name, original, wrapper in _MODULE_PATCHES:
-                if namespace.get(name) is wrapper:  # untouched since: put the original back
-                    namespace[name] = original
+            _put_originals()
 
 
 def installed() -> bool:
@@ -301,12 +327,14 @@ def _cell_callable(cell):
         return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _names(code):
+    """Global names read by ``code`` and the code nested in it (code objects are immutable)."""
     names = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _names(const)
-    return names
+    return frozenset(names)
 
 
 def _global_patches(f):
