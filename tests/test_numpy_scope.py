@@ -7,6 +7,8 @@ tracers (global and local, Jacobian and Hessian patterns), against analytic deri
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 from math import cos as _bound_cos  # bound at import: anydiff swaps it for the call
 from math import exp as _bound_exp
@@ -353,3 +355,21 @@ def test_corpus_float_conversion_is_refused_everywhere():
     for outcome in result["engines"].values():
         assert outcome["outcome"] == "refused" and outcome["error"] == "TracingError"
         assert "float_normalised_rosenbrock" in outcome["message"] and "differentiate_with" in outcome["message"]
+
+
+_FIRST_USE_INSIDE_A_SCOPE = """
+import numpy as np, anydiff as ad
+inner = ad.differentiate_with(lambda x: np.concatenate([np.sin(x), x]), ad.AutoNumPy())
+pattern = ad.jacobian_sparsity(lambda x: inner(x) * 2, np.ones(3))  # first engine use: in a scope
+J = ad.jacobian(lambda x: np.concatenate([np.sin(x), x]), ad.AutoNumPy(mode="forward"), np.ones(3))
+assert np.allclose(J, np.vstack([np.diag(np.cos(np.ones(3))), np.eye(3)])), J
+print(int(pattern.sum()))
+"""
+
+
+def test_engines_first_used_inside_a_scope_keep_their_rules():
+    """Regression: the dual engine first imported while the scope's wrappers were installed
+    registered its rules under the wrappers, so np.concatenate later had no rule."""
+    run = subprocess.run([sys.executable, "-c", _FIRST_USE_INSIDE_A_SCOPE], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "18"  # dense 6 x 3: a black box without a declared pattern

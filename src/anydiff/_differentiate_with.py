@@ -204,8 +204,9 @@ def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
 
 # ---------------------------------------------------------------------- host side (JAX, torch)
 def host_apply(dw, kind, x, lin, args):
-    """``f(x)`` (``kind="call"``), or the backend's pushforward / pullback of the stacked
-    tangents / cotangents ``lin`` (shape ``(k,) + core``), all in NumPy."""
+    """``f(x)`` (``kind="call"``), the gradient of scalar ``f`` (``"grad"``), or the backend's
+    pushforward / pullback of the stacked tangents / cotangents ``lin`` (shape ``(k,) + core``),
+    all in NumPy."""
     from . import operators
 
     contexts = [Constant(a) for a in args]
@@ -217,14 +218,15 @@ def host_apply(dw, kind, x, lin, args):
         "push": (operators.pushforward, operators.prepare_pushforward),
         "pull": (operators.pullback, operators.prepare_pullback),
         "gradient": (operators.gradient, operators.prepare_gradient),
+        "grad": (operators.gradient, operators.prepare_gradient),  # scalar f, lin is None
     }[kind]
-    key = (kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
+    key = ("gradient" if kind == "grad" else kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
     prep = dw._preps.get(key)
     if prep is None:  # prepared once per signature: repeated calls (a jitted loop) skip the set-up
         prep = dw._preps[key] = make(dw.f, dw.backend, x, *contexts)
-    if kind == "gradient":
+    if kind in ("gradient", "grad"):
         g = to_numpy(op(dw.f, dw.backend, x, *contexts, prep=prep))
-        return lin.reshape((-1,) + (1,) * g.ndim) * g
+        return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
     out = op(dw.f, dw.backend, x, tuple(lin), *contexts, prep=prep)
     return np.stack([to_numpy(o) for o in out])
 
@@ -243,7 +245,7 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     shared = all(math.prod(o.shape[:nb]) == 1 for o in [x] + args)
     core = lambda o: o.reshape(o.shape[nb:])
     if shared:
-        if kind == "call":
+        if kind in ("call", "grad"):
             y = host_apply(dw, kind, core(x), None, [core(a) for a in args])
             return np.broadcast_to(y, batch + y.shape) if batch else y
         L = np.broadcast_to(lin, batch + lin.shape[nb:]).reshape((k,) + lin.shape[nb:])
@@ -257,5 +259,5 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
         xi, ai = flat[0][i], [a[i] for a in flat[1:1 + len(args)]]
         li = None if lin is None else flat[-1][i:i + 1]
         out = host_apply(dw, kind, xi, li, ai)
-        outs.append(out if kind == "call" else out[0])
+        outs.append(out if kind in ("call", "grad") else out[0])
     return np.stack(outs).reshape(batch + outs[0].shape)

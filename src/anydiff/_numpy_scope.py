@@ -191,12 +191,17 @@ _PATCHED: dict = {}  # bound in user modules: (id(ns), name) -> [ns, original, w
 _OPEN = [0]  # engine evaluations in progress, over all threads
 _WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
 _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
+_ENGINES = ("anydiff.rules", "anydiff.dual", "anydiff.reverse", "anydiff.sparse.detect")
 _GROUPS: list = []  # per namespace: (namespace, wrappers, originals, getter of the names, wrappers)
 
 
 def _module_patches():
     """The module attributes to replace, built once (before anything is installed)."""
     if not _MODULE_PATCHES:
+        # The engines' registries are keyed by NumPy's functions: import them now, while NumPy's
+        # names are the originals (a module first imported inside a scope would see wrappers).
+        for engine in _ENGINES:
+            importlib.import_module(engine)
         from . import _numpy_wrappers as w
         from .rules import PYTHON_LEVEL
 

@@ -6,7 +6,8 @@
   ``anydiff_call`` (``f``), ``anydiff_push`` (the backend's pushforward, linear in its tangent)
   and ``anydiff_pull`` (its pullback). Each is evaluated on the host with
   ``jax.pure_callback``; the jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
-  other's transposes, and the batching rules hand a whole batch of tangents (``jacfwd``,
+  other's transposes (for a scalar ``f`` the transpose of ``push`` is the cotangent times
+  ``anydiff_grad``, a callback with one operand fewer), and the batching rules hand a whole batch of tangents (``jacfwd``,
   ``jacrev``, ``vmap``) to the backend as one batched pushforward/pullback.
 """
 
@@ -93,7 +94,7 @@ class _Op:
         return full
 
     def out(self, kind):
-        return (self.x_shape, self.x_dtype) if kind == "pull" else (self.y_shape, self.y_dtype)
+        return (self.x_shape, self.x_dtype) if kind in ("pull", "grad") else (self.y_shape, self.y_dtype)
 
 
 _PRIMITIVES = {}
@@ -101,7 +102,7 @@ _PRIMITIVES = {}
 
 def _primitives():
     if not _PRIMITIVES:
-        for kind in ("call", "push", "pull"):
+        for kind in ("call", "push", "pull", "grad"):
             _PRIMITIVES[kind] = _make_primitive(kind)
         _define_derivatives(_PRIMITIVES)
     return _PRIMITIVES
@@ -119,7 +120,7 @@ def _make_primitive(kind):
     from ._differentiate_with import host_batched
 
     p = Primitive("anydiff_" + kind)
-    n_lin = 0 if kind == "call" else 1
+    n_lin = 0 if kind in ("call", "grad") else 1
 
     def abstract(*operands, op, nb):
         shape, dtype = op.out(kind)
@@ -150,6 +151,7 @@ def _make_primitive(kind):
 
 
 def _define_derivatives(P):
+    import jax
     from jax.interpreters import ad
 
     def first_order_only(op):
@@ -185,15 +187,23 @@ def _define_derivatives(P):
                 raise first_order_only(op)
             if type(ct) is ad.Zero:
                 return [None, None] + [None] * len(arrs)
+            if other == "pull" and op.y_shape == ():  # scalar f: ct times the gradient, and the
+                g = P["grad"].bind(x, *arrs, op=op, nb=nb)  # callback gets one operand fewer
+                scaled = jax.numpy.reshape(ct, np.shape(ct) + (1,) * len(op.x_shape)) * g
+                return [None, scaled.astype(op.x_dtype)] + [None] * len(arrs)
             return [None, P[other].bind(x, ct, *arrs, op=op, nb=nb)] + [None] * len(arrs)
 
         return rule
+
+    def no_second_order(primals, tangents, *, op, nb):
+        raise first_order_only(op)
 
     ad.primitive_jvps[P["call"]] = call_jvp
     ad.primitive_jvps[P["push"]] = linear_jvp("push")
     ad.primitive_jvps[P["pull"]] = linear_jvp("pull")
     ad.primitive_transposes[P["push"]] = transpose("pull")
     ad.primitive_transposes[P["pull"]] = transpose("push")
+    ad.primitive_jvps[P["grad"]] = no_second_order
 
 
 def call_black_box(dw, x, args):
