@@ -95,7 +95,8 @@ def apply_ufunc(ufunc, inputs, kwargs):
             t = lift(t, ndim)
             sign = p if isinstance(p, float) and (p == 1.0 or p == -1.0) else 0.0  # add, subtract
             if sign == 0.0:
-                term = t * p
+                scale = getattr(type(t), "_anydiff_scale", None)  # a symbolic tangent's own product
+                term = t * p if scale is None else scale(t, p)
             elif ty is None:
                 ty, owned = (t, False) if sign > 0 else (-t, True)
                 continue
@@ -113,7 +114,7 @@ def apply_ufunc(ufunc, inputs, kwargs):
                 ty, owned = (ty - term if sign < 0 else ty + term), True
     if ty is None:
         return y
-    if any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
+    if not owned and any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
         ty = ty.copy()
     dtype = kwargs.get("dtype")
     if dtype is not None:

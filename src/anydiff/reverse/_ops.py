@@ -94,6 +94,11 @@ def _scaled(t, p, transpose):
     return t.derived(node, shape, dtype)
 
 
+def scale(t, p):
+    """``t * p`` for a tangent ``t`` and a value ``p``."""
+    return _scaled(t, p, _t_scale)
+
+
 def _multiply(a, b):
     return _scaled(a, b, _t_scale) if type(a) is Lin else _scaled(b, a, _t_scale)
 

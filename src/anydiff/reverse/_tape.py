@@ -245,6 +245,10 @@ class Lin(LinearOperators, ArrayMethods):
                 base.__setitem__(self._view, self)
             self._bver = base._version
 
+    def _anydiff_scale(self, p):
+        """``self * p`` for a partial ``p``: the dual engine's shortcut past ``np.multiply``."""
+        return scale(self, p)
+
     def derived(self, node, shape, dtype=None):
         return Lin(self.tape, node, shape, self.dtype if dtype is None else dtype)
 
@@ -314,4 +318,4 @@ OUTER_TYPES.add(Lin)
 
 # the operations (they import Lin from this module)
 from ._linear import reshape_record  # noqa: E402
-from ._ops import astype, dispatch_function, dispatch_ufunc, getitem, getitem_record, setitem  # noqa: E402
+from ._ops import astype, dispatch_function, dispatch_ufunc, getitem, getitem_record, scale, setitem  # noqa: E402
