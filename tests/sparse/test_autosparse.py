@@ -202,6 +202,29 @@ def test_torch_code_is_traced_by_default():
     assert sp.issparse(J) and np.allclose(J.toarray(), np.diag(np.cos(np.ones(3))))
 
 
+@pytest.mark.skipif(not installed("torch"), reason="torch not installed")
+def test_torch_partition_on_equal_colors_is_rows():
+    """AutoTorch: rows (batched VJPs) when columns and rows need as many colors; fewer colors still win."""
+    import torch
+
+    N = 5
+    f = brusselator_2d(torch, N)
+    x = torch.from_numpy(brusselator_point(N))
+    dense = torch.func.jacfwd(f)(x).numpy()  # independent reference: dense forward mode
+    for partition, expected in (("auto", "row"), ("column", "column")):
+        b = ad.AutoSparse(ad.AutoTorch(), partition=partition)
+        prep = ad.prepare_jacobian(f, b, x)
+        assert prep.sparse.partition == expected
+        for _ in range(2):  # prepared, called twice
+            J = ad.jacobian(f, b, x, prep=prep)
+            assert np.allclose(J.toarray(), dense, rtol=1e-12, atol=1e-12)
+    g = lambda v: v * v[0]  # noqa: E731  (a dense column: 2 column colors, n row colors)
+    prep = ad.prepare_jacobian(g, ad.AutoSparse(ad.AutoTorch()), x)
+    assert prep.sparse.partition == "column" and prep.sparse.ncolors == 2
+    J = ad.jacobian(g, ad.AutoSparse(ad.AutoTorch()), x, prep=prep)
+    assert np.allclose(J.toarray(), torch.func.jacfwd(g)(x).numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_acyclic_substitution_hessian():
     n = 40
     f = rosenbrock_chain(np)

@@ -61,6 +61,18 @@ class AutoTorch(Backend):
         if self.mode not in ("reverse", "forward"):
             raise InputError(f"AutoTorch(mode={self.mode!r}) is not a mode.\nHint: use 'reverse' or 'forward'.")
 
+    @property
+    def sparse_tie_partition(self) -> str:
+        """AutoSparse's partition when columns and rows need as many colors.
+
+        Eager: rows (batched VJPs). torch's forward mode is slow on code with constants (an op
+        with a constant operand adds a zero tangent through a slow path): on the Brusselator,
+        batched JVPs cost about 3x the same number of batched VJPs. Compiled: columns, since
+        ``torch.compile`` of batched ``torch.func.vjp`` fails on functions that build tensors
+        from NumPy arrays (a guard error in torch 2.13).
+        """
+        return "column" if self.compile else "row"
+
     def check_input(self, x, library):
         if library not in ("numpy", "torch"):
             raise InputError(f"AutoTorch got a {library} array.\nHint: pass a NumPy array or a torch.Tensor.")

@@ -103,6 +103,24 @@ def test_star_kernels_each_valid_and_portfolio_keeps_fewest(S, order):
     assert both.ncolors == min(paths.max(initial=-1), hubs.max(initial=-1)) + 1
 
 
+@settings(max_examples=30, deadline=None)
+@given(S=patterns(symmetric=True, max_size=25), order=st.sampled_from(ORDERS))
+def test_paths_kernel_color_counts_match_the_neighbor_scan(S, order):
+    """The per-vertex color counts (colors below ``width``) decide exactly as the scan of
+    neighbors (``width=0``: every color scanned)."""
+    from anydiff.sparse.coloring.orders import vertex_order
+    from anydiff.sparse.coloring.problem import adjacency, as_pattern
+    from anydiff.sparse.coloring.star import greedy_star_paths
+
+    G = adjacency(as_pattern(S))
+    n = G.shape[0]
+    ordering = vertex_order(order, G, 0)
+    scanned = greedy_star_paths(ordering, G.indptr, G.indices, n, 0)
+    assert is_star_coloring(S, scanned)
+    for width in (1, 2, 64):
+        assert np.array_equal(greedy_star_paths(ordering, G.indptr, G.indices, n, width), scanned)
+
+
 def test_paths_kernel_fewer_colors_on_a_random_graph():
     # the two-colored-path kernel (GMP 2005) beats the star-and-hub kernel on random graphs
     # (9 vs 13 colors at n = 1e5 in benchmarks/coloring.py); a smaller instance of the same kind

@@ -27,7 +27,13 @@ Rules, by kind of operator:
 * ``mm``/``bmm``/``addmm``: exact when one operand is constant (its zeros are honoured);
 * ``convolution`` with a constant kernel: the kernel's nonzero taps over the unfolded windows.
 
-Hessian patterns are the Jacobian patterns of ``torch.func.grad(f)``, symmetrized.
+* ``as_strided`` views and ``as_strided_scatter`` writes: run on element ids when the base is
+  contiguous at storage offset 0 (exact), refused otherwise.
+
+Hessian patterns are the Jacobian patterns of ``torch.func.grad(f)``, symmetrized. The gradient
+is traced as it runs first (views keep their true storage offsets) and that graph is then
+functionalized: functionalizing ``grad(f)`` directly misplaces the gradient of a view of a buffer
+written later (torch 2.13), which would give wrong patterns.
 """
 
 from __future__ import annotations
@@ -88,8 +94,11 @@ class TorchSparsityDetector:
 
         x = _as_tensor(x)
         contexts = _values(contexts)
-        grad = torch.func.grad(lambda x: f(x, *contexts))
-        S = _walk(_trace(torch.func.functionalize(grad, remove="mutations_and_views"), x), x)
+        # grad is traced first as it runs (views at their true storage offsets), then that graph is
+        # functionalized: functionalize(grad(f)) reads the gradient of a view of a buffer written
+        # later at the wrong offset (torch 2.13), which gave wrong Hessian patterns
+        graph = _trace(torch.func.grad(lambda x: f(x, *contexts)), x, functional=False)
+        S = _walk(_trace(torch.func.functionalize(graph, remove="mutations_and_views"), x), x)
         return sp.csr_array((S + S.T) > 0)
 
 
@@ -115,14 +124,15 @@ def _as_tensor(x):
     return torch.as_tensor(np.asarray(x))
 
 
-def _trace(fun, x):
-    """ATen graph of ``fun`` at fake tensors shaped like ``x``."""
+def _trace(fun, x, functional=True):
+    """ATen graph of ``fun`` at fake tensors shaped like ``x`` (core ATen operators unless
+    ``functional=False``: then the operators as they run, in-place writes and views included)."""
     from torch._decomp import core_aten_decompositions
     from torch.fx.experimental.proxy_tensor import make_fx
 
+    table = core_aten_decompositions() if functional else None
     try:
-        return make_fx(fun, tracing_mode="fake", decomposition_table=core_aten_decompositions(),
-                       _allow_non_fake_inputs=True)(x)
+        return make_fx(fun, tracing_mode="fake", decomposition_table=table, _allow_non_fake_inputs=True)(x)
     except Exception as err:  # noqa: BLE001 - torch raises many types; all mean "cannot trace"
         text = str(err).split("\n")[0]
         if "data-dependent" in str(err) or "GuardOnDataDependent" in type(err).__name__:
@@ -238,7 +248,7 @@ def _call(node, env, n):
             "point), ad.KnownSparsityDetector(S), or wrap that piece with ad.custom_rule and a "
             "declared jacobian_sparsity."
         )
-    return rule(ops.Call(name, args, kwargs, shapes, n, target))
+    return rule(ops.Call(name, args, kwargs, shapes, n, target, node))
 
 
 def _differentiable_output(node):

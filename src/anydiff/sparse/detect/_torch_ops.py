@@ -27,6 +27,7 @@ class Call:
     shapes: object  # output shape, or list of shapes
     n: int
     target: object
+    node: object = None  # the graph node (its arguments' metadata: strides, storage offsets)
 
 
 def _traced_cls():
@@ -90,7 +91,7 @@ def register(*names):
 # ---------------------------------------------------------------- elementwise
 ELEMENTWISE = ["abs", "acos", "acosh", "add", "addcdiv", "addcmul", "asin", "asinh", "atan", "atan2", "atanh", "clamp", "clamp_min", "clamp_max", "cos", "cosh", "div", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "fmod", "remainder", "hypot", "lerp", "lgamma", "digamma", "log", "log10", "log1p", "log2", "logaddexp", "logit", "maximum", "minimum", "fmax", "fmin", "mul", "neg", "pow", "reciprocal", "relu", "rsqrt", "sigmoid", "silu", "sin", "sinh", "sqrt", "square", "sub", "rsub", "tan", "tanh", "xlogy", "nan_to_num", "gelu", "elu", "leaky_relu", "hardtanh", "softplus", "mish", "hardswish", "hardsigmoid", "threshold", "threshold_backward", "tanh_backward", "sigmoid_backward", "gelu_backward", "silu_backward", "elu_backward", "softplus_backward", "leaky_relu_backward", "hardtanh_backward", "hardswish_backward", "hardsigmoid_backward", "mish_backward", "real", "imag", "conj", "conj_physical", "_conj", "lift_fresh_copy", "clone", "_to_copy", "alias", "contiguous", "sinc", "deg2rad", "rad2deg", "i0", "frac", "copysign", "masked_fill", "polar", "complex", "logical_not_float"]
 ZERO = ["sign", "sgn", "floor", "ceil", "round", "trunc", "detach", "heaviside", "bernoulli", "signbit"]
-CREATION = ["zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like", "new_zeros", "new_ones", "new_empty", "new_full", "fill", "empty_strided"]
+CREATION = ["zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like", "new_zeros", "new_ones", "new_empty", "new_full", "fill", "empty_strided", "new_empty_strided"]
 
 
 @register(*ELEMENTWISE)
@@ -216,6 +217,28 @@ def _structural_on(data):
 
 for _name, _data in MULTI_STRUCTURAL.items():
     RULES[_name] = _structural_on(_data)
+
+
+@register("as_strided", "as_strided_copy", "as_strided_scatter")
+def as_strided(c):
+    """Views at explicit strides of the base's memory, and writes into them (``as_strided_scatter``:
+    the base with the strided region replaced by ``src``). Run on element ids laid out as the base
+    is (contiguous, offset 0), this is exact element by element; other layouts are refused."""
+    from ..._errors import MissingRuleError
+
+    base = getattr(getattr(c.node, "args", (None,))[0], "meta", {}).get("val")
+    plain = base is not None and base.is_contiguous() and base.storage_offset() == 0
+    try:
+        if plain:
+            return structural(c, data=(0, 1) if c.name == "as_strided_scatter" else (0,))
+        problem = "the base tensor is not contiguous at storage offset 0"
+    except RuntimeError as err:  # out-of-bounds or overlapping strided regions
+        problem = str(err).split("\n")[0]
+    raise MissingRuleError(
+        f"TorchSparsityDetector cannot follow aten.{c.name} here: {problem}.\n"
+        "Hint: use sparsity_detector=ad.DenseSparsityDetector(ad.AutoTorch()) (the pattern at one point) "
+        "or ad.KnownSparsityDetector(S); or index with slicing instead of torch.as_strided."
+    )
 
 
 @register("index_put")
