@@ -15,7 +15,9 @@ from math import exp as _bound_exp
 
 import numpy as np
 import pytest
+import scipy.linalg as scipy_linalg
 import scipy.special as sc
+from scipy.linalg import solve as _bound_solve  # bound at import: swapped for the call
 
 import anydiff as ad
 from anydiff._numpy_scope import active_engine, installed
@@ -373,3 +375,29 @@ def test_engines_first_used_inside_a_scope_keep_their_rules():
     run = subprocess.run([sys.executable, "-c", _FIRST_USE_INSIDE_A_SCOPE], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "18"  # dense 6 x 3: a black box without a declared pattern
+
+
+def _euler_step(x):
+    """An implicit Euler step written with SciPy's dense solvers, bound at import or not."""
+    import scipy.linalg
+
+    a = np.diag(2.0 + x) + 0.1 * np.outer(x, x)
+    c = scipy.linalg.cho_factor(a)
+    return scipy.linalg.cho_solve(c, np.sin(x)) + _bound_solve(a, x, assume_a="pos")
+
+
+def test_scipy_linalg_is_differentiated_by_every_engine():
+    x = np.array([0.3, 0.7, 1.1, 0.2])
+    eps = 1e-6
+    ref = np.stack([(_euler_step(x + eps * e) - _euler_step(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
+    for backend in (ad.AutoNumPy(mode="forward"), ad.AutoNumPy(mode="reverse")):
+        assert np.allclose(ad.jacobian(_euler_step, backend, x), ref, rtol=1e-6, atol=1e-8), backend
+    assert ad.jacobian_sparsity(_euler_step, x).toarray().all()  # dense solves: every entry
+    with pytest.raises(ad.MissingRuleError, match=r"assume_a='banded'[\s\S]*Hint: .*differentiate_with"):
+        ad.jacobian(lambda v: scipy_linalg.solve(np.diag(v), v, assume_a="banded"), ad.AutoNumPy(), x)
+    with pytest.raises(ad.MissingRuleError, match="eigh with b="):
+        ad.gradient(lambda v: scipy_linalg.eigh(np.diag(v), np.eye(4))[0].sum(), ad.AutoNumPy(), x)
+    assert scipy_linalg.solve is _original_solve and not installed()  # plain SciPy again afterwards
+
+
+_original_solve = scipy_linalg.solve

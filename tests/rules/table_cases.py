@@ -24,6 +24,13 @@ def _scipy(name):
     return getattr(sc, name)
 
 
+def _linalg(name):
+    """``scipy.linalg.<name>``, looked up at call time (anydiff intercepts it during a call)."""
+    import scipy.linalg
+
+    return getattr(scipy.linalg, name)
+
+
 X6 = R.uniform(0.2, 0.9, 6)
 X4 = R.uniform(0.2, 0.9, 4)
 X9 = R.uniform(0.2, 0.9, 9)
@@ -159,6 +166,16 @@ CASES = {
     "scipy.special.logsumexp": (lambda x: _scipy("logsumexp")(m23(x), axis=1), X6),
     "scipy.special.softmax": (lambda x: _scipy("softmax")(m23(x), axis=0), X6),
     "scipy.special.log_softmax": (lambda x: _scipy("log_softmax")(x), X6),
+    # scipy.linalg (one triangle read where SciPy reads one: the other gets no derivative)
+    "scipy.linalg.solve": (lambda x: _linalg("solve")(m33(x) + 2 * np.eye(3), x[:3], assume_a="sym"), X9),
+    "scipy.linalg.inv": (lambda x: _linalg("inv")(m33(x) + 2 * np.eye(3)), X9),
+    "scipy.linalg.det": (lambda x: _linalg("det")(m33(x)) * x[:2], X9),
+    "scipy.linalg.cholesky": (lambda x: _linalg("cholesky")(spd(x) + np.triu(m33(x), 1)), X9),
+    "scipy.linalg.cho_factor": (lambda x: _linalg("cho_factor")(spd(x), lower=True)[0], X9),
+    "scipy.linalg.cho_solve": (lambda x: _linalg("cho_solve")((_linalg("cholesky")(spd(x)), False), x[:3]), X9),
+    "scipy.linalg.solve_triangular": (lambda x: _linalg("solve_triangular")(m33(x) + 2 * np.eye(3), x[3:6], trans="T"), X9),
+    "scipy.linalg.norm": (lambda x: _linalg("norm")(m33(x), axis=0), X9),
+    "scipy.linalg.eigh": (lambda x: _linalg("eigh")(spd(x) + np.tril(m33(x), -1), lower=False, eigvals_only=True), X9),
     # ------------------------------------------------------------------- dense blocks
     "np.linalg.solve": (lambda x: np.linalg.solve(m33(x) + 2 * np.eye(3), x[:3]), X9),
     "np.linalg.inv": (lambda x: np.linalg.inv(m33(x) + 2 * np.eye(3)), X9),

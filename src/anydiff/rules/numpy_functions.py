@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
-import scipy.special as sc
 
 from . import _composites as C
 from . import _composites_linalg as L
+from . import _composites_scipy_linalg as SL
 from ._functions import register_function
 
 __all__: list[str] = []
@@ -82,8 +84,10 @@ for _f, _impl in _COMPOSITES.items():
 #: for the originals while it runs f. ``(module, attribute) -> implementation``.
 PYTHON_LEVEL = {("scipy.special", "logsumexp"): L.logsumexp, ("scipy.special", "softmax"): L.softmax,
                 ("scipy.special", "log_softmax"): L.log_softmax}
+PYTHON_LEVEL.update({("scipy.linalg", _name): getattr(SL, _name) for _name in (
+    "solve", "inv", "det", "cholesky", "cho_factor", "cho_solve", "solve_triangular", "norm", "eigh")})
 for (_module, _attr), _impl in PYTHON_LEVEL.items():
-    register_function(getattr(sc, _attr), "composite", impl=_impl)
+    register_function(getattr(importlib.import_module(_module), _attr), "composite", impl=_impl)
 
 # ------------------------------------------------------------------ dense blocks
 for _f in (np.linalg.solve, np.linalg.inv, np.linalg.det, np.linalg.cholesky, np.linalg.pinv,

@@ -1,0 +1,129 @@
+"""``scipy.linalg`` functions in NumPy terms, for the engines to substitute while they run ``f``.
+
+SciPy's dense linear algebra converts its inputs with ``np.asarray`` and calls LAPACK, so no
+engine object can pass through it. Each function here computes the same mathematical function
+from NumPy calls the engines already differentiate (``np.linalg.solve``, ``cholesky``, ...),
+reading exactly the entries SciPy reads: ``assume_a="sym"`` or ``cholesky(lower=False)`` use
+one triangle of ``a``, so the other triangle gets no derivative, as in SciPy. Options that
+change which function is computed and that are not covered raise ``MissingRuleError``.
+``overwrite_*`` and ``check_finite`` are accepted and ignored (permissions, not results).
+
+>>> import numpy as np
+>>> a = np.array([[4.0, 1.0], [9.0, 3.0]])  # scipy reads the upper triangle for assume_a="sym"
+>>> solve(a, np.ones(2), assume_a="sym")
+array([0.18181818, 0.27272727])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import MissingRuleError
+
+__all__: list[str] = []
+
+_GENERAL = (None, "gen", "general")
+_SYMMETRIC = ("sym", "symmetric", "her", "hermitian", "pos", "positive definite")
+_HINT = "Hint: use the default options, or wrap the call with ad.differentiate_with(...)."
+
+
+def _refuse(what):
+    raise MissingRuleError(f"scipy.linalg.{what} is not supported while differentiating.\n{_HINT}")
+
+
+def _mirror(a, lower, hermitian=True):
+    """The symmetric (Hermitian) matrix SciPy sees when it reads one triangle of ``a``."""
+    tri = np.tril(a, -1) if lower else np.triu(a, 1)
+    diag = np.diagonal(a, axis1=-2, axis2=-1)
+    if hermitian:
+        diag = np.real(diag) if np.iscomplexobj(a) else diag
+    part = np.swapaxes(np.conj(tri) if hermitian else tri, -1, -2)
+    return tri + part + diag[..., None] * np.eye(np.shape(a)[-1])
+
+
+def _structured(a, assume_a, lower, name):
+    """``a`` as the structure ``assume_a`` tells SciPy to read."""
+    if assume_a in _GENERAL:
+        return a
+    if assume_a in _SYMMETRIC:
+        return _mirror(a, lower, hermitian=assume_a not in ("sym", "symmetric"))
+    if assume_a in ("diagonal",):
+        return np.diagonal(a, axis1=-2, axis2=-1)[..., None] * np.eye(np.shape(a)[-1])
+    if assume_a in ("upper triangular", "lower triangular"):
+        return np.tril(a) if assume_a.startswith("lower") else np.triu(a)
+    if assume_a in ("tridiagonal",):
+        return np.triu(np.tril(a, 1), -1)
+    _refuse(f"{name}(..., assume_a={assume_a!r})")
+
+
+def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
+          transposed=False):
+    """``scipy.linalg.solve``: ``np.linalg.solve`` on the entries SciPy reads."""
+    m = _structured(a, assume_a, lower, "solve")
+    if transposed:
+        m = np.swapaxes(m, -1, -2)
+    if np.ndim(b) == np.ndim(m) - 1 and np.ndim(m) > 2:
+        _refuse("solve with a stack of matrices and a vector right-hand side")
+    return np.linalg.solve(m, b)
+
+
+def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
+    """``scipy.linalg.inv``."""
+    return np.linalg.inv(_structured(a, assume_a, lower, "inv"))
+
+
+def det(a, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.det``."""
+    return np.linalg.det(a)
+
+
+def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.cholesky``: the upper factor ``U`` (``a = U^H U``) unless ``lower``."""
+    factor = np.linalg.cholesky(_mirror(a, lower))
+    return factor if lower else np.conj(np.swapaxes(factor, -1, -2))
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.cho_factor``: ``(c, lower)``, the factor in one triangle of ``c`` and
+    ``a``'s entries in the other (which ``cho_solve`` does not read)."""
+    factor = cholesky(a, lower=lower)
+    rest = np.triu(a, 1) if lower else np.tril(a, -1)
+    return factor + rest, lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """``scipy.linalg.cho_solve``: two triangular solves with the factor in ``c``."""
+    c, lower = c_and_lower
+    t = np.tril(c) if lower else np.triu(c)
+    th = np.conj(np.swapaxes(t, -1, -2))
+    first, second = (t, th) if lower else (th, t)  # a = L L^H or U^H U
+    return np.linalg.solve(second, np.linalg.solve(first, b))
+
+
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+    """``scipy.linalg.solve_triangular``."""
+    t = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        n = np.shape(a)[-1]
+        t = t - np.diagonal(t, axis1=-2, axis2=-1)[..., None] * np.eye(n) + np.eye(n)
+    if trans in (1, "T"):
+        t = np.swapaxes(t, -1, -2)
+    elif trans in (2, "C"):
+        t = np.conj(np.swapaxes(t, -1, -2))
+    elif trans not in (0, "N"):
+        _refuse(f"solve_triangular(..., trans={trans!r})")
+    return np.linalg.solve(t, b)
+
+
+def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
+    """``scipy.linalg.norm``."""
+    return np.linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, type=1,
+         check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    """``scipy.linalg.eigh`` of one matrix (no generalized problem, no subsets)."""
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        _refuse("eigh with b=, subset_by_index= or subset_by_value=")
+    w, v = np.linalg.eigh(_mirror(a, lower))
+    return w if eigvals_only else (w, v)
