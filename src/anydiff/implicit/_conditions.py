@@ -91,7 +91,13 @@ def optimality_conditions(objective, backend=None):
             y = _lift_to(y, x)
         return grads[key](y, x, *ctx)
 
+    def sparsity(x, y, *ctx):  # ∂F/∂y is the Hessian in y: detected on the objective itself
+        from ..sparse import hessian_sparsity
+
+        return hessian_sparsity(swapped, y, x, *ctx)
+
     conditions.__name__ = f"optimality_conditions({getattr(objective, '__name__', 'objective')})"
+    conditions._anydiff_sparsity = sparsity
     return conditions
 
 

@@ -20,6 +20,7 @@ from .._errors import (
     ConditionsNotSatisfiedError,
     InputError,
     PreparationMismatchError,
+    UnsupportedOperationError,
 )
 from ._linear import KRYLOV, factorize
 
@@ -102,7 +103,10 @@ class Linearization:
                 "the check)."
             )
         t0 = time.perf_counter()
-        self.fac = self._factorize()
+        try:
+            self.fac = self._factorize()
+        except UnsupportedOperationError as err:
+            raise _unsupported_backend(backend, err) from err
         info = owner.info
         info.factorizations += 1
         info.seconds_factorize = time.perf_counter() - t0
@@ -157,7 +161,7 @@ class Linearization:
         from ..sparse import AutoSparse
 
         owner = self.owner
-        b = AutoSparse(self.backend)
+        b = AutoSparse(self.backend, sparsity_detector=self._known_sparsity())
         args = (owner._fy, b, self.y, Constant(self.x), *self.cctx)
         prep = owner._sparse_prep
         if prep is not None:
@@ -167,6 +171,19 @@ class Linearization:
                 pass
         owner._sparse_prep = ops.prepare_jacobian(*args)
         return ops.jacobian(*args, prep=owner._sparse_prep)
+
+    def _known_sparsity(self):
+        """The pattern of ∂F/∂y when the conditions know it (``optimality_conditions``: the
+        objective's Hessian pattern, where tracing the inner gradient would fail), else ``None``."""
+        from ..sparse import KnownSparsityDetector
+
+        hook = getattr(self.owner.conditions, "_anydiff_sparsity", None)
+        if hook is None or self.owner._sparse_prep is not None:
+            return None
+        try:
+            return KnownSparsityDetector(hook(self.x, self.y, *self.ctx))
+        except AnyDiffError:
+            return None
 
     def _matvec(self, v):
         (t,) = ops.pushforward(self.owner._fy, self.backend, self.y, (np.array(v).reshape(self.y.shape),),
@@ -207,6 +224,17 @@ class Linearization:
         info = self.owner.info
         info.solves += k
         info.krylov_iterations = getattr(self.fac, "iterations", 0)
+
+
+def _unsupported_backend(backend, err):
+    first = str(err).split("\n")[0]
+    return UnsupportedOperationError(
+        f"implicit_function: ∂F/∂y could not be built with backend {backend!r} ({first}).\n"
+        "Hint: conditions that take a gradient themselves (ad.optimality_conditions) need a "
+        "backend with forward mode for ∂F/∂y: pass backend=ad.AutoNumPy() (the default) or "
+        "ad.AutoNumPy(mode='forward') to ad.implicit_function; the gradient inside the "
+        "conditions may still use any mode."
+    )
 
 
 def _to_numpy(a):

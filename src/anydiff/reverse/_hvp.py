@@ -75,6 +75,9 @@ def _parts(out, B, shape, dtype):
     g = _cast(g, dtype).reshape(shape)
     if T is None:
         return g, np.zeros((B,) + shape, dtype=dtype)
+    if type(T) is Lin:  # f's contexts carry another reverse pass's tangents (reverse over this
+        # gradient, e.g. optimality conditions pulled back in x): keep them symbolic
+        return g, np.reshape(T if T.dtype == dtype else T.astype(dtype), (B,) + shape)
     return g, _cast(T, dtype).reshape((B,) + shape)
 
 

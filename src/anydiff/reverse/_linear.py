@@ -13,7 +13,7 @@ import numpy as np
 
 from ..dual._core import Dual
 from ._ops import FUNCTIONS, _check_zero, _dummy, _fit, _refuse
-from ._tape import Lin
+from ._tape import Lin, same_tape
 
 __all__ = ["cumsum", "reshape_record", "sum_"]
 
@@ -196,6 +196,7 @@ def _operands(arrays, what):
     for a in arrays:
         if type(a) is not Lin:
             _check_zero(a, what)
+    same_tape(*lins)
     return lins[0], lins
 
 
@@ -246,6 +247,7 @@ def where(condition, x, y):
         else:
             _check_zero(a, "np.where")
     first = parts[0][0]
+    same_tape(*(a for a, _ in parts))
     shape = np.broadcast_shapes(condition.shape, np.shape(x), np.shape(y))
     if len(shape) != first.ndim:
         first.tape.batchable = False

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..dual._core import Dual
-from ._tape import FRESH, SLICE, Lin, NotTransposableError
+from ._tape import FRESH, SLICE, Lin, NotTransposableError, same_tape
 
 __all__ = ["dispatch_function", "dispatch_ufunc", "getitem", "getitem_record", "setitem", "astype", "FUNCTIONS"]
 
@@ -125,6 +125,7 @@ def _add(a, b, sign=1):
     la, lb = type(a) is Lin, type(b) is Lin
     t = a if la else b
     if la and lb:
+        same_tape(a, b)
         shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
         dtype = a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
         node = t.tape.add(_t_add, (a.node, b.node), (a.shape, b.shape, a.dtype, b.dtype, sign))
@@ -282,6 +283,7 @@ def setitem(t, idx, w):
         t.tape.batchable = False
     old = t.node
     if type(w) is Lin:
+        same_tape(t, w)
         node = t.tape.add(_t_setitem, (old, w.node), (idx, w.shape, w.dtype, _last_writes(t.shape, idx)))
     else:
         _check_zero(w, "an assignment")
@@ -302,6 +304,7 @@ def _add_at(t, idx, w, sign):
     if type(w) is not Lin:
         _check_zero(w, f"np.{'add' if sign > 0 else 'subtract'}.at")
         return
+    same_tape(t, w)
     t._rebind(t.tape.add(_t_add_at, (t.node, w.node), (idx, w.shape, w.dtype, sign)))
 
 

@@ -20,11 +20,28 @@ from .._array_methods import ArrayMethods, LinearOperators
 from .._errors import MissingRuleError
 from ..dual._core import OUTER_TYPES, Dual, lift
 
-__all__ = ["Lin", "NotTransposableError", "Tape"]
+__all__ = ["Lin", "NotTransposableError", "Tape", "same_tape"]
 
 
 class NotTransposableError(MissingRuleError):
     """A step of ``f`` applies an operation to tangents that reverse mode cannot transpose."""
+
+
+def same_tape(first, *others):
+    """Raise unless every :class:`Lin` in ``others`` records on ``first``'s tape.
+
+    Two tapes meet when reverse mode runs inside another reverse pass at the same nesting level
+    (a reverse-mode gradient taken inside ``f`` on values carrying the outer pass's tangents); one
+    record joining them would mix node numbers of both tapes and give wrong derivatives.
+    """
+    for o in others:
+        if type(o) is Lin and o.tape is not first.tape:
+            raise NotTransposableError(
+                "anydiff's reverse mode: tangents of two different reverse passes meet in one "
+                "operation (a reverse-mode derivative is taken inside f on values that carry the "
+                "outer pass's derivatives), which this nesting cannot transpose.\nHint: use "
+                "AutoNumPy(mode='forward') for the outer or the inner derivative."
+            )
 
 
 class Tape:
