@@ -31,6 +31,7 @@ def _linalg(name):
     return getattr(scipy.linalg, name)
 
 
+_LU = __import__("scipy.linalg").linalg.lu_factor(np.array([[0.1, 2.0, 0.3], [1.5, 0.2, 0.4], [0.3, 0.6, 2.5]]))
 X6 = R.uniform(0.2, 0.9, 6)
 X4 = R.uniform(0.2, 0.9, 4)
 X9 = R.uniform(0.2, 0.9, 9)
@@ -173,6 +174,7 @@ CASES = {
     "scipy.linalg.cholesky": (lambda x: _linalg("cholesky")(spd(x) + np.triu(m33(x), 1)), X9),
     "scipy.linalg.cho_factor": (lambda x: _linalg("cho_factor")(spd(x), lower=True)[0], X9),
     "scipy.linalg.cho_solve": (lambda x: _linalg("cho_solve")((_linalg("cholesky")(spd(x)), False), x[:3]), X9),
+    "scipy.linalg.lu_solve": (lambda x: _linalg("lu_solve")(_LU, np.reshape(x[:6], (3, 2)), trans=1) * x[6], X9),
     "scipy.linalg.solve_triangular": (lambda x: _linalg("solve_triangular")(m33(x) + 2 * np.eye(3), x[3:6], trans="T"), X9),
     "scipy.linalg.norm": (lambda x: _linalg("norm")(m33(x), axis=0), X9),
     "scipy.linalg.eigh": (lambda x: _linalg("eigh")(spd(x) + np.tril(m33(x), -1), lower=False, eigvals_only=True), X9),

@@ -100,6 +100,24 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     return np.linalg.solve(second, np.linalg.solve(first, b))
 
 
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """``scipy.linalg.lu_solve`` with factors from ``lu_factor`` of a constant matrix: two
+    triangular solves (``b`` may carry derivatives; the factors carry none)."""
+    lu, piv = lu_and_piv
+    n = np.shape(lu)[-1]
+    perm = np.arange(n)
+    for i, p in enumerate(np.asarray(piv)):  # LAPACK's row interchanges, in order: P a = L U
+        perm[i], perm[p] = perm[p], perm[i]
+    lower, upper = np.tril(lu, -1) + np.eye(n), np.triu(lu)
+    if trans in (0, "N"):
+        return np.linalg.solve(upper, np.linalg.solve(lower, b[perm]))
+    if trans not in (1, "T", 2, "C"):
+        _refuse(f"lu_solve(..., trans={trans!r})")
+    conj = np.conj if trans in (2, "C") else (lambda m: m)
+    y = np.linalg.solve(conj(lower.T), np.linalg.solve(conj(upper.T), b))
+    return y[np.argsort(perm)]
+
+
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
     """``scipy.linalg.solve_triangular``."""
     t = np.tril(a) if lower else np.triu(a)
