@@ -396,6 +396,8 @@ def test_scipy_linalg_is_differentiated_by_every_engine():
     assert ad.jacobian_sparsity(_euler_step, x).toarray().all()  # dense solves: every entry
     with pytest.raises(ad.MissingRuleError, match=r"assume_a='banded'[\s\S]*Hint: .*differentiate_with"):
         ad.jacobian(lambda v: scipy_linalg.solve(np.diag(v), v, assume_a="banded"), ad.AutoNumPy(), x)
+    with pytest.raises(ad.MissingRuleError, match="eigenvectors are not supported[\\s\\S]*np.linalg.eigh"):
+        ad.gradient(lambda v: scipy_linalg.eigh(np.diag(v))[1].sum(), ad.AutoNumPy(), x)
     with pytest.raises(ad.MissingRuleError, match="eigh with b="):
         ad.gradient(lambda v: scipy_linalg.eigh(np.diag(v), np.eye(4))[0].sum(), ad.AutoNumPy(), x)
     assert scipy_linalg.solve is _original_solve and not installed()  # plain SciPy again afterwards

@@ -140,8 +140,15 @@ def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
 
 def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, type=1,
          check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
-    """``scipy.linalg.eigh`` of one matrix (no generalized problem, no subsets)."""
+    """``scipy.linalg.eigh(a, eigvals_only=True)`` of one matrix (no generalized problem, no
+    subsets). Eigenvectors are refused: SciPy's LAPACK driver and NumPy's choose different signs
+    (most of the time), so substituting would change the values ``f`` computes."""
     if b is not None or subset_by_index is not None or subset_by_value is not None:
         _refuse("eigh with b=, subset_by_index= or subset_by_value=")
-    w, v = np.linalg.eigh(_mirror(a, lower))
-    return w if eigvals_only else (w, v)
+    if not eigvals_only:
+        raise MissingRuleError(
+            "scipy.linalg.eigh's eigenvectors are not supported while differentiating (their signs "
+            "are LAPACK's choice, which NumPy's eigh does not reproduce).\nHint: call "
+            "np.linalg.eigh(a) in f (anydiff differentiates it), or pass eigvals_only=True."
+        )
+    return np.linalg.eigvalsh(_mirror(a, lower))
