@@ -64,12 +64,22 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         m = np.swapaxes(m, -1, -2)
     if np.ndim(b) == np.ndim(m) - 1 and np.ndim(m) > 2:
         _refuse("solve with a stack of matrices and a vector right-hand side")
+    if assume_a in ("pos", "positive definite"):  # through Cholesky: LinAlgError unless positive definite
+        return _cholesky_solve(np.linalg.cholesky(m), b)
     return np.linalg.solve(m, b)
+
+
+def _cholesky_solve(factor, b):
+    """``x`` with ``L L^H x = b`` for a lower factor ``L``."""
+    return np.linalg.solve(np.conj(np.swapaxes(factor, -1, -2)), np.linalg.solve(factor, b))
 
 
 def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
     """``scipy.linalg.inv``."""
-    return np.linalg.inv(_structured(a, assume_a, lower, "inv"))
+    m = _structured(a, assume_a, lower, "inv")
+    if assume_a in ("pos", "positive definite"):
+        return _cholesky_solve(np.linalg.cholesky(m), np.broadcast_to(np.eye(np.shape(m)[-1]), np.shape(m)))
+    return np.linalg.inv(m)
 
 
 def det(a, overwrite_a=False, check_finite=True):
@@ -96,8 +106,7 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     c, lower = c_and_lower
     t = np.tril(c) if lower else np.triu(c)
     th = np.conj(np.swapaxes(t, -1, -2))
-    first, second = (t, th) if lower else (th, t)  # a = L L^H or U^H U
-    return np.linalg.solve(second, np.linalg.solve(first, b))
+    return _cholesky_solve(t if lower else th, b)  # a = L L^H or U^H U
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
