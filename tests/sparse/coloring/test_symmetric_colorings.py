@@ -16,6 +16,7 @@ from _coloring_strategies import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import anydiff as ad
 from anydiff.sparse import coloring
 from anydiff.sparse.coloring.check import is_acyclic_coloring, is_star_coloring, recovers_exactly
 
@@ -106,7 +107,7 @@ def test_star_kernels_each_valid_and_portfolio_keeps_fewest(S, order):
 @settings(max_examples=30, deadline=None)
 @given(S=patterns(symmetric=True, max_size=25), order=st.sampled_from(ORDERS))
 def test_paths_kernel_color_counts_match_the_neighbor_scan(S, order):
-    """The per-vertex color counts (colors below ``width``) decide exactly as the scan of
+    """The per-vertex bits of colors seen twice (colors below ``width``) decide exactly as the scan of
     neighbors (``width=0``: every color scanned)."""
     from anydiff.sparse.coloring.orders import vertex_order
     from anydiff.sparse.coloring.problem import adjacency, as_pattern
@@ -117,8 +118,30 @@ def test_paths_kernel_color_counts_match_the_neighbor_scan(S, order):
     ordering = vertex_order(order, G, 0)
     scanned = greedy_star_paths(ordering, G.indptr, G.indices, n, 0)
     assert is_star_coloring(S, scanned)
-    for width in (1, 2, 64):
+    for width in (1, 2, 64):  # 64: the default
         assert np.array_equal(greedy_star_paths(ordering, G.indptr, G.indices, n, width), scanned)
+
+
+@settings(max_examples=40, deadline=None)
+@given(S=patterns(max_size=12), flips=st.integers(0, 2))
+def test_symmetric_problem_refuses_exactly_the_asymmetric_patterns(S, flips):
+    """The one-pass symmetry check agrees with scipy's ``S != S.T`` (square patterns, some made
+    symmetric, some with a few entries flipped)."""
+    import scipy.sparse as sp
+
+    n = min(S.shape)
+    A = S.toarray()[:n, :n]
+    A = A | A.T
+    rng = np.random.default_rng(flips)
+    for _ in range(flips):
+        i, j = rng.integers(0, n, 2)
+        A[i, j] = not A[i, j]
+    P = sp.csr_array(A)
+    if (P != P.T).nnz:
+        with pytest.raises(ad.ColoringError, match="(?s)not symmetric.*Hint"):
+            coloring.color(P, structure="symmetric")
+    else:
+        assert is_star_coloring(P, coloring.color(P, structure="symmetric").colors)
 
 
 def test_paths_kernel_fewer_colors_on_a_random_graph():

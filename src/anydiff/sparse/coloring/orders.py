@@ -42,13 +42,13 @@ def check_order(order) -> tuple:
 def vertex_order(name: str, graph: sp.csr_array, seed=None) -> np.ndarray:
     """The visiting order ``name`` on ``graph`` (CSR adjacency without diagonal)."""
     n = graph.shape[0]
-    ptr, adj = graph.indptr.astype(np.int64), graph.indices.astype(np.int64)
     if name == "natural":
         return np.arange(n, dtype=np.int64)
     if name == "random":
         return np.random.default_rng(seed).permutation(n).astype(np.int64)
     if name == "largest_first":
-        return np.argsort(-np.diff(ptr), kind="stable").astype(np.int64)
+        return np.argsort(-np.diff(graph.indptr.astype(np.int64)), kind="stable").astype(np.int64)
+    ptr, adj = graph.indptr.astype(np.int64), graph.indices.astype(np.int64)
     if name == "smallest_last":
         return smallest_last_order(ptr, adj, n)
     if name == "incidence_degree":

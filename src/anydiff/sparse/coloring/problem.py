@@ -72,7 +72,7 @@ class ColoringProblem:
             raise ColoringError(
                 f"A symmetric pattern must be square, got shape {P.shape}.\nHint: use structure='nonsymmetric'."
             )
-        if (P != P.T).nnz:
+        if not _is_symmetric(P.indptr, P.indices, P.shape[0]):
             raise ColoringError(
                 "The pattern is not symmetric.\nHint: use structure='nonsymmetric', or symmetrize it (S + S.T)."
             )
@@ -164,6 +164,22 @@ def _is_canonical(indptr, indices, n):
     for p in range(1, nnz):
         bad |= (indices[p] <= indices[p - 1]) & inner[p]
     return not bad
+
+
+@numba.njit(cache=True)
+def _is_symmetric(ptr, adj, n):
+    """Is a canonical CSR pattern (sorted, no duplicates) symmetric? One pass: sweeping rows ``u``
+    in increasing order must meet the entries ``(w, u)`` of each row ``w`` in its sorted order
+    (the cursor scheme of :func:`_edge_ids`); no scipy transpose and comparison."""
+    cursor = ptr[:-1].astype(np.int64)
+    for u in range(n):
+        for p in range(ptr[u], ptr[u + 1]):
+            w = adj[p]
+            q = cursor[w]
+            if q >= ptr[w + 1] or adj[q] != u:
+                return False
+            cursor[w] = q + 1
+    return True
 
 
 def rows_cols(P: sp.csr_array):

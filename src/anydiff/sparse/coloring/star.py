@@ -45,7 +45,7 @@ def alone_in_row(indptr, indices, vertex_colors):
     return out
 
 
-def direct_symmetric_gather(P, colors, economical=False):
+def direct_symmetric_gather(P, colors, economical=False, mirror=None, read=False):
     """For each entry ``(i, j)`` of the symmetric pattern ``P``: a flat index
     ``color * n + vertex`` into the stacked products ``(H @ seeds).T`` where it can be read
     alone, or ``-1`` if neither ``(i, color(j))`` nor ``(j, color(i))`` isolates it.
@@ -53,14 +53,18 @@ def direct_symmetric_gather(P, colors, economical=False):
     Reading at row ``i``, column ``color(j)`` works when ``j`` is the only neighbor of ``i``
     (diagonal included) with that color; otherwise try the transposed position. With
     ``economical=True``, entries readable both ways prefer a color already needed by another
-    entry, so that post-processing can drop more colors.
+    entry, so that post-processing can drop more colors. ``mirror``: ``edge_ids(P)[2]`` if known.
+    With ``read=True`` also returns, per color, whether some entry is read from it.
     """
-    if P.indices.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    here = alone_in_row(P.indptr, P.indices, colors)
-    _, _, mirror = edge_ids(P)
     k = int(colors.max(initial=-1)) + 1
-    return _symmetric_gather(P.indptr, P.indices, colors, here, mirror, economical, k)
+    if P.indices.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return (empty, np.zeros(k + 1, dtype=np.bool_)) if read else empty
+    here = alone_in_row(P.indptr, P.indices, colors)
+    if mirror is None:
+        _, _, mirror = edge_ids(P)
+    out, used = _symmetric_gather(P.indptr, P.indices, colors, here, mirror, economical, k)
+    return (out, used) if read else out
 
 
 @numba.njit(cache=True)
@@ -76,6 +80,7 @@ def _symmetric_gather(indptr, indices, colors, here, mirror, economical, k):
                 elif t and not h:
                     need[colors[i]] = True
     out = np.empty(indices.size, dtype=np.int64)
+    used = np.zeros(k + 1, dtype=np.bool_)  # used[k]: some entry cannot be read
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
@@ -87,39 +92,37 @@ def _symmetric_gather(indptr, indices, colors, here, mirror, economical, k):
                     need[colors[j]] = True
             if h:
                 out[p] = colors[j] * n + i
+                used[colors[j]] = True
             elif t:
                 out[p] = colors[i] * n + j
+                used[colors[i]] = True
             else:
                 out[p] = -1
-    return out
+                used[k] = True
+    return out, used
 
 
 def star_coloring(P, name, algorithm) -> ColoringResult:
     n = P.shape[0]
     G = adjacency(P)
     order = vertex_order(name, G, algorithm.seed)
-    colors = greedy_star_paths(order, G.indptr, G.indices, n, _count_width(n))
+    colors = greedy_star_paths(order, G.indptr, G.indices, n)
+    eid, ne, mirror = edge_ids(P)  # edges of P (the diagonal gets -1): numbers for G, mirrors for the gather
     if algorithm.portfolio:  # the star-and-hub kernel wins on some patterns (2-D Laplacians)
-        eid, ne, _ = edge_ids(G)
+        eid_g = eid[eid >= 0] if G.nnz < P.nnz else eid  # G is P without its diagonal, in the same order
         # stopped as soon as it needs as many colors as the first kernel (then it cannot win)
-        hubs = greedy_star_hubs(order, G.indptr, G.indices, eid, ne, n, int(colors.max(initial=-1)))
+        hubs = greedy_star_hubs(order, G.indptr, G.indices, eid_g, ne, n, int(colors.max(initial=-1)))
         if n and hubs.min() >= 0:
             colors = hubs
-    gather = direct_symmetric_gather(P, colors, economical=algorithm.postprocessing)
-    if np.any(gather < 0):  # pragma: no cover - guaranteed by the star property
-        raise ColoringError("Internal error: the star coloring does not allow direct recovery.")
+    gather, used = direct_symmetric_gather(P, colors, economical=algorithm.postprocessing, mirror=mirror, read=True)
     k = int(colors.max(initial=-1)) + 1
-    if algorithm.postprocessing:
+    if used[k]:  # pragma: no cover - guaranteed by the star property
+        raise ColoringError("Internal error: the star coloring does not allow direct recovery.")
+    if algorithm.postprocessing and not used[:k].all():  # some colors are never read: drop them
         colors, gather, k = neutralize_unread(colors, gather, n, k)
     return ColoringResult(
         P, "symmetric", "column", colors, k, decompression="direct", order=name, _gather=gather
     )
-
-
-def _count_width(n, budget=50_000_000):
-    """Colors counted per vertex by :func:`greedy_star_paths`: 64, fewer above 780 000 vertices
-    (at most ``budget`` bytes); higher colors are checked by a scan, more slowly."""
-    return int(min(64, max(1, budget // max(n, 1))))
 
 
 def neutralize_unread(colors, gather, length, k):
@@ -149,13 +152,17 @@ def greedy_star_paths(order, ptr, adj, n, width=64):
     vertices). Fewer colors than the star-and-hub variant on random patterns (9 vs 13 at
     n = 1e5 with the largest-first order), at a similar cost.
 
-    "Another neighbor colored like ``w``" is read from a per-vertex count of neighbors of each
-    color below ``width`` (saturated at 2, updated when a vertex is colored) instead of a scan
-    of ``x``'s neighbors; colors from ``width`` on fall back to the scan. Same colors.
+    "Another neighbor colored like ``w``" is one bit of ``twice[x]``: per vertex, the colors
+    below ``width`` (at most 64) seen on at least two of its neighbors, updated when a vertex
+    is colored. Colors from ``width`` on fall back to a scan of ``x``'s neighbors. Same colors
+    either way.
     """
     colors = np.full(n, -1, dtype=np.int64)
     forbidden = np.full(n + 1, -1, dtype=np.int64)
-    seen = np.zeros(n * width, dtype=np.uint8)  # seen[x * width + c]: neighbors of x colored c (max 2)
+    once = np.zeros(n, dtype=np.uint64)  # bit c: some neighbor is colored c
+    twice = np.zeros(n, dtype=np.uint64)  # bit c: at least two neighbors are colored c
+    one = np.uint64(1)
+    width = min(width, 64)
     for v in order:
         for p in range(ptr[v], ptr[v + 1]):
             w = adj[p]
@@ -170,7 +177,7 @@ def greedy_star_paths(order, ptr, adj, n, width=64):
                 if cw < 0:
                     forbidden[cx] = v
                 elif cw < width:
-                    if seen[x * width + cw] >= 2:  # w and another neighbor y of x are colored cw
+                    if (twice[x] >> np.uint64(cw)) & one:  # w and another neighbor of x are colored cw
                         forbidden[cx] = v
                 else:
                     for r in range(ptr[x], ptr[x + 1]):
@@ -183,10 +190,13 @@ def greedy_star_paths(order, ptr, adj, n, width=64):
             c += 1
         colors[v] = c
         if c < width:
+            bit = one << np.uint64(c)
             for p in range(ptr[v], ptr[v + 1]):
-                k = adj[p] * width + c
-                if seen[k] < 2:
-                    seen[k] += 1
+                u = adj[p]
+                if once[u] & bit:
+                    twice[u] |= bit
+                else:
+                    once[u] |= bit
     return colors
 
 
