@@ -327,6 +327,8 @@ class AutoSparse(_Delegating):
 
             return run
 
+        if self.dense_backend.library == "torch" and len(parts) == 1:
+            return _torch_gather(*parts[0], flat)
         if self.dense_backend.library == "torch":  # gather where the products are (CPU or GPU)
             import torch
 
@@ -422,6 +424,25 @@ class AutoSparse(_Delegating):
             return to_torch
         finish = self._finisher(spec, shape2d, hessian)
         return lambda data: finish(_csr_like(template, to_numpy(data)))
+
+
+def _torch_gather(prim, seeds, flat):
+    """``(x, ctx) -> (y, data)`` for one batched torch product: the products' flat buffer
+    gathered on its device, with no other tensor operation (every eager operation costs a few µs
+    next to a compiled product of ~100 µs). Any rows past the colors (the one zero seed of an
+    empty pattern) are never indexed."""
+    import torch
+
+    index = [torch.from_numpy(flat)]
+
+    def run_torch(x, ctx):
+        y, out = prim(x, seeds, ctx)
+        out = out.reshape(-1)
+        if index[0].device != out.device:
+            index[0] = index[0].to(out.device)
+        return y, torch.index_select(out, 0, index[0])  # ~3x faster than out[index]
+
+    return run_torch
 
 
 def _attach(plan, *closures):
