@@ -128,7 +128,7 @@ def hessian_row(n, rounds=5):
     times = _rounds({"hessian": lambda: ad.hessian(f, backend, x, prep=prep), "f": lambda: f(x)}, rounds)
     ratios = [a / b for a, b in zip(times["hessian"], times["f"])]
     return {
-        "problem": "chained Rosenbrock sparse Hessian", "n": n, "colors": int(prep.run.coloring.ncolors),
+        "problem": "chained Rosenbrock sparse Hessian", "n": n, "colors": int(prep.coloring.ncolors),
         "nnz": int(H.nnz), "hessian": min(times["hessian"]), "f": min(times["f"]),
         "hessian_over_f": float(np.median(ratios)), "hessian_over_f_range": [float(min(ratios)), float(max(ratios))],
         "err_leading_block_vs_forward": err,

@@ -64,7 +64,7 @@ def brusselator_row(N=32):
     prep = ad.prepare_jacobian(f, backend, x)
     J = ad.jacobian(f, backend, x, prep=prep)
     pattern = sp.csr_array(J != 0).astype(np.int8)
-    groups = np.asarray(prep.run.coloring.colors)  # the same groups for both
+    groups = np.asarray(prep.coloring.colors)  # the same groups for both
     J_fd = approx_derivative(f, x, method="2-point", sparsity=(pattern, groups))
     J_ref = autograd.jacobian(brusselator_2d(anp, N))(x)  # exact reference (dense)
     t_np = time_min(lambda: ad.jacobian(f, backend, x, prep=prep), repeat=7)

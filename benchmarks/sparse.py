@@ -79,8 +79,8 @@ def jacobian_rows(sizes, repeat):
         prep = ad.prepare_jacobian(f_jax, b, x)
         row["anydiff_prepare_s"] = time.perf_counter() - t0
         J = ad.jacobian(f_jax, b, x, prep=prep)
-        row["anydiff_colors"] = int(prep.run.coloring.ncolors)
-        row["pattern_exact"] = bool((prep.run.pattern != S_true).nnz == 0)
+        row["anydiff_colors"] = int(prep.coloring.ncolors)
+        row["pattern_exact"] = bool((prep.pattern != S_true).nnz == 0)
         row["anydiff_s"] = time_min(lambda: ad.jacobian(f_jax, b, x, prep=prep), repeat)
         t0 = time.perf_counter()
         S = ad.jacobian_sparsity(f_jax, x, detector=ad.JaxSparsityDetector())
@@ -147,7 +147,7 @@ def hessian_rows(sizes, repeat):
         prep = ad.prepare_hessian(f, b, x)
         row["anydiff_prepare_s"] = time.perf_counter() - t0
         H = ad.hessian(f, b, x, prep=prep)
-        row["anydiff_colors"] = int(prep.run.coloring.ncolors)
+        row["anydiff_colors"] = int(prep.coloring.ncolors)
         row["anydiff_s"] = time_min(lambda: ad.hessian(f, b, x, prep=prep), repeat)
         if n <= 3000:
             dense = jax.jit(jax.hessian(f))

@@ -62,7 +62,7 @@ def run_sparse_demo(console, args) -> bool:
         from .sparse import show_colors
 
         row, prep = preps[0]
-        path = show_colors(prep.run.coloring, args.png, title=f"Brusselator N={N}: {row[0]} colors")
+        path = show_colors(prep.coloring, args.png, title=f"Brusselator N={N}: {row[0]} colors")
         console.print(f"Picture of the coloring written to {Path(path).resolve()}")
     return ok
 
@@ -90,4 +90,4 @@ def _sparse_vs_dense(f, dense_b, sparse_b, x, dense_budget):
     err = float(np.max(np.abs(Js.toarray() - Jd)))
     td = best_time(lambda: ops.jacobian(f, dense_b, x, prep=p_dense), budget=dense_budget)
     ts = best_time(lambda: ops.jacobian(f, sparse_b, x, prep=p_sparse), budget=0.3)
-    return (p_sparse.run.coloring.ncolors, td, ts, err), p_sparse, float(np.max(np.abs(Jd)))
+    return (p_sparse.coloring.ncolors, td, ts, err), p_sparse, float(np.max(np.abs(Jd)))

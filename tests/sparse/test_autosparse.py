@@ -70,7 +70,7 @@ def test_brusselator_jacobian_and_colors(backend, lib):
     for J in (J1, J2):
         assert np.allclose(J.toarray(), dense, **tol(backend))
         assert set(zip(*J.nonzero())) <= set(zip(*brusselator_pattern(N).nonzero()))
-    coloring = prep.run.coloring
+    coloring = prep.coloring
     from scipy.optimize._numdiff import group_columns
 
     assert coloring.ncolors <= int(group_columns(brusselator_pattern(N)).max()) + 1
@@ -126,7 +126,7 @@ def test_rosenbrock_hessian(backend, lib):
     dense = np.asarray(ad.hessian(f, backend.dense_backend, x))
     t = dict(rtol=1e-9, atol=1e-9) if backend.exact else dict(rtol=1e-3, atol=1e-3)
     assert np.allclose(H.toarray(), dense, **t)
-    assert prep.run.coloring.ncolors <= 3
+    assert prep.coloring.ncolors <= 3
     y, g, H2 = ad.value_gradient_and_hessian(f, backend, x, prep=prep)
     assert np.isclose(float(y), float(rosenbrock_chain(np)(x)))
 
@@ -170,7 +170,7 @@ def test_bidirectional_partition():
     prep = ad.prepare_jacobian(f, b, x)
     J = ad.jacobian(f, b, x, prep=prep)
     assert np.allclose(J.toarray(), np.asarray(ad.jacobian(f, ad.AutoJax(), x)))
-    assert prep.run.coloring.ncolors <= 4
+    assert prep.coloring.ncolors <= 4
 
 
 def test_dense_output_option():
@@ -233,7 +233,7 @@ def test_acyclic_substitution_hessian():
     prep = ad.prepare_hessian(f, b, x)
     H = ad.hessian(f, b, x, prep=prep)
     dense = ad.hessian(f, ad.AutoFiniteDiff(method="complex"), x)
-    assert prep.run.coloring.ncolors == 2  # acyclic: fewer colors than star coloring (3)
+    assert prep.coloring.ncolors == 2  # acyclic: fewer colors than star coloring (3)
     assert np.allclose(H.toarray(), dense, rtol=1e-6, atol=1e-6)
 
 

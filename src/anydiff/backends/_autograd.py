@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._errors import InputError, TracingError
-from ._base import Backend
+from ._base import Backend, Built
 
 __all__ = ["AutoAutograd"]
 
@@ -71,24 +71,15 @@ class AutoAutograd(Backend):
 
         return pushforward
 
-    def build_gradient(self, f, spec):
+    def fast_gradient(self, f, spec):
         f = _guard(f)
-        vg = _ag().value_and_grad(f)
+        vg, grad = _ag().value_and_grad(f), _ag().grad(f)
+        return Built(lambda x, ctx: vg(x, *ctx), lambda x, ctx: grad(x, *ctx))
 
-        def gradient(x, ctx):
-            return vg(x, *ctx)
-
-        return gradient
-
-    def build_gradient_only(self, f, spec):
+    def fast_jacobian(self, f, spec, mode):
+        if mode == "forward":
+            return None  # derived: batched make_jvp pushforwards
         f = _guard(f)
-        grad = _ag().grad(f)
-        return lambda x, ctx: grad(x, *ctx)
-
-    def build_jacobian(self, f, spec):
-        f = _guard(f)
-        if self.jacobian_mode(spec) == "forward":
-            return super().build_jacobian(f, spec)
         make_vjp = _ag().make_vjp
         # rows of J by reverse passes over one recorded forward pass
         E = np.eye(spec.m, dtype=spec.y_dtype)
@@ -98,7 +89,7 @@ class AutoAutograd(Backend):
             rows = np.stack([vjp_fun(e.reshape(spec.y_shape)) for e in E])
             return y, rows.reshape(spec.y_shape + spec.x_shape)
 
-        return jacobian
+        return Built(jacobian)
 
     def raw_gradient(self, f, spec):
         f = _guard(f)

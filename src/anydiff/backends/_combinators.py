@@ -22,9 +22,10 @@ class _Delegating(Backend):
     library = property(lambda self: self._primary.library)
     has_forward = property(lambda self: self._primary.has_forward)
     has_reverse = property(lambda self: self._primary.has_reverse)
-    supports_inplace = property(lambda self: self._primary.supports_inplace)
-    supports_cache = property(lambda self: self._primary.supports_cache)
+    supports_inplace = property(lambda self: all(b.supports_inplace for b in self._members()))
+    supports_cache = property(lambda self: all(b.supports_cache for b in self._members()))
     exact = property(lambda self: all(b.exact for b in self._members()))
+    inplace_alternative = property(lambda self: self._primary.inplace_alternative)
 
     def check_available(self):
         for b in self._members():
@@ -33,10 +34,6 @@ class _Delegating(Backend):
     def check_input(self, x, library):
         for b in self._members():
             b.check_input(x, library)
-
-    def check_spec(self, spec):
-        for b in self._members():
-            b.check_spec(spec)
 
     def to_native(self, x):
         return self._primary.to_native(x)
@@ -95,23 +92,17 @@ class SecondOrder(_Delegating):
     def build_pullback(self, f, spec):
         return self.inner.build_pullback(f, spec)
 
-    def build_gradient(self, f, spec):
-        return self.inner.build_gradient(f, spec)
+    def jacobian_mode(self, spec):
+        return self.inner.jacobian_mode(spec)
 
-    def build_gradient_only(self, f, spec):
-        return self.inner.build_gradient_only(f, spec)
+    def fast_gradient(self, f, spec):
+        return self.inner.fast_gradient(f, spec)
 
-    def build_jacobian(self, f, spec):
-        return self.inner.build_jacobian(f, spec)
+    def fast_jacobian(self, f, spec, mode):
+        return self.inner.fast_jacobian(f, spec, mode)
 
-    def build_jacobian_only(self, f, spec):
-        return self.inner.build_jacobian_only(f, spec)
-
-    def build_jacobian_pair(self, f, spec):
-        return self.inner.build_jacobian_pair(f, spec)
-
-    def build_derivative(self, f, spec):
-        return self.inner.build_derivative(f, spec)
+    def fast_tree_gradient(self, f, argnums, spec, check):
+        return self.inner.fast_tree_gradient(f, argnums, spec, check)
 
 
 @dataclass(frozen=True)
@@ -140,15 +131,13 @@ class MixedMode(_Delegating):
     def _members(self):
         return (self.forward, self.reverse)
 
-    @property
-    def supports_inplace(self):  # type: ignore[override]
-        return self.forward.supports_inplace and self.reverse.supports_inplace
-
     def build_pushforward(self, f, spec):
         return self.forward.build_pushforward(f, spec)
 
     def build_pullback(self, f, spec):
         return self.reverse.build_pullback(f, spec)
+
+    jacobian_mode = Backend.jacobian_mode  # its own choice (the cheaper side), not the forward member's
 
     def raw_gradient(self, f, spec):
         return self.reverse.raw_gradient(f, spec)

@@ -53,6 +53,7 @@ class AutoFiniteDiff(Backend):
     supports_inplace: ClassVar[bool] = True
     supports_cache: ClassVar[bool] = True
     exact: ClassVar[bool] = False
+    evaluates_only: ClassVar[bool] = True  # differentiates any inner backend's code by evaluating it
 
     def __post_init__(self):
         if self.method not in ("central", "forward", "complex"):
@@ -92,9 +93,6 @@ class AutoFiniteDiff(Backend):
         eps = np.finfo(np.dtype(dtype)).eps
         return eps ** (1 / 3) if self.method == "central" else eps**0.5
 
-    def can_differentiate(self, inner):
-        return True  # finite differences only evaluate the inner function
-
     def _second_order_inner(self) -> "AutoFiniteDiff":
         """Inner differences for second order: complex step stays; real differences get a larger step."""
         if self.method == "complex" or self.step is not None:
@@ -109,18 +107,23 @@ class AutoFiniteDiff(Backend):
         return AutoFiniteDiff(method="central", step=np.finfo(np.float64).eps ** exponent)
 
     def raw_gradient(self, f, spec):
-        inner = self._second_order_inner()
-        if inner is not self:
-            return inner.raw_gradient(f, spec)
-        gradient = self.build_gradient(f, spec)
-        return lambda x, *ctx: gradient(to_numpy(x), ctx)[1]
+        """``g(x, *ctx)``: differences of ``f`` along the basis (with the second-order inner step)."""
+        push = self._second_order_inner().build_pushforward(f, spec)
+        n, dtype = spec.n, _np(spec.x_dtype)
+        chunks = [(i, min(i + 1024, n)) for i in range(0, n, 1024)]  # basis rows made per chunk
+
+        def gradient(x, *ctx):
+            x = to_numpy(x)
+            parts = [push(x, np.eye(b - a, n, a, dtype=dtype).reshape((b - a,) + spec.x_shape), ctx)[1] for a, b in chunks]
+            return np.concatenate([np.reshape(p, -1) for p in parts]).reshape(spec.x_shape)
+
+        return gradient
 
     def raw_derivative(self, f, spec):
-        inner = self._second_order_inner()
-        if inner is not self:
-            return inner.raw_derivative(f, spec)
-        derivative = self.build_derivative(f, spec)
-        return lambda x, *ctx: derivative(to_numpy(x), ctx)[1]
+        """``d(x, *ctx)`` of a scalar ``x``: the difference of ``f`` along 1."""
+        push = self._second_order_inner().build_pushforward(f, spec)
+        seed = np.ones((1,) + spec.x_shape, dtype=_np(spec.x_dtype))
+        return lambda x, *ctx: push(to_numpy(x), seed, ctx)[1][0]
 
     # ------------------------------------------------------------ primitive
     def build_pushforward(self, f, spec: FunctionSpec):

@@ -158,19 +158,15 @@ class AutoJax(Backend):
         return self._compile(pullback, spec)
 
     # ------------------------------------------------------------ fast paths
-    def build_gradient(self, f, spec):
+    def fast_gradient(self, f, spec):
         jax = _jax()
-        vg = jax.value_and_grad(f)
-        return self._compile(lambda x, ctx: vg(x, *ctx), spec)
+        vg, grad = jax.value_and_grad(f), jax.grad(f)
+        run = self._compile(lambda x, ctx: vg(x, *ctx), spec)
+        only = self._compile(lambda x, ctx: grad(x, *ctx), spec)
+        single = self._compile(lambda x: grad(x), spec) if not spec.context_kinds and self.jit else None
+        return Built(run, only, single)  # single: one-argument dispatch, no ctx tuple
 
-    def build_gradient_only(self, f, spec):
-        grad = _jax().grad(f)
-        run = self._compile(lambda x, ctx: grad(x, *ctx), spec)
-        if not spec.context_kinds and self.jit:  # one-argument dispatch, no ctx tuple
-            return Built(run, single=self._compile(lambda x: grad(x), spec))
-        return run
-
-    def build_tree_gradient(self, f, argnums, spec, check):
+    def fast_tree_gradient(self, f, argnums, spec, check):
         jax = _jax()
         nums = argnums if isinstance(argnums, tuple) else (argnums,)
 
@@ -181,36 +177,28 @@ class AutoJax(Backend):
         vg, g = jax.value_and_grad(checked, argnums=argnums), jax.grad(checked, argnums=argnums)
         return (jax.jit(vg), jax.jit(g)) if self.jit else (vg, g)
 
-    def _jac_transform(self, spec):
+    def fast_jacobian(self, f, spec, mode):
         import functools
 
         jax = _jax()
-        transform = jax.jacfwd if self.jacobian_mode(spec) == "forward" else jax.jacrev
+        transform = jax.jacfwd if mode == "forward" else jax.jacrev
         if np.dtype(spec.x_dtype).kind == "c" and np.dtype(spec.y_dtype).kind != "c":
-            return jax.jacrev  # real f of complex x: rows are jax.grad's convention
-        if np.dtype(spec.x_dtype).kind == "c":  # complex x: the holomorphic Jacobian
+            transform = jax.jacrev  # real f of complex x: rows are jax.grad's convention
+        elif np.dtype(spec.x_dtype).kind == "c":  # complex x: the holomorphic Jacobian
             transform = functools.partial(transform, holomorphic=True)
-        return transform
-
-    def build_jacobian(self, f, spec):
-        jac = self._jac_transform(spec)
 
         def value_and_jacobian(x, ctx):
             def with_value(x):
                 y = f(x, *ctx)
                 return y, y
 
-            J, y = jac(with_value, has_aux=True)(x)
+            J, y = transform(with_value, has_aux=True)(x)
             return y, J
 
-        return self._compile(value_and_jacobian, spec)
-
-    def build_jacobian_only(self, f, spec):
-        jac = self._jac_transform(spec)(f)
-        run = self._compile(lambda x, ctx: jac(x, *ctx), spec)
-        if not spec.context_kinds and self.jit:
-            return Built(run, single=self._compile(lambda x: jac(x), spec))
-        return run
+        jac = transform(f)
+        run, only = self._compile(value_and_jacobian, spec), self._compile(lambda x, ctx: jac(x, *ctx), spec)
+        single = self._compile(lambda x: jac(x), spec) if not spec.context_kinds and self.jit else None
+        return Built(run, only, single)
 
     # ----------------------------------------------------------- second order
     def raw_gradient(self, f, spec):

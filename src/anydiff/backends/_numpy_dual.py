@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import InputError, TracingError
 from .._numpy_scope import numpy_scope
-from ._base import MAX_BATCH_ELEMENTS, Backend, FunctionSpec, _real_of_complex
+from ._base import Backend, DerivativeFunction, FunctionSpec
 
 _MODES = ("auto", "forward", "reverse")
 
@@ -93,9 +93,10 @@ class AutoNumPy(Backend):
 
     # ------------------------------------------------------------------ primitive
     def build_pushforward(self, f, spec: FunctionSpec):
-        direct = getattr(f, "_anydiff_pushforward", None)
-        if direct is not None:  # AutoNumPy's own reverse gradient takes the dual itself (HVPs)
-            return direct
+        from ._numpy_reverse import ReverseGradient
+
+        if isinstance(f, ReverseGradient):  # AutoNumPy's own reverse gradient takes the dual itself (HVPs)
+            return f.pushforward
         call = _caller(f, spec)
 
         def pushforward(x, T, ctx):
@@ -104,59 +105,20 @@ class AutoNumPy(Backend):
         return pushforward
 
     def build_pullback(self, f, spec: FunctionSpec):
-        if self.mode == "forward":
-            return super().build_pullback(f, spec)
-        from ._numpy_reverse import build_reverse_pullback
+        from ._numpy_reverse import ReversePullback
 
-        return build_reverse_pullback(self, f, spec)
+        return ReversePullback(self, f, spec)
 
-    def jacobian_mode(self, spec: FunctionSpec) -> str:
-        if self.mode == "forward":
-            return "forward"
-        if self.mode == "reverse" and not _is_complex_dtype(spec.x_dtype):
-            return "reverse"
-        return super().jacobian_mode(spec)
-
-    def build_jacobian(self, f, spec: FunctionSpec):
-        """One vectorized evaluation per chunk of basis tangents (all ``n`` when they fit),
-        or one recording and one batched backward pass per chunk of output rows (reverse)."""
-        if self.jacobian_mode(spec) == "reverse" or _real_of_complex(spec):
-            # real f of complex x: the base class applies JAX's convention (∂f/∂Re x − i ∂f/∂Im x)
-            return super().build_jacobian(f, spec)
-        n, m = spec.n, spec.m
-        inner = getattr(f, "_anydiff_batch", 1)  # tangents nested inside f (Hessians)
-        chunk = max(1, min(n, MAX_BATCH_ELEMENTS // max(1, (n + m) * inner)))
-        bases = [self.basis(s, min(s + chunk, n), n, spec.x_shape, spec) for s in range(0, n, chunk)]
-        push = self.build_pushforward(f, spec)
-
-        def jacobian(x, ctx):
-            blocks = [push(x, seeds, ctx) for seeds in bases]
-            y = blocks[0][0]
-            TY = blocks[0][1] if len(blocks) == 1 else np.concatenate([b[1] for b in blocks])
-            J = np.reshape(TY, (n, m)).T
-            return y, np.reshape(J, spec.y_shape + spec.x_shape)
-
-        return jacobian
+    def jacobian_mode(self, spec: FunctionSpec):
+        return "reverse" if self.mode == "reverse" else None  # "forward": has_reverse is False
 
     # --------------------------------------------------------------- second order
     def raw_gradient(self, f, spec: FunctionSpec):
         if self.mode != "forward":
-            from ._numpy_reverse import reverse_raw_gradient
+            from ._numpy_reverse import ReverseGradient
 
-            return reverse_raw_gradient(self, f, spec, self._forward_raw_gradient)
-        return self._forward_raw_gradient(f, spec)
-
-    def _forward_raw_gradient(self, f, spec: FunctionSpec):
-        kinds = spec.context_kinds
-
-        def gradient(x, *ctx):
-            size = int(np.prod(np.shape(x)))
-            E = np.eye(size, dtype=_tangent_dtype(x)).reshape((size,) + tuple(np.shape(x)))
-            y = _evaluate(f, x, E, ctx, kinds)
-            return np.reshape(_tangents_of(y, x, E, np.shape(y)), np.shape(x))
-
-        gradient._anydiff_batch = spec.n
-        return gradient
+            return ReverseGradient(self, f, spec)
+        return ForwardGradient(f, spec)
 
     def raw_derivative(self, f, spec: FunctionSpec):
         kinds = spec.context_kinds
@@ -177,11 +139,26 @@ class AutoNumPy(Backend):
         return dataclasses.replace(self, mode="forward")
 
 
+class ForwardGradient(DerivativeFunction):
+    """``g(x, *ctx)`` by forward mode: ``f`` on a dual carrying the ``n`` basis tangents.
+
+    ``batch = n`` tells the operators that each evaluation carries ``n`` tangents inside, so
+    forward mode over it (Hessians) uses chunks ``n`` times smaller.
+    """
+
+    __slots__ = ("f", "kinds", "batch")
+
+    def __init__(self, f, spec: FunctionSpec):
+        self.f, self.kinds, self.batch = f, spec.context_kinds, spec.n
+
+    def __call__(self, x, *ctx):
+        size = int(np.prod(np.shape(x)))
+        E = np.eye(size, dtype=_tangent_dtype(x)).reshape((size,) + tuple(np.shape(x)))
+        y = _evaluate(self.f, x, E, ctx, self.kinds)
+        return np.reshape(_tangents_of(y, x, E, np.shape(y)), np.shape(x))
+
+
 # ------------------------------------------------------------------------ helpers
-def _is_complex_dtype(dtype):
-    return np.dtype(dtype).kind == "c"
-
-
 def _tangent_dtype(x):
     from ..dual import primal
 

@@ -1,21 +1,21 @@
-"""AutoNumPy's reverse-mode closures (the engine is :mod:`anydiff.reverse`).
+"""AutoNumPy's reverse-mode closures (the engine is :mod:`anydiff.reverse`), as typed objects.
 
 Second order (HVPs, Hessians) is forward over the reverse gradient, computed as
 forward-over-reverse; if that path raises for ``f`` (an operation whose transpose cannot run on
-duals), the prepared closure falls back to reverse-over-forward and remembers it.
+duals), the prepared :class:`ReverseGradient` falls back to reverse-over-forward and remembers it.
 
 With ``mode="auto"``, a function that applies an operation reverse mode cannot transpose
 (:class:`~anydiff.reverse.NotTransposableError`) is differentiated in forward mode instead;
-the prepared closure remembers that and goes straight to forward mode on later calls.
+the prepared :class:`ReversePullback` remembers that and goes straight to forward mode on later calls.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._base import Backend, FunctionSpec
+from ._base import DerivativeFunction, FunctionSpec
 
-__all__ = ["build_reverse_pullback", "reverse_raw_gradient"]
+__all__ = ["ReversePullback", "ReverseGradient"]
 
 
 def _forward(backend):
@@ -24,62 +24,82 @@ def _forward(backend):
     return dataclasses.replace(backend, mode="forward")
 
 
-def build_reverse_pullback(backend, f, spec: FunctionSpec):
-    """``pullback(x, DY, ctx) -> (y, TX)`` by one recording of ``f`` and one backward pass."""
-    from ..reverse import NotTransposableError, pullback as reverse_pullback
+class ReversePullback:
+    """``pullback(x, DY, ctx) -> (y, TX)`` by one recording of ``f`` and one backward pass.
 
-    kinds = spec.context_kinds
-    y_spec = (spec.y_shape, spec.y_dtype) if spec.inplace else None
-    fallback = []
+    State: ``fallback``, the forward-mode pullback that took over (``mode="auto"`` only).
+    """
 
-    def pullback(x, DY, ctx):
-        if fallback:
-            return fallback[0](x, DY, ctx)
+    __slots__ = ("backend", "f", "spec", "y_spec", "fallback")
+
+    def __init__(self, backend, f, spec: FunctionSpec):
+        self.backend, self.f, self.spec = backend, f, spec
+        self.y_spec = (spec.y_shape, spec.y_dtype) if spec.inplace else None
+        self.fallback = None
+
+    def __call__(self, x, DY, ctx):
+        from ..reverse import NotTransposableError
+        from ..reverse import pullback as reverse_pullback
+
+        if self.fallback is not None:
+            return self.fallback(x, DY, ctx)
         try:
-            return reverse_pullback(f, x, DY, ctx, kinds, y_spec)
+            return reverse_pullback(self.f, x, DY, ctx, self.spec.context_kinds, self.y_spec)
         except NotTransposableError:
-            if backend.mode != "auto":
+            if self.backend.mode != "auto":
                 raise
-            fallback.append(Backend.build_pullback(_forward(backend), f, spec))
-            return fallback[0](x, DY, ctx)
+            from ..operators._derive import pullback  # the pullback derived from forward mode
 
-    return pullback
+            self.fallback = pullback(_forward(self.backend), self.f, self.spec)
+            return self.fallback(x, DY, ctx)
 
 
-def reverse_raw_gradient(backend, f, spec: FunctionSpec, forward_raw_gradient):
-    """``g(x, *ctx)``: the reverse-mode gradient, differentiable again by forward mode (HVPs)."""
-    from ..dual import Dual
-    from ..reverse import NotTransposableError, gradient as reverse_gradient
-    from ..reverse._hvp import FALLBACK_ERRORS
+class ReverseGradient(DerivativeFunction):
+    """``g(x, *ctx)``: the reverse-mode gradient, differentiable again by forward mode (HVPs).
 
-    kinds = spec.context_kinds
-    nested = []  # "reverse_over_forward" once forward-over-reverse failed on f and it did not
+    State: ``nested``, set to ``"reverse_over_forward"`` once forward-over-reverse failed on
+    ``f`` and reverse-over-forward did not.
+    """
 
-    def gradient(x, *ctx):
-        if isinstance(x, Dual) and not nested:  # HVPs: forward over this gradient
+    __slots__ = ("backend", "f", "spec", "nested")
+
+    def __init__(self, backend, f, spec: FunctionSpec):
+        self.backend, self.f, self.spec = backend, f, spec
+        self.nested = None
+
+    def __call__(self, x, *ctx):
+        from ..dual import Dual
+        from ..reverse import gradient as reverse_gradient
+        from ..reverse._hvp import FALLBACK_ERRORS
+
+        if isinstance(x, Dual) and self.nested is None:  # HVPs: forward over this gradient
             try:
-                return reverse_gradient(f, x, ctx, kinds, nested="forward_over_reverse")
+                return reverse_gradient(self.f, x, ctx, self.spec.context_kinds, nested="forward_over_reverse")
             except FALLBACK_ERRORS:
-                result = other_paths(x, ctx)  # an error of f itself is raised here, not remembered
-                nested.append("reverse_over_forward")
+                result = self._other_paths(x, ctx)  # an error of f itself is raised here, not remembered
+                self.nested = "reverse_over_forward"
                 return result
-        return other_paths(x, ctx)
+        return self._other_paths(x, ctx)
 
-    def other_paths(x, ctx):
+    def _other_paths(self, x, ctx):
+        from ..reverse import NotTransposableError
+        from ..reverse import gradient as reverse_gradient
+
         try:
-            return reverse_gradient(f, x, ctx, kinds, nested="reverse_over_forward")
+            return reverse_gradient(self.f, x, ctx, self.spec.context_kinds, nested="reverse_over_forward")
         except NotTransposableError:
-            if backend.mode != "auto":
+            if self.backend.mode != "auto":
                 raise
-            return forward_raw_gradient(f, spec)(x, *ctx)
+            from ._numpy_dual import ForwardGradient
 
-    def pushforward(x, T, ctx):
+            return ForwardGradient(self.f, self.spec)(x, *ctx)
+
+    def pushforward(self, x, T, ctx):
         """Forward mode over this gradient without a second evaluation scope around it."""
-        r = gradient(Dual(x, T), *ctx)
+        from ..dual import Dual
+
+        r = self(Dual(x, T), *ctx)
         if isinstance(r, Dual):
             return r.value, r.tangent
         r = np.asarray(r)  # a plain gradient (forward mode took over and f is linear): zero tangents
         return r, np.zeros((T.shape[0],) + r.shape, dtype=np.result_type(r.dtype, T.dtype))
-
-    gradient._anydiff_pushforward = pushforward
-    return gradient

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from .._errors import InputError
-from ._base import Backend, FunctionSpec, _real_of_complex
+from ._base import Backend, Built, FunctionSpec, _real_of_complex
 
 __all__ = ["AutoTorch"]
 
@@ -136,26 +136,24 @@ class AutoTorch(Backend):
 
         return self._finish(_jax_convention(pullback, spec))
 
-    def build_gradient(self, f, spec):
+    # ------------------------------------------------------------ fast paths
+    def fast_gradient(self, f, spec):
         if self._classic(spec):
-            return super().build_gradient(f, spec)
-        gv = _torch().func.grad_and_value(f)
+            return None  # torch.func cannot run functions that write into tensors
+        func = _torch().func
+        gv, grad = func.grad_and_value(f), func.grad(f)
 
         def gradient(x, ctx):
             g, y = gv(x, *ctx)
             return y, g
 
-        return self._finish(_jax_convention(gradient, spec))
-
-    def build_gradient_only(self, f, spec):
-        if self._classic(spec):
-            return super().build_gradient_only(f, spec)
-        grad = _torch().func.grad(f)
         if _real_of_complex(spec):  # torch returns the conjugate of JAX's convention
-            return self._finish(lambda x, ctx: grad(x, *ctx).conj().resolve_conj())
-        return self._finish(lambda x, ctx: grad(x, *ctx))
+            only = lambda x, ctx: grad(x, *ctx).conj().resolve_conj()
+        else:
+            only = lambda x, ctx: grad(x, *ctx)
+        return Built(self._finish(_jax_convention(gradient, spec)), self._finish(only))
 
-    def build_tree_gradient(self, f, argnums, spec, check):
+    def fast_tree_gradient(self, f, argnums, spec, check):
         if self._classic(spec) or self.compile:
             return None
         func = _torch().func

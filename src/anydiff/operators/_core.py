@@ -14,6 +14,7 @@ from .._errors import InputError, OutputError, UnsupportedOperationError
 from .._trees import is_tree_argument
 from ..backends import Backend, FunctionSpec, resolve_backend
 from ..backends._base import Built
+from ._derive import check_spec
 from ._prep import check_prep_type, split_contexts
 
 __all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
@@ -103,7 +104,7 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     kinds = split_contexts(contexts)
     ctx_native = tuple(_context_converter(backend, c.value) for c in contexts)
     spec = FunctionSpec(tuple(x.shape), x.dtype, (), None, y is not None, kinds, library)
-    backend.check_spec(spec)
+    check_spec(backend, spec)
     xn = backend.to_native(x)
     ctx = tuple(c.value if conv is None else conv(c.value) for c, conv in zip(contexts, ctx_native))
     if y is not None:
@@ -116,18 +117,15 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
             "are not defined.\nHint: return floating-point values (e.g. x.sum() * 1.0)."
         )
     values = tuple(c.value for c in contexts)
-    run = build(backend, f, dataclasses.replace(spec, point=xn, contexts=ctx, same_point=same_point))
-    run, run_only = run if isinstance(run, tuple) else (run, None)
-    single, details = None, None
-    if isinstance(run, Built):
-        run, details = run.run, run.details
-    if isinstance(run_only, Built):
-        run_only, single, details = run_only.run, run_only.single, run_only.details or details
+    built = build(backend, f, dataclasses.replace(spec, point=xn, contexts=ctx, same_point=same_point))
+    if not isinstance(built, Built):  # a primitive's closure
+        built = Built(built)
     back = _back_converter(backend.library, library)
     if getattr(backend, "sparse_results", False):  # scipy.sparse results pass through unchanged
         back = _keep_sparse(back)
     return cls(
-        f=f, backend=backend, spec=spec, run=run, run_only=run_only, single=single, details=details,
+        f=f, backend=backend, spec=spec, run=built.run, run_only=built.only, single=built.single,
+        details=built.details,
         x_type=type(x_user),
         back=back, to_native=backend.to_native,
         ctx_native=ctx_native, point=_snapshot(x) if same_point else None,

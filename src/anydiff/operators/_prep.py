@@ -122,10 +122,10 @@ class Prep:
         >>> prep.ncolors, prep.pattern.shape, prep.estimate().dense_products
         (2, (5, 6), 6)
         """
-        for closure in (self.run, self.run_only):
-            plan = getattr(closure, "sparse_plan", None)
-            if plan is not None:
-                return plan
+        from ..sparse._plan import SparsePlan
+
+        if isinstance(self.details, SparsePlan):
+            return self.details
         raise UnsupportedOperationError(
             f"This {type(self).__name__} of {self.backend!r} has no sparsity pattern or coloring.\n"
             "Hint: prepare with ad.AutoSparse(backend) (jacobian and hessian preparations)."

@@ -6,7 +6,7 @@ flat vector: the leaves of ``(x1, x2, ...)`` are raveled and concatenated (commo
 so under ``jax.jit`` the cutting is compiled) and concatenates the output leaves. Backends
 see flat arrays only. Results are cut back and nested as ``jax.jacobian`` / ``jax.hessian``
 nest them (``argnums=(0, 1, ...)`` for several arguments). Backends with native pytree
-support (JAX, torch) provide ``build_tree_gradient`` as a fast path for gradients.
+support (JAX, torch) provide ``fast_tree_gradient`` as a fast path for gradients.
 """
 
 from __future__ import annotations
@@ -410,7 +410,7 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     fast = None
     if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
         argnums = tuple(i for i in range(n_args) if i not in positions)
-        fast = backend.build_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes))
+        fast = backend.fast_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes))
     return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast)
 
 

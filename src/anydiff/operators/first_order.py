@@ -18,6 +18,7 @@ import functools
 from .._arrays import TreeOutputError
 from .._contexts import Context
 from .._trees import is_tree_argument
+from . import _derive
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 from ._structured import TreePrep, is_structured
@@ -33,11 +34,11 @@ __all__ = [
 
 
 def _b_pushforward(backend, f, spec):
-    return backend.build_pushforward(f, spec)
+    return _derive.pushforward(backend, f, spec)
 
 
 def _b_pullback(backend, f, spec):
-    return backend.build_pullback(f, spec)
+    return _derive.pullback(backend, f, spec)
 
 
 def _b_derivative(backend, f, spec):
@@ -48,7 +49,7 @@ def _b_derivative(backend, f, spec):
             f"ad.derivative needs a scalar input; x has shape {spec.x_shape}.\n"
             "Hint: use ad.jacobian or ad.pushforward for array inputs."
         )
-    return backend.build_derivative(f, spec)
+    return _derive.derivative(backend, f, spec)
 
 
 def _b_gradient(backend, f, spec):
@@ -59,18 +60,11 @@ def _b_gradient(backend, f, spec):
             f"ad.gradient needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
             "Hint: use ad.jacobian for vector outputs, or reduce f to a scalar (e.g. np.sum)."
         )
-    return backend.build_gradient(f, spec), backend.build_gradient_only(f, spec)
+    return _derive.gradient(backend, f, spec)
 
 
 def _b_jacobian(backend, f, spec):
-    from ..backends._base import Backend, _real_of_complex
-
-    if _real_of_complex(spec) and not backend.has_reverse and not spec.inplace:
-        # real f of complex x, JAX's convention J = ∂f/∂Re x − i ∂f/∂Im x: the base class's
-        # derivation from pushforwards (a backend's own forward Jacobian gives ∂f/∂Re x only)
-        jac = Backend.build_jacobian(backend, f, spec)
-        return jac, (lambda x, ctx: jac(x, ctx)[1])
-    return backend.build_jacobian_pair(f, spec)
+    return _derive.jacobian(backend, f, spec)
 
 
 def _routed_prepare(operator, same_point=False):

@@ -15,6 +15,8 @@ import numpy as np
 
 from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
+from ..backends._base import Built
+from . import _derive
 from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
 from ._structured import TreePrep, is_structured
@@ -58,15 +60,15 @@ def _complex_step_over_real_only(outer, inner) -> bool:
     )
 
 
-def _outer_build(outer, inner, method, fun, spec):
-    """``getattr(outer, method)(fun, spec)``, bridging array libraries when they differ.
+def _outer_build(outer, inner, derive, fun, spec):
+    """``derive(outer, fun, spec)`` (a function of :mod:`._derive`), bridging array libraries when they differ.
 
     An outer backend of another library (finite differences over torch, say) sees NumPy arrays;
     ``fun`` (inner's derivative function) gets inner-native arrays; results go back to the
     inner backend's library, which is what the preparation converts from.
     """
     if outer.library == inner.library:
-        return getattr(outer, method)(fun, spec)
+        return derive(outer, fun, spec)
     import dataclasses
 
     from .._arrays import to_numpy
@@ -77,7 +79,7 @@ def _outer_build(outer, inner, method, fun, spec):
     def fun_numpy(x, *ctx):
         return to_numpy(fun(to_inner(x), *ctx))
 
-    prim = getattr(outer, method)(fun_numpy, dataclasses.replace(spec, input_library="numpy"))
+    prim = derive(outer, fun_numpy, dataclasses.replace(spec, input_library="numpy"))
 
     def bridged(x, *rest):
         *seeds, ctx = rest
@@ -108,29 +110,35 @@ def _scalar_output(spec, op):
 def _b_hvp(backend, f, spec):
     _scalar_output(spec, "hvp")
     outer, inner = _parts(backend)
-    g = inner.raw_gradient(f, spec)
+    g = _derive.raw_gradient(outer, inner, f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
-    method = "build_pushforward" if outer.has_forward else "build_pullback"
-    prim = _outer_build(outer, inner, method, g, gspec)
-    return prim
+    return _outer_build(outer, inner, _derive.pushforward if outer.has_forward else _derive.pullback, g, gspec)
 
 
 def _b_hessian(backend, f, spec):
     _scalar_output(spec, "hessian")
-    custom = getattr(backend, "build_hessian", None)  # e.g. AutoSparse: colored HVPs
-    if custom is not None:
-        return custom(f, spec)  # (value_gradient_and_hessian, hessian_only)
+    fast = backend.fast_hessian(f, spec)  # e.g. AutoSparse: colored HVPs
+    if fast is not None:
+        return fast
     outer, inner = _parts(backend)
-    g = inner.raw_gradient(f, spec)
+    g = _derive.raw_gradient(outer, inner, f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
-    jac = _outer_build(outer, inner, "build_jacobian", g, gspec)
+    jac = _outer_build(outer, inner, _value_and_jacobian, g, gspec)
     value = _value_fun(backend, f, spec)
 
     def hessian(x, ctx):
         grad, H = jac(x, ctx)
         return (value(x, ctx), grad), H
 
-    return hessian, lambda x, ctx: jac(x, ctx)[1]
+    return Built(hessian, lambda x, ctx: jac(x, ctx)[1])
+
+
+def _value_and_jacobian(outer, fun, spec):
+    return _derive.jacobian(outer, fun, spec).run
+
+
+def _value_and_derivative(outer, fun, spec):
+    return _derive.derivative(outer, fun, spec).run
 
 
 def _b_second_derivative(backend, f, spec):
@@ -142,8 +150,8 @@ def _b_second_derivative(backend, f, spec):
     if spec.inplace:
         raise InputError("ad.second_derivative does not take in-place functions.\nHint: return the output from f.")
     outer, inner = _parts(backend)
-    d = inner.raw_derivative(f, spec)
-    d2 = _outer_build(outer, inner, "build_derivative", d, spec)
+    d = _derive.raw_derivative(outer, inner, f, spec)
+    d2 = _outer_build(outer, inner, _value_and_derivative, d, spec)
     value = _value_fun(backend, f, spec)
 
     def second_derivative(x, ctx):

@@ -15,7 +15,8 @@ import scipy.sparse as sp
 
 from .._arrays import from_numpy, to_numpy
 from .._errors import InputError, OutputError
-from ..backends import Backend, resolve_backend
+from ..backends import resolve_backend
+from ..backends._base import Built
 from ..backends._combinators import _Delegating
 from ._plan import SparsePlan
 
@@ -115,14 +116,11 @@ class AutoSparse(_Delegating):
     def build_pullback(self, f, spec):
         return self.dense_backend.build_pullback(f, spec)
 
-    def build_gradient(self, f, spec):
-        return self.dense_backend.build_gradient(f, spec)
+    def jacobian_mode(self, spec):
+        return self.dense_backend.jacobian_mode(spec)
 
-    def build_gradient_only(self, f, spec):
-        return self.dense_backend.build_gradient_only(f, spec)
-
-    def build_derivative(self, f, spec):
-        return self.dense_backend.build_derivative(f, spec)
+    def fast_gradient(self, f, spec):
+        return self.dense_backend.fast_gradient(f, spec)
 
     def raw_gradient(self, f, spec):
         return self.dense_backend.raw_gradient(f, spec)
@@ -184,18 +182,14 @@ class AutoSparse(_Delegating):
         S = self.detector().jacobian_sparsity(f, x, contexts=_context_objects(spec), y=y)
         return _check_pattern(S, (spec.m, spec.n), "Jacobian")
 
-    def build_jacobian(self, f, spec):
-        return self.build_jacobian_pair(f, spec)[0]
-
-    def build_jacobian_only(self, f, spec):
-        return self.build_jacobian_pair(f, spec)[1]
-
-    def build_jacobian_pair(self, f, spec):
-        """``(value_and_jacobian, jacobian_only)``, from one detection and one coloring."""
+    def fast_jacobian(self, f, spec, mode=None):
+        """``Built(value_and_jacobian, jacobian_only, details=plan)``, from one detection and one coloring."""
         S = self.jacobian_sparsity(f, spec)
         partition, result = self._jacobian_coloring(S)
-        forward = self.dense_backend.build_pushforward(f, spec) if partition != "row" else None
-        reverse = self.dense_backend.build_pullback(f, spec) if partition != "column" else None
+        from ..operators import _derive
+
+        forward = _derive.pushforward(self.dense_backend, f, spec) if partition != "row" else None
+        reverse = _derive.pullback(self.dense_backend, f, spec) if partition != "column" else None
         gather = self._gathering(result, spec, forward=forward, reverse=reverse)
         with_value = self._compile(gather)
         data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
@@ -211,8 +205,7 @@ class AutoSparse(_Delegating):
         prim, shape = (forward, spec.x_shape) if forward is not None else (reverse, spec.y_shape)
         dense = spec.n if partition == "column" else spec.m if partition == "row" else min(spec.n, spec.m)
         plan = SparsePlan(S, result, partition, dense, self._probe(prim, shape, spec))
-        _attach(plan, value_and_jacobian, jacobian)
-        return value_and_jacobian, jacobian
+        return Built(value_and_jacobian, jacobian, details=plan)
 
     # ------------------------------------------------------------- hessian
     def hessian_sparsity(self, f, spec):
@@ -222,8 +215,8 @@ class AutoSparse(_Delegating):
         S = self.detector().hessian_sparsity(f, x, contexts=_context_objects(spec))
         return _check_pattern(S, (spec.n, spec.n), "Hessian")
 
-    def build_hessian(self, f, spec):
-        """``(value_gradient_and_hessian, hessian_only)`` closures: colored HVPs + one gather."""
+    def fast_hessian(self, f, spec):
+        """``Built(value_gradient_and_hessian, hessian_only, details=plan)``: colored HVPs + one gather."""
         from ..operators.second_order import _b_hvp, _value_fun
         from .coloring import color
 
@@ -256,8 +249,7 @@ class AutoSparse(_Delegating):
             return wrap(data_only(x, ctx))
 
         plan = SparsePlan(S, result, "symmetric", spec.n, self._probe(hvp, spec.x_shape, spec))
-        _attach(plan, value_gradient_and_hessian, hessian)
-        return value_gradient_and_hessian, hessian
+        return Built(value_gradient_and_hessian, hessian, details=plan)
 
     def _substitution_hessian(self, result, S, hvp, value, spec):
         """Acyclic coloring: colored HVPs, then the coloring's substitution sweep (not a gather)."""
@@ -276,8 +268,7 @@ class AutoSparse(_Delegating):
             return value_gradient_and_hessian(x, ctx)[1]
 
         plan = SparsePlan(S, result, "symmetric", spec.n, self._probe(hvp, spec.x_shape, spec))
-        _attach(plan, value_gradient_and_hessian, hessian)
-        return value_gradient_and_hessian, hessian
+        return Built(value_gradient_and_hessian, hessian, details=plan)
 
     def _probe(self, prim, shape, spec):
         """``() -> None``: one product with one seed at the preparation point (for estimates)."""
@@ -443,13 +434,6 @@ def _torch_gather(prim, seeds, flat):
         return y, torch.index_select(out, 0, index[0])  # ~3x faster than out[index]
 
     return run_torch
-
-
-def _attach(plan, *closures):
-    """Keep the plan with the closures; preparations expose it as ``prep.sparse``."""
-    for closure in closures:
-        closure.sparse_plan = plan
-        closure.coloring, closure.pattern = plan.coloring, plan.pattern  # older spelling, kept for tools
 
 
 class _TorchLike:

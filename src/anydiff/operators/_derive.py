@@ -1,0 +1,277 @@
+"""Every operator derived once from a backend's primitives (and its optional fast paths).
+
+Plain functions of ``(backend, f, spec)``; each runs once, at preparation, and returns the
+closures a preparation calls. A backend only provides ``build_pushforward`` and/or
+``build_pullback`` (see :mod:`anydiff.backends._base`); here:
+
+* jacobian = batched pushforwards of the input basis (columns) or pullbacks of the output basis
+  (rows), whichever side is cheaper (:func:`jacobian_mode`);
+* gradient = pullback of the cotangent 1, or a forward Jacobian;
+* derivative = pushforward of the tangent 1, or a reverse Jacobian;
+* pushforward from pullback and pullback from pushforward, through the Jacobian;
+* real-valued ``f`` of complex ``x``: JAX's convention ``∂f/∂Re x − i ∂f/∂Im x`` from
+  pushforwards along the real and the imaginary basis directions.
+
+Before deriving, each asks the backend's matching fast path (``fast_gradient``, ...), which
+returns ``None`` when it has nothing faster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import UnsupportedOperationError
+from ..backends._base import (
+    Built,
+    DerivativeFunction,
+    FunctionSpec,
+    _is_complex,
+    _np_dtype,
+    _real_of_complex,
+)
+
+__all__ = [
+    "check_spec", "jacobian_mode", "pushforward", "pullback", "jacobian", "dense_jacobian", "gradient",
+    "derivative", "raw_gradient", "raw_derivative", "basis", "ones",
+]
+
+#: Largest number of array elements a batch of basis tangents (B * size) may hold.
+MAX_BATCH_ELEMENTS = 2**24
+
+
+def check_spec(backend, spec: FunctionSpec) -> None:
+    """Refuse what the backend's capability flags rule out, with a hint."""
+    if spec.inplace and not backend.supports_inplace:
+        raise UnsupportedOperationError(
+            f"{backend!r} cannot differentiate in-place functions f(y, x).\n"
+            f"Hint: use {backend.inplace_alternative}, or rewrite f to return its output."
+        )
+    if "cache" in spec.context_kinds and not backend.supports_cache:
+        raise UnsupportedOperationError(
+            f"{backend!r} cannot differentiate through writes into a Cache (its arrays are immutable).\n"
+            f"Hint: use {backend.inplace_alternative}, or allocate the scratch array inside f."
+        )
+    if not (backend.has_forward or backend.has_reverse):
+        raise UnsupportedOperationError(
+            f"{backend!r} declares neither has_forward nor has_reverse.\n"
+            "Hint: a backend implements build_pushforward (has_forward = True) and/or build_pullback "
+            "(has_reverse = True); see docs/architecture.md."
+        )
+
+
+def jacobian_mode(backend, spec: FunctionSpec) -> str:
+    """``"forward"`` or ``"reverse"``: the cheaper side, among the primitives the backend has."""
+    if not backend.has_reverse:
+        return "forward"
+    if not backend.has_forward:
+        return "reverse"
+    if _is_complex(spec.x_dtype):
+        return "forward"  # holomorphic Jacobians: J v is well defined, vᴴ J conventions differ
+    imposed = backend.jacobian_mode(spec)
+    if imposed in ("forward", "reverse"):
+        return imposed
+    return "forward" if spec.n <= spec.m else "reverse"
+
+
+# ------------------------------------------------------------------ primitives
+def pushforward(backend, f, spec: FunctionSpec):
+    """``(x, T, ctx) -> (y, TY)``: the backend's own, or from its pullback through the Jacobian."""
+    if backend.has_forward:
+        return backend.build_pushforward(f, spec)
+    jac = dense_jacobian(backend, f, spec)
+    xp = backend.array_namespace()
+    n, m = spec.n, spec.m
+
+    def pushforward_from_pullback(x, T, ctx):
+        y, J = jac(x, ctx)
+        TY = xp.reshape(T, (T.shape[0], n)) @ xp.reshape(J, (m, n)).T
+        return y, xp.reshape(TY, (T.shape[0],) + spec.y_shape)
+
+    return pushforward_from_pullback
+
+
+def pullback(backend, f, spec: FunctionSpec):
+    """``(x, DY, ctx) -> (y, TX)``: the backend's own, or from its pushforward through the Jacobian."""
+    if backend.has_reverse:
+        return backend.build_pullback(f, spec)
+    xp = backend.array_namespace()
+    n, m = spec.n, spec.m
+    if _real_of_complex(spec):
+        jac_c = _real_of_complex_jacobian(backend, f, spec)
+
+        def pullback_complex(x, DY, ctx):
+            y, J = jac_c(x, ctx)
+            TX = xp.reshape(DY, (DY.shape[0], m)) @ J
+            return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
+
+        return pullback_complex
+    jac = dense_jacobian(backend, f, spec)
+
+    def pullback_from_pushforward(x, DY, ctx):
+        y, J = jac(x, ctx)
+        TX = xp.reshape(DY, (DY.shape[0], m)) @ xp.reshape(J, (m, n))
+        return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
+
+    return pullback_from_pushforward
+
+
+# -------------------------------------------------------------------- jacobian
+def jacobian(backend, f, spec: FunctionSpec) -> Built:
+    """``Built(run=(x, ctx) -> (y, J), only=(x, ctx) -> J)`` with ``J.shape == y.shape + x.shape``."""
+    fast = backend.fast_jacobian(f, spec, jacobian_mode(backend, spec))
+    if fast is not None:
+        return fast if fast.only is not None else Built(fast.run, _drop_value(fast.run), fast.single, fast.details)
+    run = dense_jacobian(backend, f, spec)
+    return Built(run, _drop_value(run))
+
+
+def dense_jacobian(backend, f, spec: FunctionSpec):
+    """``(x, ctx) -> (y, J)`` from the primitives (never a fast path: a dense array, always)."""
+    xp = backend.array_namespace()
+    n, m = spec.n, spec.m
+    full = spec.y_shape + spec.x_shape
+    if _real_of_complex(spec) and backend.has_forward:
+        jac_c = _real_of_complex_jacobian(backend, f, spec)
+
+        def jacobian_complex(x, ctx):
+            y, J = jac_c(x, ctx)
+            return y, xp.reshape(J, full)
+
+        return jacobian_complex
+    forward = jacobian_mode(backend, spec) == "forward"
+    if forward:
+        prim, k, shape = backend.build_pushforward(f, spec), n, spec.x_shape
+    else:
+        prim, k, shape = backend.build_pullback(f, spec), m, spec.y_shape
+    nested = f.batch if isinstance(f, DerivativeFunction) else 1  # tangents carried inside f (Hessians)
+    chunk = max(1, min(k, MAX_BATCH_ELEMENTS // (max(1, n + m) * nested)))
+    bases = [basis(backend, start, min(start + chunk, k), k, shape, spec) for start in range(0, k, chunk)]
+
+    def jacobian_from_primitive(x, ctx):
+        parts = []
+        for seeds in bases:
+            y, block = prim(x, seeds, ctx)
+            parts.append(block)
+        block = parts[0] if len(parts) == 1 else xp.concatenate(parts)
+        rows = xp.reshape(block, (k, -1))
+        return y, xp.reshape(rows.T if forward else rows, full)  # rows.T: (m, n)
+
+    return jacobian_from_primitive
+
+
+def _real_of_complex_jacobian(backend, f, spec):
+    """``(x, ctx) -> (y, J)`` for real ``f`` of complex ``x`` (JAX's convention), ``J`` of shape ``(m, n)``.
+
+    ``J = ∂f/∂Re x − i ∂f/∂Im x``, from pushforwards along the real and the imaginary basis
+    directions: what ``jax.grad``/``jax.vjp`` return.
+    """
+    xp = backend.array_namespace()
+    push = backend.build_pushforward(f, spec)
+    n, m = spec.n, spec.m
+    E = np.eye(n, dtype=_np_dtype(spec.x_dtype))
+    seeds = backend.from_numpy_native(np.concatenate([E, 1j * E]).reshape((2 * n,) + spec.x_shape), spec)
+
+    def jacobian(x, ctx):
+        y, TY = push(x, seeds, ctx)
+        rows = xp.reshape(TY, (2 * n, m))
+        return y, (rows[:n] - 1j * rows[n:]).T
+
+    return jacobian
+
+
+# ------------------------------------------------------- gradient, derivative
+def gradient(backend, f, spec: FunctionSpec) -> Built:
+    """``Built(run=(x, ctx) -> (y, g), only=(x, ctx) -> g)`` for scalar-valued ``f``."""
+    fast = backend.fast_gradient(f, spec)
+    if fast is not None:
+        return fast if fast.only is not None else Built(fast.run, _drop_value(fast.run), fast.single)
+    xp = backend.array_namespace()
+    if backend.has_reverse:
+        prim = backend.build_pullback(f, spec)
+        seed = ones(backend, (1,) + spec.y_shape, spec)
+
+        def gradient_by_pullback(x, ctx):
+            y, tx = prim(x, seed, ctx)
+            return y, tx[0]
+
+        return Built(gradient_by_pullback, _drop_value(gradient_by_pullback))
+    jac = dense_jacobian(backend, f, spec)
+
+    def gradient_by_jacobian(x, ctx):
+        y, J = jac(x, ctx)
+        return y, xp.reshape(J, spec.x_shape)
+
+    return Built(gradient_by_jacobian, _drop_value(gradient_by_jacobian))
+
+
+def derivative(backend, f, spec: FunctionSpec) -> Built:
+    """``Built(run=(x, ctx) -> (y, dy))`` for a scalar input."""
+    if backend.has_forward:
+        prim = backend.build_pushforward(f, spec)
+        seed = ones(backend, (1,) + spec.x_shape, spec)
+
+        def derivative_by_pushforward(x, ctx):
+            y, ty = prim(x, seed, ctx)
+            return y, ty[0]
+
+        return Built(derivative_by_pushforward, _drop_value(derivative_by_pushforward))
+    jac = dense_jacobian(backend, f, spec)
+    xp = backend.array_namespace()
+
+    def derivative_by_jacobian(x, ctx):
+        y, J = jac(x, ctx)
+        return y, xp.reshape(J, spec.y_shape)
+
+    return Built(derivative_by_jacobian, _drop_value(derivative_by_jacobian))
+
+
+def _drop_value(run):
+    return lambda x, ctx: run(x, ctx)[1]
+
+
+# ---------------------------------------------------------------- second order
+def raw_gradient(outer, inner, f, spec: FunctionSpec):
+    """``g(x, *ctx)`` that ``outer`` differentiates: ``inner``'s own, else (for an outer backend
+    that only evaluates, finite differences) ``inner``'s prepared gradient closure."""
+    try:
+        return inner.raw_gradient(f, spec)
+    except UnsupportedOperationError:
+        if not outer.evaluates_only:
+            raise
+    run = gradient(inner, f, spec).only
+    return _Evaluated(run, inner.to_native)
+
+
+def raw_derivative(outer, inner, f, spec: FunctionSpec):
+    """``d(x, *ctx)`` that ``outer`` differentiates (as :func:`raw_gradient`)."""
+    try:
+        return inner.raw_derivative(f, spec)
+    except UnsupportedOperationError:
+        if not outer.evaluates_only:
+            raise
+    run = derivative(inner, f, spec).only
+    return _Evaluated(run, inner.to_native)
+
+
+class _Evaluated(DerivativeFunction):
+    """A prepared derivative closure as a plain function ``(x, *ctx)`` (for finite differences over it)."""
+
+    __slots__ = ("run", "to_native")
+
+    def __init__(self, run, to_native):
+        self.run, self.to_native = run, to_native
+
+    def __call__(self, x, *ctx):
+        return self.run(self.to_native(x), ctx)
+
+
+# --------------------------------------------------------------------- seeds
+def basis(backend, start, stop, k, shape, spec):
+    """Stacked basis vectors ``e_start .. e_{stop-1}`` of R^k, reshaped to ``shape``, native."""
+    E = np.zeros((stop - start, k), dtype=np.dtype(_np_dtype(spec.x_dtype)))
+    E[np.arange(stop - start), np.arange(start, stop)] = 1
+    return backend.from_numpy_native(E.reshape((stop - start,) + tuple(shape)), spec)
+
+
+def ones(backend, shape, spec):
+    return backend.from_numpy_native(np.ones(shape, dtype=_np_dtype(spec.x_dtype)), spec)
