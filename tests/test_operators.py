@@ -1,7 +1,7 @@
 """Every operator × backend × call variant against analytic references (anydiff.testing).
 
 Pytree and multi-argument scenarios (``structured_scenarios``) run in the same matrix; the call
-variants anydiff refuses for them (``out=``) are reported as skips with the reason.
+variants anydiff refuses for them are reported as skips with the reason.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from conftest import all_backends
 
 import anydiff as ad
-from anydiff.testing import structured_scenarios
+from anydiff.testing import namespace_for, structured_scenarios
 
 SCENARIOS = structured_scenarios()  # run for every operator x backend x variant in tests/test_operators.py
 
@@ -57,12 +57,50 @@ def test_bad_seed_structure():
         ad.pushforward(f, "numpy", np.ones(2), np.ones(2), ((np.ones(2), np.ones(3)),))
 
 
-def test_out_and_second_derivative_refused():
-    f = lambda u, v: u * v
-    with pytest.raises(ad.UnsupportedOperationError, match="Hint"):
-        ad.jacobian(f, "numpy", np.ones(2), np.ones(2), out=np.zeros((2, 2)))
+def test_second_derivative_refused():
     with pytest.raises(ad.UnsupportedOperationError, match="Hint"):
         ad.second_derivative(lambda a, b: a * b, "numpy", 1.0, 2.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "fd", "jax", "torch"])
+def test_out_trees_are_written_in_place(backend):
+    if backend in ("jax", "torch"):
+        pytest.importorskip(backend)
+    xp = namespace_for(backend if backend in ("jax", "torch") else "numpy")
+    u, v = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    f = lambda a, b: xp.sum(a * a * b)  # noqa: E731 - grad: (2 a b, a²), H blocks diagonal
+    out = (np.full(2, np.nan), np.full(2, np.nan))
+    for prep in (None, ad.prepare_gradient(f, backend, u, v)):
+        assert ad.gradient(f, backend, u, v, out=out, prep=prep) is out
+        np.testing.assert_allclose(out[0], 2 * u * v, rtol=1e-6)
+        np.testing.assert_allclose(out[1], u**2, rtol=1e-6)
+    Hout = ((np.zeros((2, 2)), np.zeros((2, 2))), (np.zeros((2, 2)), np.zeros((2, 2))))
+    assert ad.hessian(f, backend, u, v, out=Hout) is Hout
+    np.testing.assert_allclose(Hout[0][1], np.diag(2 * u), atol=1e-4)
+    g = lambda t: {"s": t["a"] * t["b"][0], "c": xp.sum(t["a"])}  # noqa: E731
+    t = {"a": u, "b": v}
+    Jout = {"c": {"a": np.zeros(2), "b": np.zeros(2)}, "s": {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}}
+    y, J = ad.value_and_jacobian(g, backend, t, out=Jout)
+    assert J is Jout
+    np.testing.assert_allclose(Jout["s"]["a"], v[0] * np.eye(2), rtol=1e-6)
+    np.testing.assert_allclose(Jout["s"]["b"], [[u[0], 0.0], [u[1], 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(Jout["c"]["a"], np.ones(2), rtol=1e-6)
+    tout = {"a": np.zeros(2), "b": np.zeros(2)}
+    dy = {"c": 1.0, "s": np.array([1.0, 0.0])}
+    assert ad.pullback(g, backend, t, dy, out=tout) is tout
+    np.testing.assert_allclose(tout["a"], [v[0] + 1.0, 1.0], rtol=1e-6)
+
+
+def test_out_tree_of_the_wrong_structure_is_refused():
+    f = lambda a, b: np.sum(a * b)  # noqa: E731
+    with pytest.raises(ad.InputError, match=r"out\[1\]: shape \(2,\) expected, got \(3,\).*\nHint"):
+        ad.gradient(f, "numpy", np.ones(2), np.ones(2), out=(np.zeros(2), np.zeros(3)))
+    with pytest.raises(ad.InputError, match=r"out: expected a tuple, got a list.*\nHint"):
+        ad.gradient(f, "numpy", np.ones(2), np.ones(2), out=[np.zeros(2), np.zeros(2)])
+    with pytest.raises(ad.InputError, match=r"out leaf out\['p'\] is a float.*\nHint"):
+        ad.gradient(lambda t: t["p"] * t["q"], "numpy", {"p": 1.0, "q": 2.0}, out={"p": 0.0, "q": np.zeros(())})
+    with pytest.raises(ad.InputError, match=r"out is a tuple, not an array.*\nHint"):
+        ad.gradient(lambda t: t[0] * t[1], "numpy", (1.0, 2.0), out=(np.zeros(()), np.zeros(())))
 
 
 def test_mixed_libraries_refused():

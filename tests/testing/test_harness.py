@@ -206,9 +206,7 @@ def test_structured_scenarios_are_tagged():
 def test_structured_refusals_are_skipped_with_the_reason():
     multi = next(s for s in STRUCTURED if "vector, vector" in s.name)
     results = test_differentiation([ad.AutoNumPy()], [multi], variants=("plain", "out"))
-    out = [r for r in results if r.variant == "out"]
-    assert out and all(r.status == "skip" and "refused by anydiff" in r.skipped and "out=" in r.skipped for r in out)
-    assert all(r.status == "pass" for r in results if r.variant == "plain")
+    assert results and all(r.status == "pass" for r in results)  # out= trees are written leaf by leaf
     second = replace(multi, name="second derivative", ops=("second_derivative",))
     inplace = replace(multi, name="in-place multi", inplace=True)
     skipped = test_differentiation([ad.AutoNumPy()], [inplace, second], ["jacobian", "second_derivative"],

@@ -277,6 +277,11 @@ def write_out(prep, out, value, what="out"):
     if hasattr(out, "tocsr") and hasattr(value, "tocsr"):  # scipy.sparse result into a sparse buffer
         return _write_sparse_out(out, value)
     lib = library_of(out)
+    if not hasattr(out, "shape"):
+        raise InputError(
+            f"{what} is a {type(out).__name__}, not an array.\nHint: pass a writable NumPy array or torch "
+            "tensor shaped like the result (a tree of them for pytree results)."
+        )
     if lib == "jax":
         raise UnsupportedOperationError(
             "out= cannot be a jax array (jax arrays are immutable).\nHint: drop out= and use the returned array."

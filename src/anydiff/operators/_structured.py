@@ -458,14 +458,6 @@ def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=Fal
     return prep, prep.check(f, backend, actives, contexts), contexts, s
 
 
-def no_out(out, operator):
-    if out is not None:
-        raise UnsupportedOperationError(
-            f"ad.{operator}(..., out=...) is not supported for pytree inputs or several active arguments.\n"
-            "Hint: drop out= and use the returned tree."
-        )
-
-
 def refuse(operator, alternative):
     raise UnsupportedOperationError(
         f"ad.{operator} does not take pytree inputs or several active arguments.\nHint: use {alternative}."

@@ -6,8 +6,11 @@ one active argument, a tree ``x`` or a tree output, or a :class:`TreePrep`.
 
 from __future__ import annotations
 
-from .._trees import tree_flatten, tree_flatten_args, tree_unflatten
-from ._core import stack_seeds
+import numpy as np
+
+from .._errors import InputError
+from .._trees import tree_differences, tree_flatten, tree_flatten_args, tree_paths, tree_unflatten
+from ._core import stack_seeds, write_out
 from ._prep import (
     GradientPrep,
     HessianPrep,
@@ -16,7 +19,7 @@ from ._prep import (
     PullbackPrep,
     PushforwardPrep,
 )
-from ._structured import TreePrep, no_out, prepare_tree, refuse, resolve_tree
+from ._structured import TreePrep, prepare_tree, refuse, resolve_tree
 
 __all__ = ["tree_operator", "tree_prepare", "flat_jacobian"]
 
@@ -47,21 +50,57 @@ def tree_prepare(operator, f, args, same_point=False):
 
 
 def tree_operator(operator, f, args, prep, out, value=False):
-    """Run ``operator`` on a structured call; ``value=True`` for the ``value_and_`` form."""
-    no_out(out, operator)
+    """Run ``operator`` on a structured call; ``value=True`` for the ``value_and_`` form.
+
+    ``out`` (optional) is a tree of arrays with the structure of the result (for AutoSparse's
+    flat sparse matrix: a sparse matrix); each leaf is written in place and ``out`` returned.
+    """
     if operator == "second_derivative":
         refuse(operator, "ad.hessian or ad.hvp")
     if operator == "gradient" and type(prep) is TreePrep and prep.native is not None:
-        return _native_gradient(prep, f, args, value)
+        return _with_out(_native_gradient(prep, f, args, value), out, value)
     cls, build, seeds = _builds()[operator]
     prep, leaves, contexts, s = resolve_tree(cls, operator, f, args, prep, build, seeds=seeds, native=operator == "gradient")
     if operator == "gradient" and prep.native is not None:
-        return _native_gradient(prep, f, args, value)
+        return _with_out(_native_gradient(prep, f, args, value), out, value)
     inner = prep.inner
     x = prep.flat_x(leaves)
     ctx = inner.native_contexts(contexts)
     xn = inner.to_native(x)
-    return _RUNNERS[operator](prep, inner, xn, ctx, s, value)
+    return _with_out(_RUNNERS[operator](prep, inner, xn, ctx, s, value), out, value)
+
+
+def _with_out(result, out, value):
+    """Write the derivative part of ``result`` into the ``out`` tree (when given)."""
+    if out is None:
+        return result
+    if value:
+        *head, last = result
+        return (*head, write_tree_out(out, last))
+    return write_tree_out(out, result)
+
+
+def write_tree_out(out, result):
+    """Copy each leaf of ``result`` into the matching leaf of ``out`` (same structure and shapes)."""
+    if hasattr(result, "tocsr"):  # AutoSparse: the flat sparse matrix, into a sparse out
+        return write_out(None, out, result)
+    got, td = tree_flatten(result)
+    bufs, out_td = tree_flatten(out)
+    shapes, out_shapes = [tuple(np.shape(v)) for v in got], [tuple(getattr(b, "shape", ())) for b in bufs]
+    if out_td != td or shapes != out_shapes:
+        diffs = tree_differences(td, shapes, out_td, out_shapes, root="out")
+        raise InputError(
+            "out does not have the structure of the result: " + "; ".join(diffs).replace("prepared", "expected")
+            + ".\nHint: pass a tree of arrays shaped like the result (e.g. the result of an earlier call)."
+        )
+    for i, (b, r) in enumerate(zip(bufs, got)):
+        if not hasattr(b, "shape"):
+            raise InputError(
+                f"out leaf {tree_paths(out_td, 'out')[i]} is a {type(b).__name__}, not an array.\n"
+                "Hint: out= leaves must be writable arrays (np.zeros(()) for a scalar)."
+            )
+        write_out(None, b, r, "out leaf")
+    return out
 
 
 def _gradient(prep, inner, xn, ctx, s, value):

@@ -32,10 +32,9 @@ class OdeJacobian:
         self._p = p
         prep = p.prepare(ops.prepare_jacobian)
         self._prep = prep
-        closure = getattr(prep, "run_only", None)
-        self.sparsity = getattr(closure, "pattern", None)
-        coloring = getattr(closure, "coloring", None)
-        self.ncolors = None if coloring is None else int(coloring.ncolors)
+        plan = getattr(prep, "details", None)  # AutoSparse: its SparsePlan (pattern and coloring)
+        self.sparsity = None if plan is None else plan.pattern
+        self.ncolors = None if plan is None else int(plan.ncolors)
         self._csc = None  # (CSR indptr, CSR indices, permutation CSR -> CSC, CSC indices, CSC indptr)
         self._jac = p.stats.timed("jacobian", self._evaluate)
         with p.explain():

@@ -67,12 +67,10 @@ def _counting(f):
 
 def _sparsity(prep, scenario, op):
     """``(colors, lower bound on colors)`` of a sparse preparation, else ``(None, None)``."""
-    coloring = getattr(getattr(prep, "run", None), "coloring", None)
-    if coloring is None:
-        try:  # sparse preparations expose their coloring; the others raise
-            coloring = prep.coloring
-        except Exception:  # noqa: BLE001 - not a sparse preparation
-            coloring = None
+    try:  # sparse preparations expose their coloring; the others raise
+        coloring = prep.coloring
+    except Exception:  # noqa: BLE001 - not a sparse preparation
+        coloring = None
     if coloring is None or not hasattr(coloring, "ncolors"):
         return None, None
     S = sp.csr_array(coloring.pattern)
