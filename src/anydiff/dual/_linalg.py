@@ -42,7 +42,7 @@ def _matmul(a, b, **kwargs):
         return _einsum(_matmul_subscripts(na, nb), a, b)
     terms = []
     if ta is not None:
-        if na == 2:  # (B, m, k) @ (k, ...) as one (B*m, k) product
+        if na == 2 and type(ta) is np.ndarray:  # (B, m, k) @ (k, ...) as one (B*m, k) product
             B, m = ta.shape[0], ta.shape[1]
             prod = np.matmul(np.reshape(ta, (B * m, ta.shape[2])), bv)
             terms.append(np.reshape(prod, (B, m) + tuple(prod.shape[1:])))

@@ -69,6 +69,10 @@ def apply_ufunc(ufunc, inputs, kwargs):
             f"np.{ufunc.__name__}(..., where=...) is not supported by anydiff's duals.\n"
             "Hint: use np.where(mask, np.{0}(...), other) instead.".format(ufunc.__name__)
         )
+    if not kwargs:
+        fast = _unary(ufunc, inputs[0]) if len(inputs) == 1 else _binary(ufunc, *inputs) if len(inputs) == 2 else None
+        if fast is not None:
+            return fast
     _, values, tangents = split(inputs)
     if ufunc in _ANTILINEAR or (ufunc is np.absolute and np.iscomplexobj(values[0])):
         return _nonholomorphic(ufunc, values[0], tangents[0], kwargs)
@@ -120,6 +124,92 @@ def apply_ufunc(ufunc, inputs, kwargs):
     if dtype is not None:
         ty = ty.astype(dtype)
     return Dual(y, full_tangent(ty, np.shape(y)))
+
+
+def _unary(ufunc, d):
+    """Fast path of ``ufunc(d)`` for a level-1 dual of a real array (most calls of real code),
+    or ``None`` to take the general path. The same numbers as the general path."""
+    if type(d) is not Dual or ufunc.nout != 1 or ufunc in _ANTILINEAR or ufunc is np.absolute:
+        return None
+    v, t = d.value, d.tangent
+    if type(v) is not np.ndarray or v.dtype not in _REAL or t.shape[1:] != v.shape:
+        return None
+    scale = None if type(t) is np.ndarray else getattr(type(t), "_anydiff_scale", None)
+    if scale is None and type(t) is not np.ndarray or scale is not None and t.outer:
+        return None  # nested duals, outer symbolic tangents: the general path
+    rule = RULES.get(ufunc)
+    if rule is None or rule.partials is None or rule.d1_zero[0]:
+        return None
+    y = ufunc(v)
+    with np.errstate(all="ignore"):
+        (p,) = rule.partials(v, y)
+        if p is None:
+            return None
+        ty = t * p if scale is None else scale(t, p)
+    return Dual(y, ty)
+
+
+def _operand(a):
+    """``(value, tangent, scale)`` of a fast-path operand, or ``None`` (take the general path)."""
+    if type(a) is Dual:
+        v, t = a.value, a.tangent
+        if type(v) is not np.ndarray or v.dtype not in _REAL or t.shape[1:] != v.shape:
+            return None
+        if type(t) is np.ndarray:
+            return v, t, None
+        scale = getattr(type(t), "_anydiff_scale", None)
+        return None if scale is None or t.outer else (v, t, scale)
+    if type(a) in (float, int) or (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "fiu":
+        return a, None, None
+    return None
+
+
+def _binary(ufunc, a, b):
+    """Fast path of ``ufunc(a, b)`` for level-1 duals of real arrays and real constants, when
+    the result has the duals' shape (no tangent broadcast); ``None`` takes the general path."""
+    if ufunc.nout != 1 or (type(a) is not Dual and type(b) is not Dual):
+        return None
+    if ufunc is np.power:
+        return _power(a, b)
+    rule = RULES.get(ufunc)
+    oa, ob = _operand(a), _operand(b)
+    if rule is None or rule.partials is None or oa is None or ob is None:
+        return None
+    (va, ta, sa), (vb, tb, sb) = oa, ob
+    if ta is not None and tb is not None and type(ta) is not type(tb):
+        return None
+    y = ufunc(va, vb)
+    if (ta is not None and y.shape != va.shape) or (tb is not None and y.shape != vb.shape):
+        return None  # a broadcast dual: the general path lifts its tangents
+    ty = None
+    with np.errstate(all="ignore"):
+        partials = rule.partials(va, vb, y)
+        for p, t, scale, zero in zip(partials, (ta, tb), (sa, sb), rule.d1_zero):
+            if t is None or p is None or zero:
+                continue
+            if type(p) is float and (p == 1.0 or p == -1.0):
+                term = t if p > 0 else -t
+            else:
+                term = t * p if scale is None else scale(t, p)
+            ty = term if ty is None else ty + term
+    if ty is None:
+        return y
+    if ty is ta or ty is tb:  # never alias an input's tangents (they may be written)
+        ty = ty.copy()
+    return Dual(y, ty)
+
+
+def _power(a, e):
+    """``a ** e`` for a level-1 dual ``a`` and a Python-number exponent (the general path's
+    numbers: ``np.square`` for 2, no log of the base), else ``None``."""
+    oa = _operand(a)
+    if oa is None or type(e) not in (int, float) or oa[1] is None:
+        return None
+    v, t, scale = oa
+    y = np.square(v) if e == 2 else np.power(v, e)  # NumPy's own warnings for the value
+    with np.errstate(all="ignore"):
+        p = e * v if e == 2 else e * v ** (e - 1.0)
+        return Dual(y, t * p if scale is None else scale(t, p))
 
 
 def _fits(ty, term):
