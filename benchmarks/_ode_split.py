@@ -84,6 +84,9 @@ def split_solver(base):
             split = CURRENT["split"]
             split.solver_start = _clock()
             super().__init__(*args, **kwargs)
+            self._time_parts(split)
+
+        def _time_parts(self, split):
             lu = split.timed("lu", self.lu)
 
             def lu_with_fill(A):
@@ -91,8 +94,18 @@ def split_solver(base):
                 split.fill = int(LU.L.nnz + LU.U.nnz) if hasattr(LU, "L") else None
                 return LU
 
+            lu_with_fill.timed = True
             self.lu = lu_with_fill
-            self.solve_lu = split.timed("lu_solve", self.solve_lu)
+            if not getattr(self.solve_lu, "timed", False):
+                self.solve_lu = split.timed("lu_solve", self.solve_lu)
+                self.solve_lu.timed = True
+
+        def _step_impl(self):
+            # a subclass of this class (anydiff's solve_ivp with lu_options) may set its own
+            # ``lu`` after this __init__: time that one too
+            if not getattr(self.lu, "timed", False):
+                self._time_parts(CURRENT["split"])
+            return super()._step_impl()
 
         def _validate_jac(self, jac, sparsity):
             split = CURRENT["split"]

@@ -5,17 +5,20 @@ Problem (examples/reaction_diffusion.py): -Δu + u³ = Σₖ pₖ φₖ on an N�
 For n = N² = 1e4 and ~1e5 unknowns it times, side by side and repeated:
 
 - one solver call: Newton with the analytic sparse Jacobian and ``splu`` (the reference);
-- ``ad.implicit_function`` (sparse LU; ∂F/∂u detected and colored from the NumPy code): the
-  gradient of a scalar loss of u (forward over the 10 parameters, and reverse through torch
-  autograd), and the Jacobian du/dp (n × 10); all *including the solve* and a fresh
-  factorisation; the first call (sparsity detection + coloring) separately;
+- ``ad.implicit_function`` (∂F/∂u detected and colored from the NumPy code): the gradient of a
+  scalar loss of u with ``AutoNumPy`` (reverse mode: one transposed solve) for each linear solver
+  (the default sparse LU, sparse LU with SciPy's defaults as before, BiCGSTAB and GMRES with an ILU
+  preconditioner), the gradient through torch autograd, and the Jacobian du/dp (n × 10); all
+  *including the solve* and a fresh factorisation; the first call (sparsity detection +
+  coloring) separately;
 - central finite differences of the solver (20 solves);
 - JAX: the gradient through an unrolled Newton solver (inner CG iterations unrolled, jitted;
   n = 1e4 only: the tape of ~10³ CG iterations per Newton step does not fit at 1e5);
 - optimistix ``root_find`` (Newton, CG, ``ImplicitAdjoint`` with CG), if installed.
 
 Peak memory: each method runs once in a fresh subprocess; the increase of the peak resident
-set size over the state after set-up is reported next to the bytes of the CSR ∂F/∂u.
+set size over the state after set-up is reported next to the bytes of the CSR ∂F/∂u, with and
+without the solver call (see ``child``).
 
 Run ``python -m benchmarks.implicit [--quick]``; writes benchmarks/results/implicit.{json,md,png}.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -78,13 +82,23 @@ class Problem:
 
 
 # ------------------------------------------------------------------------ methods
+GRAD = "implicit gradient (AutoNumPy, default: splu)"
+VARIANTS = {  # name -> implicit_function keywords; every one is timed and its memory measured
+    GRAD: {},
+    "implicit gradient (splu, SciPy's defaults: previous default)": {
+        "lu_options": {"permc_spec": "COLAMD", "panel_size": None, "relax": None}},
+    "implicit gradient (BiCGSTAB + ILU preconditioner)": {"linear_solver": "bicgstab", "preconditioner": "ilu"},
+    "implicit gradient (GMRES + ILU preconditioner)": {"linear_solver": "gmres", "preconditioner": "ilu"},
+}
+
+
 def make_methods(prob, with_jax=True):
     import anydiff as ad
 
-    g = ad.implicit_function(prob.newton, prob.conditions)
-    loss = lambda p: prob.loss(g(p))
+    gs = {k: ad.implicit_function(prob.newton, prob.conditions, **kw) for k, kw in VARIANTS.items()}
+    g = gs[GRAD]
 
-    def fresh(fun):
+    def fresh(fun, g=g):
         def run():
             g._last = None  # no reuse of the previous call's factorisation: every call refactorises
             return fun()
@@ -105,16 +119,19 @@ def make_methods(prob, with_jax=True):
             cols.append((prob.newton(prob.p + step * e) - prob.newton(prob.p - step * e)) / (2 * step))
         return np.stack(cols, axis=1)
 
-    methods = {
-        "solver call": lambda: prob.newton(prob.p),
-        "implicit gradient (forward, AutoNumPy)": fresh(lambda: ad.gradient(loss, ad.AutoNumPy(), prob.p)),
+    def grad_of(gk):
+        return fresh(lambda: ad.gradient(lambda p: prob.loss(gk(p)), ad.AutoNumPy(), prob.p), gk)
+
+    methods = {"solver call": lambda: prob.newton(prob.p)}
+    methods.update({k: grad_of(gk) for k, gk in gs.items()})
+    methods.update({
         "implicit gradient (reverse, torch)": fresh(torch_grad),
         "implicit Jacobian (n×10)": fresh(lambda: ad.jacobian(g, ad.AutoNumPy(), prob.p)),
         "finite differences (central, Jacobian or gradient)": fd_central,
-    }
+    })
     if with_jax:
         methods.update(jax_methods(prob))
-    return g, methods
+    return gs, methods
 
 
 def _jax_problem(prob):
@@ -203,21 +220,45 @@ def _status(field):
     return None
 
 
-def child(N, name):
+def _memo(solver):
+    """The solver remembering its last answer: the derivative's own memory, without the solve's."""
+    last = {}
+
+    def solve(p):
+        key = np.asarray(p).tobytes()
+        if key not in last:
+            last.clear()
+            last[key] = solver(p)
+        return last[key]
+
+    return solve
+
+
+def child(N, name, derivative_only=False):
     """Run one method in this fresh process; print its peak-RSS increase over the state before it.
 
     Methods with one-time work (JIT compilation, sparsity detection) run once first. The peak
-    is reset through /proc/self/clear_refs (Linux), so it covers only the measured call.
+    is reset through /proc/self/clear_refs (Linux), so it covers only the measured call. The
+    parent starts this process with a fixed glibc mmap threshold, so freed large blocks go back
+    to the system at once and the high-water mark is the call's own peak, not hidden by heap
+    space an earlier call left behind. ``derivative_only``: the solver's answer at the point is
+    computed before the peak is reset (only the implicit derivative is measured).
     """
     import gc
 
     prob = Problem(N)
-    _, methods = make_methods(prob)
+    if derivative_only:
+        prob.newton = _memo(prob.newton)
+    gs, methods = make_methods(prob)
     fun = methods[name]
     prob.newton(prob.p)
     if not name.startswith(("finite", "solver")):
         fun()  # one-time work: JIT, sparsity detection and coloring, imports
+    for g in gs.values():
+        g._last = None  # drop the warm-up's factorisation: its memory must not be reused unseen
     prob.p = prob.p * 1.01  # another point: nothing cached
+    if derivative_only:
+        prob.newton(prob.p)
     gc.collect()
     before = _status("VmRSS")
     with open("/proc/self/clear_refs", "w") as fh:
@@ -227,10 +268,13 @@ def child(N, name):
     print(json.dumps({"peak_increase": peak - before, "base": before}))
 
 
-def peak_memory(N, name):
+def peak_memory(N, name, derivative_only=False):
     """Peak RSS of one call, measured as the growth of a fresh process's high-water mark."""
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.implicit import child; child({N}, {name!r})"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600, check=False)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.implicit import child; "
+            f"child({N}, {name!r}, {derivative_only!r})")
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600, check=False,
+                         env=env)
     try:
         return json.loads(res.stdout.strip().splitlines()[-1])["peak_increase"]
     except (IndexError, ValueError, KeyError):
@@ -241,7 +285,8 @@ def bench_size(N, repeats):
     import anydiff as ad
 
     prob = Problem(N)
-    g, methods = make_methods(prob)
+    gs, methods = make_methods(prob)
+    g = gs[GRAD]
     t_first, _ = run_once_timed(lambda: ad.gradient(lambda p: prob.loss(g(p)), ad.AutoNumPy(), prob.p))
     info = dict(vars(g.info))
     fd_name = "finite differences (central, Jacobian or gradient)"
@@ -270,15 +315,22 @@ def bench_size(N, repeats):
                 Jfd = value
     J = methods["implicit Jacobian (n×10)"]()
     errors = {"implicit vs FD (max rel)": float(np.max(np.abs(J - Jfd)) / np.max(np.abs(J)))}
-    gi = methods["implicit gradient (forward, AutoNumPy)"]()
+    gi = methods[GRAD]()
+    infos = {}
     for k in methods:
+        if k in VARIANTS and k != GRAD:
+            gv = methods[k]()
+            errors[f"{k} vs splu (max rel)"] = float(np.max(np.abs(gv - gi)) / np.max(np.abs(gi)))
+        if k in VARIANTS:
+            infos[k] = {f: getattr(gs[k].info, f) for f in ("linear_solver", "preconditioner", "ordering",
+                                                           "factor_nnz", "krylov_iterations", "nnz")}
         if k.startswith(("JAX", "optimistix: gradient")):
             gj = np.asarray(methods[k]())
             errors[f"{k} vs implicit (max rel)"] = float(np.max(np.abs(gj - gi)) / np.max(np.abs(gi)))
     Jcsr = ad.jacobian(g._fy, ad.AutoSparse(ad.AutoNumPy()), prob.newton(prob.p), ad.Constant(prob.p))
     jac_bytes = int(Jcsr.data.nbytes + Jcsr.indices.nbytes + Jcsr.indptr.nbytes)
     return {"N": N, "n": prob.n, "newton_iterations": prob.newton_iterations, "first_call": t_first, "failed": failed,
-            "info_first_call": {k: v for k, v in info.items()}, "times": times, "errors": errors,
+            "info_first_call": {k: v for k, v in info.items()}, "times": times, "errors": errors, "infos": infos,
             "jacobian_nnz": int(Jcsr.nnz), "jacobian_csr_bytes": jac_bytes}
 
 
@@ -286,26 +338,39 @@ def summarize(results):
     lines = ["# Implicit differentiation: 2-D reaction–diffusion (10 parameters)", "",
              ("Machine shared with other jobs (2 cores): times are the min over repeats; "
               "spread = max/min."),
-             "Every implicit timing includes the solver call and a fresh sparse LU factorisation.", ""]
+             "Every implicit timing includes the solver call and a fresh factorisation (or preconditioner).",
+             ("Peak memory: increase of a fresh process's peak RSS during one call (glibc mmap threshold "
+              "fixed at 64 KiB so freed blocks are returned at once); 'derivative only': the solver's "
+              "answer was computed before the peak was reset. tracemalloc is not used: it does not see "
+              "SuperLU's factors (allocated in C)."), ""]
     for r in results:
         t = {k: min(v) for k, v in r["times"].items()}
         spread = {k: max(v) / min(v) for k, v in r["times"].items()}
         solve = t["solver call"]
-        grad = t["implicit gradient (forward, AutoNumPy)"]
+        grad = t[GRAD]
         lines += [(f"## n = {r['n']} (N = {r['N']}, Newton iterations: {r['newton_iterations']}, "
                    f"∂F/∂u: {r['jacobian_nnz']} nonzeros, CSR {r['jacobian_csr_bytes'] / 1e6:.2f} MB)"), "",
                   (f"First call (sparsity detection + coloring + everything): {fmt_time(r['first_call'])}; "
                    f"linear solver: {r['info_first_call']['linear_solver']} ({r['info_first_call']['reason']})."), "",
-                  "| method | time (min) | spread | × one solver call | implicit gradient is × faster | peak memory increase | × CSR ∂F/∂u |",
-                  "|---|---|---|---|---|---|---|"]
+                  ("| method | time (min) | spread | × one solver call | × default implicit gradient | "
+                   "peak memory (incl. solve) | × CSR ∂F/∂u | peak memory (derivative only) | × CSR ∂F/∂u |"),
+                  "|---|---|---|---|---|---|---|---|---|"]
+        csr = r["jacobian_csr_bytes"]
         for k, v in t.items():
-            mem = r.get("memory", {}).get(k)
-            mem_s = "—" if mem is None else f"{mem / 1e6:.1f} MB"
-            ratio_mem = "—" if mem is None else f"{mem / r['jacobian_csr_bytes']:.1f}"
-            lines.append(f"| {k} | {fmt_time(v)} | {spread[k]:.2f} | {v / solve:.2f} | {v / grad:.2f} | {mem_s} | {ratio_mem} |")
+            cells = []
+            for key in ("memory", "memory_derivative"):
+                mem = r.get(key, {}).get(k)
+                cells += ["—", "—"] if mem is None else [f"{mem / 1e6:.1f} MB", f"{mem / csr:.1f}"]
+            lines.append(f"| {k} | {fmt_time(v)} | {spread[k]:.2f} | {v / solve:.2f} | {v / grad:.2f} | "
+                         + " | ".join(cells) + " |")
         for k, why in r.get("failed", {}).items():
-            lines.append(f"| {k} | failed: {why} | | | | | |")
+            lines.append(f"| {k} | failed: {why} | | | | | | | |")
         lines += ["", "Accuracy: " + "; ".join(f"{k}: {v:.1e}" for k, v in r["errors"].items()), ""]
+        for k, inf in r.get("infos", {}).items():
+            fill = "" if not inf["factor_nnz"] else f", factors L+U {inf['factor_nnz']} nonzeros"
+            lines.append(f"- {k}: {inf['linear_solver']}, preconditioner {inf['preconditioner']}, ordering "
+                         f"{inf['ordering']}{fill}, Krylov iterations {inf['krylov_iterations']}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -343,6 +408,8 @@ def main():
         r = bench_size(N, args.repeats)
         if not args.no_memory:
             r["memory"] = {k: peak_memory(N, k) for k in r["times"] if not k.startswith("JAX") or N <= 150}
+            r["memory_derivative"] = {k: peak_memory(N, k, derivative_only=True) for k in r["times"]
+                                      if k.startswith("implicit")}
         results.append(r)
         print(summarize([r]), flush=True)
     name = "implicit_quick" if args.quick else "implicit"

@@ -117,8 +117,11 @@ def ode_rows(sizes, repeats, t_end, dense_max_n, method="BDF"):
             row["a_dense_fd"] = _dense_lower_bound(f_np, y0, row["b_fd_sparsity"])
         row["jacobian_only"] = _jacobian_only(f_np, f_j, y0, S, approx_derivative, group_columns)
         row["anydiff_preparation"] = _cold_preparation(f_np, f_j, y0)
-        for name in ("c_anydiff_numpy", "c_anydiff_jax"):
+        yb = sols["b_fd_sparsity"].y[:, -1]
+        for name in ("c_anydiff_numpy", "c_anydiff_jax", "c_anydiff_numpy_scipy_lu"):
             row[name]["speedup_vs_b_median"] = row["b_fd_sparsity"]["median_s"] / row[name]["median_s"]
+            row[name]["max_rel_difference_vs_b"] = float(np.max(np.abs(sols[name].y[:, -1] - yb)) / np.max(np.abs(yb)))
+            row[name]["lu_options"] = getattr(sols[name], "anydiff_lu_options", None)
             if "median_s" in row.get("a_dense_fd", {}):
                 row[name]["speedup_vs_a"] = row["a_dense_fd"]["median_s"] / row[name]["median_s"]
                 row[name]["speedup_vs_a_is_lower_bound"] = "estimated_lower_bound_s" in row["a_dense_fd"]
@@ -129,19 +132,23 @@ def ode_rows(sizes, repeats, t_end, dense_max_n, method="BDF"):
 
 def _ode_cases(si, f_np, f_j, span, y0, S, tol, method):
     # one function object per case (prepared once, reused by later calls); timed_rhs counts f for the split runs
-    rhs_np, rhs_np2, rhs_j = (timed_rhs(lambda t, y: f_np(y)), timed_rhs(lambda t, y: f_np(y)),
-                              timed_rhs(lambda t, y: f_j(y)))
+    rhs_np, rhs_np2, rhs_np3, rhs_j = (timed_rhs(lambda t, y: f_np(y)), timed_rhs(lambda t, y: f_np(y)),
+                                       timed_rhs(lambda t, y: f_np(y)), timed_rhs(lambda t, y: f_j(y)))
     return {
         "b_fd_sparsity": lambda m: si.solve_ivp(rhs_np, span, y0, method=m, jac_sparsity=S, **tol),
         "c_anydiff_numpy": lambda m: ad.scipy.solve_ivp(rhs_np2, span, y0, ad.AutoSparse(ad.AutoNumPy()), method=m,
                                                         **tol),
         "c_anydiff_jax": lambda m: ad.scipy.solve_ivp(rhs_j, span, y0, ad.AutoSparse(ad.AutoJax()), method=m, **tol),
+        # like for like with (b): anydiff's Jacobian with SciPy's own LU (COLAMD)
+        "c_anydiff_numpy_scipy_lu": lambda m: ad.scipy.solve_ivp(rhs_np3, span, y0, ad.AutoSparse(ad.AutoNumPy()),
+                                                                 method=m, lu_options="scipy", **tol),
     }, (lambda: si.solve_ivp(rhs_np, span, y0, method=method, **tol))
 
 
 def ordering_rows(sizes, repeats, t_end):
-    """Additional information: (b) and (c) again with a BDF whose ``splu`` uses the
-    MMD_AT_PLUS_A ordering (the matrices are structurally symmetric) instead of COLAMD."""
+    """Like for like with anydiff's default LU: (b) again with a BDF whose ``splu`` uses the
+    MMD_AT_PLUS_A ordering (the matrices are structurally symmetric), against (c) with
+    anydiff's default ``lu_options`` (which picks that ordering for these matrices)."""
     import scipy.integrate as si
 
     rows = []
@@ -154,7 +161,8 @@ def ordering_rows(sizes, repeats, t_end):
         kw = {"t_span": span, "y0": y0, "method": method, **tol}
         cases = {
             "b_fd_sparsity": lambda kw=kw, S=S, rhs=rhs_b: si.solve_ivp(rhs, jac_sparsity=S, **kw),
-            "c_anydiff_numpy": lambda kw=kw, rhs=rhs_c: ad.scipy.solve_ivp(rhs, backend=ad.AutoSparse(ad.AutoNumPy()), **kw),
+            "c_anydiff_numpy": lambda kw=kw, rhs=rhs_c: ad.scipy.solve_ivp(
+                rhs, backend=ad.AutoSparse(ad.AutoNumPy()), **{**kw, "method": "BDF"}),
         }
         for fn in cases.values():
             fn()
@@ -167,6 +175,10 @@ def ordering_rows(sizes, repeats, t_end):
         for name, sol in sols.items():
             row[name] = {**_spread(times[name]), "nfev": int(sol.nfev), "njev": int(sol.njev), "nlu": int(sol.nlu)}
         row["c_anydiff_numpy"]["speedup_vs_b_median"] = row["b_fd_sparsity"]["median_s"] / row["c_anydiff_numpy"]["median_s"]
+        yb = sols["b_fd_sparsity"].y[:, -1]
+        row["c_anydiff_numpy"]["max_rel_difference_vs_b"] = float(np.max(np.abs(sols["c_anydiff_numpy"].y[:, -1] - yb))
+                                                                  / np.max(np.abs(yb)))
+        row["c_anydiff_numpy"]["lu_options"] = sols["c_anydiff_numpy"].anydiff_lu_options
         rows.append(row)
         print(row)
     return rows
@@ -368,11 +380,16 @@ def main(argv=None):
     parser.add_argument("--status", default="", help="a line for the markdown (e.g. the load average seen)")
     parser.add_argument("--rewrite", action="store_true",
                         help="only rewrite the markdown from the stored JSON (with --status), no measurement")
+    parser.add_argument("--only-ode", action="store_true",
+                        help="measure the solve_ivp sections only; keep the other sections of the stored JSON")
     args = parser.parse_args(argv)
     if args.rewrite:
         _rewrite(args.status)
         return
     quick = args.quick
+    if args.only_ode:
+        _only_ode(args, quick)
+        return
     payload = {
         "machine": machine_info(), "repeats": args.repeats, "status": args.status,
         "ode": ode_rows([8, 16] if quick else [32, 64], args.repeats, 1.0, 300 if quick else 2048),
@@ -383,6 +400,22 @@ def main(argv=None):
         "least_squares": lsq_rows(12 if quick else 58, args.repeats),
     }
     if quick:  # a smoke test: print, do not overwrite the stored results
+        print(markdown(payload))
+        return
+    write_results("scipy_integration", payload, markdown(payload))
+    plot(payload, ROOT / "benchmarks" / "results" / "scipy_integration.png")
+
+
+def _only_ode(args, quick):
+    import json
+
+    path = ROOT / "benchmarks" / "results" / "scipy_integration.json"
+    payload = json.loads(path.read_text())
+    payload.update({"machine": machine_info(), "repeats": args.repeats, "status": args.status,
+                    "ode": ode_rows([8, 16] if quick else [32, 64], args.repeats, 1.0, 300 if quick else 2048),
+                    "ode_extra": ode_rows([8] if quick else [32], args.repeats, 10.0, 0, method="Radau"),
+                    "ode_ordering": ordering_rows([8, 16] if quick else [32, 64], args.repeats, 1.0)})
+    if quick:
         print(markdown(payload))
         return
     write_results("scipy_integration", payload, markdown(payload))

@@ -187,3 +187,73 @@ def test_hessian_inside_jax_is_a_clear_error():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.allclose(jax.grad(lambda x: jax.numpy.sum(g(x) ** 2))(jax.numpy.ones(2)), 0.5)
+
+
+@pytest.mark.parametrize(("linear_solver", "preconditioner"), [("bicgstab", "ilu"), ("gmres", "ilu"),
+                                                               ("bicgstab", "jacobi"), ("cg", "jacobi")])
+def test_pde_preconditioned_krylov_on_the_sparse_jacobian(pde, linear_solver, preconditioner):
+    """Krylov + ILU/Jacobi on the detected sparse ∂F/∂y: same derivatives as sparse LU, both sides."""
+    conditions, solver, p, _ = pde
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8, linear_solver=linear_solver,
+                             preconditioner=preconditioner, krylov_rtol=1e-12)
+    g0 = ad.implicit_function(solver, conditions, residual_tol=1e-8)
+    J0 = ad.jacobian(g0, ad.AutoNumPy(), p)
+    np.testing.assert_allclose(ad.jacobian(g, ad.AutoNumPy(mode="forward"), p), J0, rtol=1e-8, atol=1e-12)
+    f = lambda q: np.sum(np.sin(g(q)))  # the transposed solve (reverse mode)
+    np.testing.assert_allclose(ad.gradient(f, ad.AutoNumPy(), p), np.cos(solver(p)) @ J0, rtol=1e-8)
+    info = g.info
+    assert (info.linear_solver, info.preconditioner) == (linear_solver, preconditioner)
+    assert info.krylov_iterations > 0 and info.nnz is not None
+    assert (info.factor_nnz is not None) == (preconditioner == "ilu")
+
+
+def test_sparse_lu_ordering_and_options(pde):
+    conditions, solver, p, _ = pde
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8, linear_solver="splu")
+    J = ad.jacobian(g, ad.AutoNumPy(), p)
+    assert g.info.ordering == "MMD_AT_PLUS_A"  # the 5-point stencil's pattern is symmetric
+    mmd_fill = g.info.factor_nnz
+    g2 = ad.implicit_function(solver, conditions, residual_tol=1e-8, linear_solver="splu",
+                              lu_options={"permc_spec": "COLAMD", "panel_size": None, "relax": None})
+    np.testing.assert_allclose(ad.jacobian(g2, ad.AutoNumPy(), p), J, rtol=1e-10, atol=1e-14)
+    assert g2.info.ordering == "COLAMD" and g2.info.factor_nnz > mmd_fill > g.info.nnz
+
+
+def test_nonsymmetric_pattern_uses_colamd():
+    n = 300
+    conditions = lambda x, y: 3.0 * y + np.concatenate([y[1:] ** 2, np.zeros_like(y[:1])]) - x  # upper bidiagonal
+    solver = lambda x: _back_substitute(x, n)
+    g = ad.implicit_function(solver, conditions, linear_solver="splu", residual_tol=1e-9)
+    x = np.linspace(0.1, 0.5, n)
+    J = ad.jacobian(g, ad.AutoNumPy(), x)
+    y = solver(x)
+    A = np.diag(np.full(n, 3.0)) + np.diag(2.0 * y[1:], 1)
+    np.testing.assert_allclose(J, np.linalg.inv(A), rtol=1e-10, atol=1e-14)
+    assert g.info.ordering == "COLAMD"
+
+
+def _back_substitute(x, n):
+    y = np.zeros(n)
+    for i in range(n - 1, -1, -1):
+        y[i] = (x[i] - (y[i + 1] ** 2 if i + 1 < n else 0.0)) / 3.0
+    return y
+
+
+def test_preconditioned_krylov_that_does_not_converge_is_an_error(pde):
+    conditions, solver, p, _ = pde
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8, linear_solver="bicgstab",
+                             preconditioner="jacobi", krylov_maxiter=2)
+    with pytest.raises(ad.IllConditionedError, match=r"(?s)did not converge.*relative residual.*Hint"):
+        ad.jacobian(g, ad.AutoNumPy(), p)
+
+
+def test_bad_preconditioner_arguments():
+    ok = (lambda x: x, lambda x, y: y - x)
+    with pytest.raises(ad.InputError, match="(?s)unknown preconditioner.*Hint"):
+        ad.implicit_function(*ok, linear_solver="gmres", preconditioner="amg")
+    with pytest.raises(ad.InputError, match="(?s)does not apply.*Hint"):
+        ad.implicit_function(*ok, linear_solver="splu", preconditioner="ilu")
+    with pytest.raises(ad.InputError, match="(?s)does not apply.*Hint"):
+        ad.implicit_function(*ok, linear_solver="cg", preconditioner="ilu")
+    with pytest.raises(ad.InputError, match="(?s)lu_options must be a dict.*Hint"):
+        ad.implicit_function(*ok, lu_options=["COLAMD"])

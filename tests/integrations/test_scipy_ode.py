@@ -89,3 +89,37 @@ def test_second_solve_reuses_the_preparation_until_clear_cache():
     third = ad.scipy.solve_ivp(rhs, (0.0, 0.1), Y0, ad.AutoNumPy())
     assert third.anydiff_jacobian._prep is not first.anydiff_jacobian._prep
     np.testing.assert_allclose(third.y, first.y)
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+def test_solve_ivp_lu_options(method):
+    """anydiff's default LU ordering (symmetric pattern: minimum degree on Aᵀ + A), a user's
+    override and SciPy's own LU give the same solution; the options used are reported."""
+    import scipy.integrate as si
+
+    N = 6
+    f, y0 = brusselator_2d(np, N), brusselator_point(N)
+    rhs = lambda t, y: f(y)  # noqa: E731
+    tol = {"rtol": 1e-8, "atol": 1e-10}
+    ref = si.solve_ivp(rhs, (0.0, 0.5), y0, method=method, jac_sparsity=brusselator_pattern(N), **tol)
+    sols = {}
+    for lu in (None, {"permc_spec": "COLAMD"}, "scipy"):
+        sol = ad.scipy.solve_ivp(rhs, (0.0, 0.5), y0, ad.AutoSparse(ad.AutoNumPy()), method=method, lu_options=lu, **tol)
+        assert sol.success and sol.njev >= 1 and sol.nlu >= 1
+        np.testing.assert_allclose(sol.y[:, -1], ref.y[:, -1], rtol=1e-6, atol=1e-9)
+        sols[str(lu)] = sol
+    assert sols["None"].anydiff_lu_options == {"permc_spec": "MMD_AT_PLUS_A"}
+    assert sols[str({"permc_spec": "COLAMD"})].anydiff_lu_options == {"permc_spec": "COLAMD"}
+    assert sols["scipy"].anydiff_lu_options is None
+
+
+def test_solve_ivp_lu_options_leave_dense_and_lsoda_alone():
+    sol = ad.scipy.solve_ivp(lambda t, y: A @ y, (0.0, 1.0), Y0, "numpy", method="BDF")
+    assert sol.success and sol.anydiff_lu_options is None  # dense Jacobian: SciPy's dense LU
+    sol = ad.scipy.solve_ivp(lambda t, y: A @ y, (0.0, 1.0), Y0, "numpy", method="LSODA")
+    assert sol.success and sol.anydiff_lu_options is None
+
+
+def test_solve_ivp_bad_lu_options():
+    with pytest.raises(ad.InputError, match="(?s)lu_options.*Hint"):
+        ad.scipy.solve_ivp(lambda t, y: A @ y, (0.0, 1.0), Y0, "numpy", lu_options="fast")

@@ -59,6 +59,13 @@ class ImplicitInfo:
         Total Krylov iterations of the last factorisation (0 for direct solvers).
     seconds_factorize : float
         Time spent building ∂F/∂y and factorising it, last factorisation.
+    preconditioner : str or None
+        ``"ilu"`` or ``"jacobi"`` for a preconditioned Krylov method on the sparse ∂F/∂y.
+    ordering : str or None
+        SuperLU's column ordering (``permc_spec``) of the sparse LU or ILU factors.
+    factor_nnz : int or None
+        Stored entries of the sparse LU (or ILU) factors ``L + U``: their memory is about
+        ``12 · factor_nnz`` bytes, against ``12 · nnz`` for ∂F/∂y itself.
     """
 
     linear_solver: str = ""
@@ -71,6 +78,9 @@ class ImplicitInfo:
     solves: int = 0
     krylov_iterations: int = 0
     seconds_factorize: float = 0.0
+    preconditioner: str | None = None
+    ordering: str | None = None
+    factor_nnz: int | None = None
 
 
 class Linearization:
@@ -112,6 +122,9 @@ class Linearization:
         info.seconds_factorize = time.perf_counter() - t0
         info.linear_solver, info.n = self.fac.kind, self.n
         info.nnz, info.condition_estimate = self.fac.nnz, self.fac.cond
+        info.preconditioner = getattr(self.fac, "preconditioner", None)
+        info.ordering = getattr(self.fac, "ordering", None)
+        info.factor_nnz = getattr(self.fac, "factor_nnz", None)
         info.krylov_iterations = 0
 
     # ------------------------------------------------------------------ factorisation
@@ -119,10 +132,14 @@ class Linearization:
         owner, n = self.owner, self.n
         kind = owner.linear_solver
         opts = {"cond_max": owner.cond_max, "rtol": owner.krylov_rtol, "maxiter": owner.krylov_maxiter,
-                "n": n, "dtype": np.result_type(self.y.dtype, np.float64)}
+                "n": n, "dtype": np.result_type(self.y.dtype, np.float64), "lu_options": owner.lu_options}
         if callable(kind):
             owner.info.reason = "requested"
             return factorize("callable", matvec=self._matvec, rmatvec=self._rmatvec, user=kind, **opts)
+        if kind in KRYLOV and owner.preconditioner is not None:
+            owner.info.reason = "requested"
+            return factorize(kind, matrix=self._sparse_matrix(by_color=True), preconditioner=owner.preconditioner,
+                             **opts)
         if kind in KRYLOV:
             owner.info.reason = "requested"
             return factorize(kind, matvec=self._matvec, rmatvec=self._rmatvec, **opts)
@@ -157,7 +174,9 @@ class Linearization:
         J = ops.jacobian(self.owner._fy, self.backend, self.y, Constant(self.x), *self.cctx)
         return np.asarray(_to_numpy(J)).reshape(self.n, self.n)
 
-    def _sparse_matrix(self):
+    def _sparse_matrix(self, by_color=False):
+        """∂F/∂y as CSR (pattern detected and colored once per function). ``by_color``: one
+        compressed product per color instead of all colors in one batch (less memory)."""
         from ..sparse import AutoSparse
 
         owner = self.owner
@@ -166,11 +185,43 @@ class Linearization:
         prep = owner._sparse_prep
         if prep is not None:
             try:
-                return ops.jacobian(*args, prep=prep)
+                prep.check(*args[:3], args[3:])
             except PreparationMismatchError:
-                pass
-        owner._sparse_prep = ops.prepare_jacobian(*args)
-        return ops.jacobian(*args, prep=owner._sparse_prep)
+                prep = None
+        if prep is None:
+            prep = owner._sparse_prep = ops.prepare_jacobian(*args)
+        plan = prep.sparse
+        if by_color and plan.partition in ("column", "row"):
+            return self._by_color(plan)
+        return ops.jacobian(*args, prep=prep)
+
+    def _by_color(self, plan):
+        """Decompress ∂F/∂y (as CSC) one color at a time: the peak holds one tangent, not all."""
+        import scipy.sparse as sp
+
+        S = sp.csc_matrix(plan.pattern)
+        S.sort_indices()
+        column = plan.partition == "column"
+        colors = np.asarray(plan.coloring.colors).astype(np.int32)
+        cols = np.repeat(np.arange(S.shape[1], dtype=np.int32), np.diff(S.indptr))
+        picks, reads = (cols, S.indices) if column else (S.indices, cols)  # color of an entry; where to read it
+        of_entry = colors[picks]
+        order = np.argsort(of_entry, kind="stable").astype(np.int32)
+        bounds = np.searchsorted(of_entry[order], np.arange(int(colors.max(initial=-1)) + 2))
+        del of_entry, cols
+        data = np.zeros(S.nnz, dtype=np.result_type(self.y.dtype, np.float64))
+        shape, fun = (self.y.shape, ops.pushforward) if column else (self.f_shape, ops.pullback)
+        args = (self.owner._fy, self.backend, self.y)
+        prep = None
+        for c in range(len(bounds) - 1):
+            seed = (colors == c).astype(data.dtype).reshape(shape)
+            if prep is None:
+                prep = (ops.prepare_pushforward if column else ops.prepare_pullback)(
+                    *args, Constant(self.x), *self.cctx)
+            (t,) = fun(*args, (seed,), Constant(self.x), *self.cctx, prep=prep)
+            at = order[bounds[c]:bounds[c + 1]]
+            data[at] = np.asarray(_to_numpy(t)).reshape(-1)[reads[at]]
+        return sp.csc_matrix((data, S.indices, S.indptr), shape=S.shape)
 
     def _known_sparsity(self):
         """The pattern of ∂F/∂y when the conditions know it (``optimality_conditions``: the

@@ -153,6 +153,40 @@ def _implicit_kind(method):
     return None
 
 
+def _with_lu(method, lu_options, made):
+    """``method`` (a SciPy ``BDF`` or ``Radau``, or a subclass) whose sparse LU is ``splu`` with
+    ``lu_options`` over anydiff's default ordering (:func:`anydiff._sparse_lu.sparse_ordering`,
+    chosen once per solve from the pattern of the first matrix). Dense runs are left alone.
+    Each instance is appended to ``made`` (the caller reads the options used from it)."""
+    import scipy.integrate as si
+    from scipy.sparse import issparse
+    from scipy.sparse.linalg import splu
+
+    from .._sparse_lu import sparse_ordering
+
+    base = {"bdf": si.BDF, "radau": si.Radau}[method.lower()] if isinstance(method, str) else method
+    options = dict(lu_options or {})
+
+    class WithLU(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+            if issparse(self.J):
+                chosen = {}
+
+                def lu(A):
+                    self.nlu += 1
+                    if not chosen:
+                        chosen.update({"permc_spec": sparse_ordering(A), **options})
+                        self.anydiff_lu_options = dict(chosen)
+                    return splu(A, **chosen)
+
+                self.lu = lu
+
+    WithLU.__name__ = WithLU.__qualname__ = f"{base.__name__}WithLU"
+    return WithLU
+
+
 def _time_last(f):
     """``f(t, y, *c)`` as ``g(y, *c, t)`` (contexts come after the differentiated argument)."""
 
@@ -162,7 +196,7 @@ def _time_last(f):
     return g
 
 
-def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=None, **kwargs):
+def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=None, lu_options=None, **kwargs):
     """``scipy.integrate.solve_ivp`` with the exact (sparse) Jacobian, in one line.
 
     For the implicit methods (``BDF``, ``Radau``, ``LSODA``) the Jacobian comes from
@@ -187,14 +221,23 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
         Extra arguments of ``fun``.
     jac : callable or array, optional
         Replaces anydiff's Jacobian.
+    lu_options : dict or "scipy", optional
+        The sparse LU of ``BDF`` and ``Radau`` (their Newton matrices ``I - cJ`` with a sparse
+        Jacobian, where most of a stiff solve's time goes): keyword arguments for
+        ``scipy.sparse.linalg.splu``. By default anydiff passes ``permc_spec="MMD_AT_PLUS_A"``
+        (minimum degree on ``Aᵀ + A``) when the matrix is structurally symmetric, else
+        SciPy's ``"COLAMD"``; on the 2-D Brusselator (N = 64) this makes the whole solve about
+        3× faster than SciPy's default ordering. Entries given here override it;
+        ``"scipy"`` keeps SciPy's own LU. Dense Jacobians and ``LSODA`` are not affected.
     **kwargs
         Passed to ``scipy.integrate.solve_ivp`` (``rtol``, ``atol``, ``t_eval`` ...).
 
     Returns
     -------
     OdeResult
-        SciPy's result plus ``anydiff_backend``, ``anydiff_backend_reason``, ``anydiff_stats``
-        and ``anydiff_jacobian`` (the :class:`OdeJacobian`, or None).
+        SciPy's result plus ``anydiff_backend``, ``anydiff_backend_reason``, ``anydiff_stats``,
+        ``anydiff_jacobian`` (the :class:`OdeJacobian`, or None) and ``anydiff_lu_options``
+        (the ``splu`` options used, or None when SciPy's own LU ran).
 
     Examples
     --------
@@ -220,7 +263,15 @@ def solve_ivp(fun, t_span, y0, backend="auto", *, method="BDF", args=None, jac=N
     value = p.value
     import scipy.integrate as si
 
+    if lu_options is not None and lu_options != "scipy" and not isinstance(lu_options, dict):
+        raise InputError(f"solve_ivp: lu_options must be a dict or 'scipy', got {lu_options!r}.\n"
+                         "Hint: pass keyword arguments of scipy.sparse.linalg.splu, e.g. "
+                         "{'permc_spec': 'COLAMD'}, or 'scipy' for SciPy's own LU.")
+    made = []
+    if meth in ("bdf", "radau") and lu_options != "scipy":
+        method = _with_lu(method, lu_options, made)
     sol = si.solve_ivp(lambda t, z: value(z, float(t)), t_span, fl.z0, method=method, **kwargs)
+    sol.anydiff_lu_options = getattr(made[0], "anydiff_lu_options", None) if made else None
     sol.anydiff_backend, sol.anydiff_backend_reason = p.backend, p.reason
     sol.anydiff_recommendation = p.recommendation
     sol.anydiff_stats, sol.anydiff_jacobian = p.stats.as_dict(), jacobian
