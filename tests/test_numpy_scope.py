@@ -406,3 +406,43 @@ def test_scipy_linalg_is_differentiated_by_every_engine():
 _original_solve = scipy_linalg.solve
 _LU_CONSTANT = scipy_linalg.lu_factor(np.array([[0.1, 2.0, 0.0, 1.0], [1.5, 0.2, 0.4, 0.0], [0.3, 0.6, 2.5, 0.1],
                                                 [0.0, 1.0, 0.2, 3.0]]))
+
+
+
+def test_bound_names_stay_swapped_until_the_last_thread_leaves():
+    """Regression: a thread entering while another had swapped ``from math import cos`` saw the
+    wrapper, did not count itself in, and lost it when the first thread left (TracingError)."""
+    a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
+    errors = []
+
+    def fa(x):
+        if not isinstance(x, np.ndarray):  # inside the engine's scope (not the plain probe call)
+            a_inside.set()
+            b_inside.wait(10)
+        return _bound_cos(x[0]) * x[1]
+
+    def fb(x):
+        if not isinstance(x, np.ndarray):
+            b_inside.set()
+            a_done.wait(10)  # the first thread has left its scope (and put its names back)
+        return _bound_cos(x[0]) * x[1]
+
+    def run(f, before=None, after=None):
+        try:
+            if before is not None:
+                before.wait(10)
+            g = ad.gradient(f, B, np.array([0.3, 0.5]))
+            np.testing.assert_allclose(g, [-np.sin(0.3) * 0.5, np.cos(0.3)], rtol=1e-12)
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+        finally:
+            if after is not None:
+                after.set()
+
+    threads = [threading.Thread(target=run, args=(fa, None, a_done)), threading.Thread(target=run, args=(fb, a_inside))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    _assert_restored()

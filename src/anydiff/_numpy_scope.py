@@ -189,15 +189,19 @@ def _describe(engine, f):
 # ---------------------------------------------------------------- installation
 _PATCHED: dict = {}  # bound in user modules: (id(ns), name) -> [ns, original, wrapper, count]
 _OPEN = [0]  # engine evaluations in progress, over all threads
-_WRAPPERS: dict = {}  # id(original) -> (original, wrapper)
+_WRAPPERS: dict = {}  # id(original) and id(wrapper) -> (original, wrapper)
 _MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
+_READY: list = []  # [True] once the tables above are complete
 _ENGINES = ("anydiff.rules", "anydiff.dual", "anydiff.reverse", "anydiff.sparse.detect")
 _GROUPS: list = []  # per namespace: (namespace, wrappers, originals, getter of the names, wrappers)
 
 
 def _module_patches():
-    """The module attributes to replace, built once (before anything is installed)."""
-    if not _MODULE_PATCHES:
+    """The module attributes to replace, built once (before anything is installed).
+
+    Called under ``_LOCK``; ``_READY`` is set only when every table is complete, so another
+    thread never reads half-built tables (its bound names would then be missed)."""
+    if not _READY:
         # The engines' registries are keyed by NumPy's functions: import them now, while NumPy's
         # names are the originals (a module first imported inside a scope would see wrappers).
         for engine in _ENGINES:
@@ -214,7 +218,7 @@ def _module_patches():
                 original = module.__dict__.get(name)
                 if original is not None:
                     wrapper = make(original)
-                    _WRAPPERS[id(original)] = (original, wrapper)
+                    _WRAPPERS[id(original)] = _WRAPPERS[id(wrapper)] = (original, wrapper)
                     _MODULE_PATCHES.append((module.__dict__, name, original, wrapper))
                     group = groups.setdefault(id(module.__dict__), (module.__dict__, {}, {}))
                     group[1][name], group[2][name] = wrapper, original
@@ -222,6 +226,7 @@ def _module_patches():
             names = tuple(wrappers)
             current = operator.itemgetter(*names) if len(names) > 1 else lambda d, n=names[0]: (d[n],)
             _GROUPS.append((ns, wrappers, originals, current, tuple(wrappers.values())))
+        _READY.append(True)
     return _MODULE_PATCHES
 
 
@@ -267,7 +272,7 @@ def _release(patches):
 
 def _install(f):
     """Module wrappers on the first open scope (a counter), ``f``'s bound names refcounted."""
-    if not _MODULE_PATCHES:
+    if not _READY:
         with _LOCK:
             _module_patches()
     patches = _global_patches(f)
@@ -352,7 +357,10 @@ def _global_patches(f):
         for name in _names(g.__code__):
             value = namespace.get(name)
             entry = _WRAPPERS.get(id(value)) if value is not None else None
-            patch = None if entry is None or entry[0] is not value else (namespace, name, value, entry[1])
+            # the original, or its wrapper already put there by another thread's call (counted
+            # in too, so that the name stays swapped until the last call using it has left)
+            found = entry is not None and (entry[0] is value or entry[1] is value)
+            patch = (namespace, name, entry[0], entry[1]) if found else None
             if patch is not None and patch not in patches:
                 patches.append(patch)
     return patches

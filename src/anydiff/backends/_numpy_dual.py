@@ -175,7 +175,7 @@ def _readonly(a):
 
 def _evaluate(f, x, T, ctx, kinds, y_spec=None):
     """``f`` on the dual ``(x, T)``; Cache contexts become dual zero buffers, ``y`` too when in place."""
-    from ..dual import Dual
+    from ..dual._core import Dual  # a module, not a package: no import machinery on this hot path
 
     xd = Dual(_readonly(x), _readonly(T))
     if "cache" in kinds:
@@ -185,7 +185,8 @@ def _evaluate(f, x, T, ctx, kinds, y_spec=None):
             for c, kind in zip(ctx, kinds)
         )
     try:
-        with numpy_scope(xd, f, "AutoNumPy (forward mode)"):  # np.zeros(n), math.sin, np.array([...]) in f
+        mode = "reverse" if getattr(T, "_anydiff_symbolic", False) else "forward"
+        with numpy_scope(xd, f, f"AutoNumPy ({mode} mode)"):  # np.zeros(n), math.sin, np.array([...]) in f
             if y_spec is None:
                 return f(xd, *ctx)
             shape, dtype = y_spec

@@ -18,6 +18,16 @@ from ._base import DerivativeFunction, FunctionSpec
 __all__ = ["ReversePullback", "ReverseGradient"]
 
 
+_ENGINE: list = []  # anydiff.reverse, imported on first use (import anydiff stays light)
+
+
+def _engine():
+    from .. import reverse
+
+    _ENGINE.append(reverse)
+    return reverse
+
+
 def _forward(backend):
     import dataclasses
 
@@ -38,14 +48,12 @@ class ReversePullback:
         self.fallback = None
 
     def __call__(self, x, DY, ctx):
-        from ..reverse import NotTransposableError
-        from ..reverse import pullback as reverse_pullback
-
         if self.fallback is not None:
             return self.fallback(x, DY, ctx)
+        reverse = _ENGINE[0] if _ENGINE else _engine()
         try:
-            return reverse_pullback(self.f, x, DY, ctx, self.spec.context_kinds, self.y_spec)
-        except NotTransposableError:
+            return reverse.pullback(self.f, x, DY, ctx, self.spec.context_kinds, self.y_spec)
+        except reverse.NotTransposableError:
             if self.backend.mode != "auto":
                 raise
             from ..operators._derive import pullback  # the pullback derived from forward mode

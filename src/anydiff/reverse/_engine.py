@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import UnsupportedOperationError
+from ..backends._numpy_dual import _evaluate
+from ..dual._core import Dual
 from ._tape import Lin, Tape
 
 __all__ = ["gradient", "pullback"]
@@ -28,9 +30,6 @@ def _tangent_dtype(x):
 
 def _record(f, x, V, ctx, kinds, y_spec):
     """Run ``f`` on ``Dual(x, seed)`` (``Dual(Dual(x, seed), V)`` when ``V`` is given)."""
-    from ..backends._numpy_dual import _evaluate
-    from ..dual import Dual
-
     tape = Tape()
     dtype = _tangent_dtype(x)
     seed = Lin.leaf(tape, (1,) + np.shape(x), dtype)  # node 0
@@ -49,8 +48,6 @@ def _readonly(a):
 
 def _split(y):
     """``(value, Lin or None)`` of a level-1 result."""
-    from ..dual import Dual
-
     if isinstance(y, Dual) and type(y.tangent) is Lin:
         return y.value, y.tangent
     if isinstance(y, Dual):  # a plain tangent: zero (it cannot depend on the seed)
