@@ -113,13 +113,16 @@ def _concat_native(leaves):
     return np.concatenate([np.reshape(v, -1) for v in leaves])
 
 
-def make_flat_function(f, in_def, in_shapes, positions, n_args, holder):
-    """``f_flat(v, *ctx)``: cut ``v`` into the active leaves, call ``f``, flatten its output."""
+def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=False):
+    """``f_flat(v, *ctx)``: cut ``v`` into the active leaves, call ``f``, flatten its output.
+
+    ``scalar``: ``v`` is 0-d and is the one (scalar) leaf itself (second derivatives).
+    """
     slices = _leaf_slices(in_shapes)
     tail = positions == tuple(range(n_args - len(positions), n_args))
 
     def f_flat(v, *ctx):
-        leaves = [v[a:b].reshape(shape) for a, b, shape in slices]
+        leaves = [v] if scalar else [v[a:b].reshape(shape) for a, b, shape in slices]
         actives = tree_unflatten(in_def, leaves)
         if tail:
             y = f(*actives, *ctx)
@@ -269,7 +272,8 @@ class TreePrep:
 
     # ------------------------------------------------------------- conversions
     def flat_x(self, leaves):
-        return concat_leaves([self.leaf(v) for v in leaves], self.library)
+        flat = concat_leaves([self.leaf(v) for v in leaves], self.library)
+        return flat.reshape(()) if self.operator == "second_derivative" else flat
 
     def leaf(self, v):
         """A leaf of the call as an array of the prepared library (Python scalars converted)."""
@@ -403,9 +407,13 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     if not leaves:
         raise InputError("The active arguments hold no arrays.\nHint: pass at least one array or float.")
     x_flat, lib, shapes, dtypes = _flat_input(leaves, _arg_paths(in_def))
+    scalar = operator == "second_derivative"  # one scalar leaf, passed as a 0-d array
+    if scalar:
+        _check_one_scalar(shapes, _arg_paths(in_def))
+        x_flat = x_flat.reshape(())
     holder = _OutputTree()
     n_args = len(actives) + len(contexts)
-    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder)
+    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder, scalar)
     inner = prepare(cls, operator, f_flat, (backend, x_flat, *contexts), build, same_point=same_point)
     fast = None
     if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
@@ -456,6 +464,16 @@ def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=Fal
             f"Hint: use ad.prepare_{operator}(...) with the same arguments as the call."
         )
     return prep, prep.check(f, backend, actives, contexts), contexts, s
+
+
+def _check_one_scalar(shapes, paths):
+    if len(shapes) != 1 or shapes[0] != ():
+        arrays = [p for p, s in zip(paths, shapes) if s != ()]
+        what = f"array leaves ({', '.join(arrays)})" if arrays else f"{len(shapes)} scalar leaves"
+        raise UnsupportedOperationError(
+            f"ad.second_derivative takes one scalar input (a tree with one scalar leaf is fine); got {what}.\n"
+            "Hint: use ad.hessian or ad.hvp for several inputs, or ad.jacobian of ad.derivative for array leaves."
+        )
 
 
 def refuse(operator, alternative):

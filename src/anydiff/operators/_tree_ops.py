@@ -18,8 +18,9 @@ from ._prep import (
     JacobianPrep,
     PullbackPrep,
     PushforwardPrep,
+    SecondDerivativePrep,
 )
-from ._structured import TreePrep, prepare_tree, refuse, resolve_tree
+from ._structured import TreePrep, prepare_tree, resolve_tree
 
 __all__ = ["tree_operator", "tree_prepare", "flat_jacobian"]
 
@@ -36,13 +37,12 @@ def _builds():
         "pullback": (PullbackPrep, fo._b_pullback, True),
         "hvp": (HVPPrep, so._b_hvp, True),
         "hessian": (HessianPrep, so._b_hessian, False),
+        "second_derivative": (SecondDerivativePrep, so._b_second_derivative, False),
     }
 
 
 def tree_prepare(operator, f, args, same_point=False):
     """``prepare_<operator>`` for a structured call."""
-    if operator == "second_derivative":
-        refuse(operator, "ad.hessian or ad.hvp")
     cls, build, _ = _builds()[operator]
     return prepare_tree(
         cls, operator, f, args, build, seeds=False, same_point=same_point, native=operator == "gradient"
@@ -55,8 +55,6 @@ def tree_operator(operator, f, args, prep, out, value=False):
     ``out`` (optional) is a tree of arrays with the structure of the result (for AutoSparse's
     flat sparse matrix: a sparse matrix); each leaf is written in place and ``out`` returned.
     """
-    if operator == "second_derivative":
-        refuse(operator, "ad.hessian or ad.hvp")
     if operator == "gradient" and type(prep) is TreePrep and prep.native is not None:
         return _with_out(_native_gradient(prep, f, args, value), out, value)
     cls, build, seeds = _builds()[operator]
@@ -160,9 +158,16 @@ def _hessian(prep, inner, xn, ctx, s, value):
     return (inner.back(y), prep.unflatten_x(inner.back(g)), H) if value else H
 
 
+def _second_derivative(prep, inner, xn, ctx, s, value):
+    (y, d), d2 = inner.run(xn, ctx)
+    d2 = prep.unflatten_y(inner.back(d2))
+    return (prep.unflatten_y(inner.back(y)), prep.unflatten_y(inner.back(d)), d2) if value else d2
+
+
 _RUNNERS = {
     "gradient": _gradient, "jacobian": _jacobian, "derivative": _derivative, "pushforward": _pushforward,
     "pullback": _pullback, "hvp": _hvp, "hessian": _hessian,
+    "second_derivative": _second_derivative,
 }
 
 

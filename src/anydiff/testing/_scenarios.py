@@ -166,6 +166,11 @@ class Scenario:
 
     def _structured_operators(self) -> list[str]:
         ops = ["pushforward", "jacobian"] + ([] if self.complex else ["pullback"])
+        scalars = [np.ndim(leaf) == 0 for leaf in leaves(self.actives)]
+        if all(scalars):
+            ops.append("derivative")
+        if self.second_derivative is not None and scalars == [True] and not self.inplace:
+            ops.append("second_derivative")
         if not is_node(self.y) and self.y_shape == () and not self.complex and not self.inplace:
             ops.append("gradient")
         return ops + (["hvp", "hessian"] if self.hessian is not None else [])

@@ -16,8 +16,8 @@ def structured_gap(scenario, op):
         return None
     if scenario.inplace:
         return "refused by anydiff: in-place f takes one array x (no pytrees or several active arguments)"
-    if op == "second_derivative":
-        return "refused by anydiff: ad.second_derivative does not take pytree inputs or several active arguments"
+    if op == "second_derivative" and [np.ndim(leaf) for leaf in leaves(scenario.actives)] != [0]:
+        return "refused by anydiff: ad.second_derivative takes one scalar input (use ad.hessian or ad.hvp)"
     if op == "derivative" and any(np.ndim(leaf) for leaf in leaves(scenario.actives)):
         return "refused by anydiff: ad.derivative needs scalar leaves (use ad.jacobian or ad.pushforward)"
     return None
@@ -44,6 +44,8 @@ def expected_structured(scenario, op, seeds):
         return unravel(xs, J[0])
     if op in ("jacobian", "derivative"):
         return nest_jacobian(J, y, xs)
+    if op == "second_derivative":
+        return unravel(y, np.ravel(scenario.second_derivative(*args)))
     H = np.asarray(scenario.hessian(*args)).reshape(n, n)
     if op == "hvp":
         return tuple(unravel(xs, H @ ravel(v)) for v in seeds)

@@ -198,11 +198,30 @@ def _layer_and_input():
                     hessian=hessian)
 
 
+def _scalar_to_tree():
+    """A scalar in, a tree out: ``t`` -> ``{"p": t³, "q": (sin t, t eˣ)}``; first and second derivatives."""
+
+    def make(xp):
+        return lambda t: {"p": t**3, "q": (xp.sin(t), t * xp.exp(t))}
+
+    def value(t):
+        return {"p": t**3, "q": (np.sin(t), t * np.exp(t))}
+
+    def jacobian(t):
+        return np.array([[3 * t**2], [np.cos(t)], [(1 + t) * np.exp(t)]])
+
+    def second_derivative(t):
+        return np.array([6 * t, -np.sin(t), (2 + t) * np.exp(t)])
+
+    return Scenario("pytree scalar->dict", make, np.array(0.7), value=value, jacobian=jacobian,
+                    second_derivative=second_derivative)
+
+
 def structured_scenarios() -> list[Scenario]:
     """Pytree and multi-argument scenarios (tags ``"pytree"``, ``"multiarg"``).
 
     A dict, a NamedTuple, a nested list/tuple and a dataclass as inputs; dict and tuple
-    outputs (also of an array input); two active arguments of different shapes with a :class:`~anydiff.Constant`; and
+    outputs (also of an array input, and of a scalar input with its second derivative); two active arguments of different shapes with a :class:`~anydiff.Constant`; and
     one scenario that is both, also at float32 (first order). Every reference is analytic, written on the flattened problem
     (see :class:`Scenario`). :func:`test_differentiation` runs them by default.
 
@@ -219,6 +238,7 @@ def structured_scenarios() -> list[Scenario]:
     multiarg (vector, vector, Constant)->vector   ['multiarg']
     pytree+multiarg (dataclass, vector)->scalar   ['multiarg', 'pytree']
     pytree+multiarg (dataclass, vector)->scalar [float32] ['multiarg', 'pytree']
+    pytree scalar->dict                           ['pytree']
     """
     from dataclasses import replace
 
@@ -227,4 +247,4 @@ def structured_scenarios() -> list[Scenario]:
     layer = _layer_and_input()
     single = replace(change_dtype(layer), hessian=None)  # first order: results must stay float32 leaf by leaf
     return [_dict_scalar(), _namedtuple_to_dict(), _nested_list_to_tuple(), _vector_to_dict(), _two_args_scalar(),
-            _two_args_vector(), layer, single]
+            _two_args_vector(), layer, single, _scalar_to_tree()]
