@@ -184,18 +184,32 @@ def test_mixed_output_leaf_dtypes_are_kept(backend):
             np.testing.assert_allclose(tree[k], want[k], rtol=1e-3)
 
 
-def test_in_place_structured_calls_are_refused_clearly():
+def test_in_place_structured_calls():
     def f(y, t):
-        y[:] = 2.0 * t["a"]
+        y[:] = 2.0 * t["a"] * t["b"][0]
 
     def g(y, a, b):
         y[:] = a * b
 
-    for call in (lambda: ad.jacobian(f, np.zeros(2), "numpy", {"a": np.ones(2)}),
-                 lambda: ad.jacobian(g, np.zeros(2), "numpy", np.ones(2), np.ones(2)),
-                 lambda: ad.pushforward(g, np.zeros(2), "numpy", np.ones(2), np.ones(2), ((np.ones(2), np.ones(2)),))):
-        with pytest.raises(ad.UnsupportedOperationError, match=r"in-place f\(y, x\) takes one array x.*\nHint: let f return"):
-            call()
+    a, b = np.array([1.0, -2.0]), np.array([3.0, 0.5])
+    for backend in ("numpy", "fd"):
+        y = np.zeros(2)
+        J = ad.jacobian(f, y, backend, {"a": a, "b": b})
+        np.testing.assert_allclose(y, 2.0 * a * b[0])
+        np.testing.assert_allclose(J["a"], 2.0 * b[0] * np.eye(2), atol=1e-8)
+        np.testing.assert_allclose(J["b"], np.stack([2.0 * a, np.zeros(2)], axis=1), atol=1e-8)
+        prep = ad.prepare_jacobian(g, np.zeros(2), backend, a, b)
+        y = np.zeros(2)
+        Ja, Jb = ad.jacobian(g, y, backend, a, b, prep=prep)
+        np.testing.assert_allclose(y, a * b)
+        np.testing.assert_allclose(Ja, np.diag(b), atol=1e-8)
+        np.testing.assert_allclose(Jb, np.diag(a), atol=1e-8)
+        (ty,) = ad.pushforward(g, y, backend, a, b, ((np.ones(2), np.ones(2)),))
+        np.testing.assert_allclose(ty, a + b, atol=1e-8)
+        with pytest.raises(ad.PreparationMismatchError, match=r"output buffer shape \(2,\), got \(3,\).*\nHint"):
+            ad.jacobian(g, np.zeros(3), backend, a, b, prep=prep)
+    with pytest.raises(ad.InputError, match=r"ad.gradient does not take in-place.*\nHint"):
+        ad.prepare_gradient(g, np.zeros(2), "numpy", a, b)
     y = np.zeros(2)  # one array and a Constant: in place as before
     J = ad.jacobian(lambda y, x, c: y.__setitem__(slice(None), c * x), y, "numpy", np.ones(2), ad.Constant(3.0))
     np.testing.assert_allclose(J, 3.0 * np.eye(2))

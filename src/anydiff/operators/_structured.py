@@ -39,8 +39,20 @@ from ..backends import Backend, resolve_backend
 __all__ = ["TreePrep", "is_structured", "prepare_tree", "resolve_tree"]
 
 
+#: Operators that take in-place functions ``f(y, x)`` (structured calls too).
+INPLACE_OPERATORS = ("pushforward", "pullback", "derivative", "jacobian")
+
+
+def split_y(args):
+    """``(y, args)``: the output buffer of an in-place call ``(y, backend, ...)``, else ``(None, args)``."""
+    if len(args) >= 3 and not isinstance(args[0], (Backend, str)) and isinstance(args[1], (Backend, str)):
+        return args[0], args[1:]
+    return None, args
+
+
 def is_structured(args, seeds: bool = False) -> bool:
-    """Whether ``(backend, x, ...)`` has several active arguments or a tree ``x``."""
+    """Whether ``([y,] backend, x, ...)`` has several active arguments or a tree ``x``."""
+    args = split_y(args)[1]
     if not args or not isinstance(args[0], (Backend, str)):
         return False
     actives = [a for a in args[1:] if not isinstance(a, Context)]
@@ -48,7 +60,7 @@ def is_structured(args, seeds: bool = False) -> bool:
 
 
 def split_args(args, seeds: bool):
-    """``(backend, actives, contexts, context_positions, seeds)`` of a structured call."""
+    """``(backend, actives, contexts, context_positions, seeds)`` of a structured call (without ``y``)."""
     rest = args[1:]
     positions = tuple(i for i, a in enumerate(rest) if isinstance(a, Context))
     actives = [a for a in rest if not isinstance(a, Context)]
@@ -113,24 +125,30 @@ def _concat_native(leaves):
     return np.concatenate([np.reshape(v, -1) for v in leaves])
 
 
-def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=False):
+def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=False, inplace=False):
     """``f_flat(v, *ctx)``: cut ``v`` into the active leaves, call ``f``, flatten its output.
 
     ``scalar``: ``v`` is 0-d and is the one (scalar) leaf itself (second derivatives).
+    ``inplace``: ``f_flat(y, v, *ctx)`` calls ``f(y, *args)``, which writes into ``y``.
     """
     slices = _leaf_slices(in_shapes)
     tail = positions == tuple(range(n_args - len(positions), n_args))
 
-    def f_flat(v, *ctx):
+    def call(v, ctx, lead):
         leaves = [v] if scalar else [v[a:b].reshape(shape) for a, b, shape in slices]
         actives = tree_unflatten(in_def, leaves)
         if tail:
-            y = f(*actives, *ctx)
-        else:
-            merged, it_a, it_c = [], iter(actives), iter(ctx)
-            for i in range(n_args):
-                merged.append(next(it_c) if i in positions else next(it_a))
-            y = f(*merged)
+            return f(*lead, *actives, *ctx)
+        merged, it_a, it_c = [], iter(actives), iter(ctx)
+        for i in range(n_args):
+            merged.append(next(it_c) if i in positions else next(it_a))
+        return f(*lead, *merged)
+
+    if inplace:
+        return lambda y, v, *ctx: call(v, ctx, (y,))
+
+    def f_flat(v, *ctx):
+        y = call(v, ctx, ())
         if not is_tree(y):
             if holder.treedef is None:
                 holder.treedef, holder.shapes = LEAF, (tuple(getattr(y, "shape", np.shape(y))),)
@@ -220,6 +238,7 @@ class TreePrep:
     positions: tuple
     out: _OutputTree
     native: Any = field(default=None, repr=False)
+    y_shape: tuple | None = None  # in-place f(y, ...): the shape of y
 
     # ----------------------------------------------------------------- checks
     def fast_gradient(self, f, backend, rest):
@@ -381,11 +400,11 @@ _CACHE: OrderedDict[tuple, TreePrep] = OrderedDict()
 CACHE_SIZE = 64
 
 
-def _key(operator, f, backend, actives, contexts, same_point):
+def _key(operator, f, backend, actives, contexts, y_signature):
     try:
         leaves, td = tree_flatten_args(actives)
         sig = tuple((type(v), tuple(np.shape(v)), str(getattr(v, "dtype", type(v)))) for v in leaves)
-        key = (operator, f, resolve_backend(backend), td, sig, tuple(c.kind for c in contexts), same_point)
+        key = (operator, f, resolve_backend(backend), td, sig, tuple(c.kind for c in contexts), y_signature)
         hash(key)
         return key
     except Exception:  # noqa: BLE001 - unhashable: prepare without caching
@@ -396,6 +415,12 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     """Build a :class:`TreePrep` for a structured call (``args`` may include seeds)."""
     from ._core import prepare
 
+    y, args = split_y(args)
+    if y is not None and operator not in INPLACE_OPERATORS:
+        raise InputError(
+            f"ad.{operator} does not take in-place functions f(y, x).\n"
+            f"Hint: call ad.{operator}(f, backend, x, ...) with f returning its output."
+        )
     backend, actives, contexts, positions, _ = split_args(args, seeds)
     if not callable(f):
         raise InputError(
@@ -413,13 +438,18 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
         x_flat = x_flat.reshape(())
     holder = _OutputTree()
     n_args = len(actives) + len(contexts)
-    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder, scalar)
-    inner = prepare(cls, operator, f_flat, (backend, x_flat, *contexts), build, same_point=same_point)
+    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder, scalar, inplace=y is not None)
+    if y is not None:  # the output is the array y
+        holder.treedef, holder.shapes = LEAF, (tuple(y.shape),)
+    lead = () if y is None else (y,)
+    inner = prepare(cls, operator, f_flat, (*lead, backend, x_flat, *contexts), build, same_point=same_point,
+                    inplace_allowed=y is not None)
     fast = None
     if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
         argnums = tuple(i for i in range(n_args) if i not in positions)
         fast = backend.fast_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes))
-    return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast)
+    return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast,
+                    None if y is None else tuple(y.shape))
 
 
 def _nodes(td):
@@ -447,9 +477,10 @@ def _checker(in_def, shapes):
 
 def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=False):
     """``(prep, actives, contexts, seeds)`` of a structured call; prepares (cached) if needed."""
-    backend, actives, contexts, _, s = split_args(args, seeds)
+    y, rest = split_y(args)
+    backend, actives, contexts, _, s = split_args(rest, seeds)
     if prep is None:
-        key = _key(operator, f, backend, actives, contexts, False)
+        key = _key(operator, f, backend, actives, contexts, None if y is None else (tuple(y.shape), str(y.dtype)))
         from ._core import cache_get, cache_put
 
         prep = cache_get(_CACHE, key)
@@ -462,6 +493,12 @@ def resolve_tree(cls, operator, f, args, prep, build, *, seeds=False, native=Fal
             f"Expected a preparation of ad.{operator} for structured inputs, got {type(prep).__name__}"
             f"{'' if type(prep) is not TreePrep else ' of ad.' + prep.operator}.\n"
             f"Hint: use ad.prepare_{operator}(...) with the same arguments as the call."
+        )
+    if (y is None) != (prep.y_shape is None) or (y is not None and tuple(y.shape) != prep.y_shape):
+        form = "f(y, x)" if prep.y_shape is not None else "f(x)"
+        raise PreparationMismatchError(
+            f"This preparation is for {form} with output buffer shape {prep.y_shape}, got "
+            f"{None if y is None else tuple(y.shape)}.\nHint: call ad.prepare_{operator}(...) again with this call's arguments."
         )
     return prep, prep.check(f, backend, actives, contexts), contexts, s
 

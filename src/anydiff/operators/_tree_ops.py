@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._trees import tree_differences, tree_flatten, tree_flatten_args, tree_paths, tree_unflatten
-from ._core import stack_seeds, write_out
+from ._core import stack_seeds, write_out, write_y
 from ._prep import (
     GradientPrep,
     HessianPrep,
@@ -20,7 +20,7 @@ from ._prep import (
     PushforwardPrep,
     SecondDerivativePrep,
 )
-from ._structured import TreePrep, prepare_tree, resolve_tree
+from ._structured import TreePrep, prepare_tree, resolve_tree, split_y
 
 __all__ = ["tree_operator", "tree_prepare", "flat_jacobian"]
 
@@ -65,7 +65,12 @@ def tree_operator(operator, f, args, prep, out, value=False):
     x = prep.flat_x(leaves)
     ctx = inner.native_contexts(contexts)
     xn = inner.to_native(x)
-    return _with_out(_RUNNERS[operator](prep, inner, xn, ctx, s, value), out, value)
+    y = split_y(args)[0]
+    if y is None:
+        return _with_out(_RUNNERS[operator](prep, inner, xn, ctx, s, value), out, value)
+    result = _RUNNERS[operator](prep, inner, xn, ctx, s, True)  # in place: the value goes into y
+    write_y(inner, y, result[0])
+    return _with_out(result if value else result[1], out, value)
 
 
 def _with_out(result, out, value):

@@ -14,8 +14,6 @@ def structured_gap(scenario, op):
     """What anydiff's structured calls (pytrees, several active arguments) refuse, or None."""
     if not scenario.structured:
         return None
-    if scenario.inplace:
-        return "refused by anydiff: in-place f takes one array x (no pytrees or several active arguments)"
     if op == "second_derivative" and [np.ndim(leaf) for leaf in leaves(scenario.actives)] != [0]:
         return "refused by anydiff: ad.second_derivative takes one scalar input (use ad.hessian or ad.hvp)"
     if op == "derivative" and any(np.ndim(leaf) for leaf in leaves(scenario.actives)):

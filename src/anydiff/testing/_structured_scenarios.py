@@ -217,11 +217,36 @@ def _scalar_to_tree():
                     second_derivative=second_derivative)
 
 
+def _inplace_two_args():
+    """In place, ``f(y, u (2,), p {"k": float}, c)``; columns u0, u1, k."""
+    c = 2.0
+
+    def make(xp):
+        def f(y, u, p, c):
+            y[0] = c * u[0] * p["k"]
+            y[1] = xp.sin(u[1]) + p["k"] ** 2
+            y[2] = u[0] * u[1]
+
+        return f
+
+    def value(u, p):
+        return np.array([c * u[0] * p["k"], np.sin(u[1]) + p["k"] ** 2, u[0] * u[1]])
+
+    def jacobian(u, p):
+        k = p["k"]
+        return np.array([[c * k, 0.0, c * u[0]], [0.0, np.cos(u[1]), 2 * k], [u[1], u[0], 0.0]])
+
+    x = (np.array([0.8, -0.4]), {"k": 0.5})
+    return Scenario("in-place multiarg (vector, dict, Constant)->vector", make, x, multiarg=True, inplace=True,
+                    contexts=lambda: (Constant(c),), value=value, jacobian=jacobian)
+
+
 def structured_scenarios() -> list[Scenario]:
     """Pytree and multi-argument scenarios (tags ``"pytree"``, ``"multiarg"``).
 
     A dict, a NamedTuple, a nested list/tuple and a dataclass as inputs; dict and tuple
-    outputs (also of an array input, and of a scalar input with its second derivative); two active arguments of different shapes with a :class:`~anydiff.Constant`; and
+    outputs (also of an array input, and of a scalar input with its second derivative); an in-place
+    ``f(y, u, p)``; two active arguments of different shapes with a :class:`~anydiff.Constant`; and
     one scenario that is both, also at float32 (first order). Every reference is analytic, written on the flattened problem
     (see :class:`Scenario`). :func:`test_differentiation` runs them by default.
 
@@ -239,6 +264,7 @@ def structured_scenarios() -> list[Scenario]:
     pytree+multiarg (dataclass, vector)->scalar   ['multiarg', 'pytree']
     pytree+multiarg (dataclass, vector)->scalar [float32] ['multiarg', 'pytree']
     pytree scalar->dict                           ['pytree']
+    in-place multiarg (vector, dict, Constant)->vector ['multiarg', 'pytree']
     """
     from dataclasses import replace
 
@@ -247,4 +273,4 @@ def structured_scenarios() -> list[Scenario]:
     layer = _layer_and_input()
     single = replace(change_dtype(layer), hessian=None)  # first order: results must stay float32 leaf by leaf
     return [_dict_scalar(), _namedtuple_to_dict(), _nested_list_to_tuple(), _vector_to_dict(), _two_args_scalar(),
-            _two_args_vector(), layer, single, _scalar_to_tree()]
+            _two_args_vector(), layer, single, _scalar_to_tree(), _inplace_two_args()]
