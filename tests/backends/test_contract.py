@@ -168,3 +168,28 @@ def test_the_base_class_is_the_documented_contract():
         assert getattr(b, name)(f, None) is None
     assert b.fast_jacobian(f, None, "forward") is None
     assert b.fast_tree_gradient(f, 0, None, None) is None
+
+
+def test_preparations_and_derivative_functions_are_typed():
+    """No state on function attributes: sparse plans live on the preparation, AutoNumPy's
+    derivative functions are small typed objects."""
+    from anydiff.backends import FunctionSpec
+    from anydiff.backends._base import Built, DerivativeFunction
+    from anydiff.backends._numpy_dual import ForwardGradient
+    from anydiff.backends._numpy_reverse import ReverseGradient, ReversePullback
+    from anydiff.operators import _derive
+    from anydiff.sparse import SparsePlan
+
+    prep = ad.prepare_jacobian(lambda v: v[1:] * v[:-1], ad.AutoSparse(ad.AutoNumPy()), np.ones(5))
+    assert isinstance(prep.details, SparsePlan) and prep.sparse is prep.details and prep.ncolors == 2
+    assert not hasattr(prep.run_only, "coloring") and not hasattr(prep.run_only, "sparse_plan")
+    spec = FunctionSpec((2,), np.dtype(float), (), np.dtype(float), False, (), "numpy")
+    g_fwd, g_rev = ad.AutoNumPy(mode="forward").raw_gradient(f, spec), ad.AutoNumPy().raw_gradient(f, spec)
+    assert isinstance(g_fwd, ForwardGradient) and isinstance(g_fwd, DerivativeFunction) and g_fwd.batch == 2
+    assert isinstance(g_rev, ReverseGradient) and g_rev.batch == 1
+    for g in (g_fwd, g_rev):
+        np.testing.assert_allclose(g(X), grad_f(X), rtol=1e-12)
+    assert isinstance(ad.AutoNumPy().build_pullback(f, spec), ReversePullback)
+    built = _derive.gradient(ad.AutoNumPy(), f, spec)
+    assert isinstance(built, Built) and built.only is not None
+    np.testing.assert_allclose(built.only(X, ()), grad_f(X), rtol=1e-12)
