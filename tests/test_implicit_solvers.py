@@ -257,3 +257,18 @@ def test_bad_preconditioner_arguments():
         ad.implicit_function(*ok, linear_solver="cg", preconditioner="ilu")
     with pytest.raises(ad.InputError, match="(?s)lu_options must be a dict.*Hint"):
         ad.implicit_function(*ok, lu_options=["COLAMD"])
+
+
+def test_sparse_lu_condition_checks():
+    """The sparse LU's probe solve flags a badly conditioned ∂F/∂y; a singular one is an error."""
+    n = 300
+    d = np.ones(n)
+    d[-1] = 1e-13
+    g = ad.implicit_function(lambda x: x / d, lambda x, y: y * d - x, residual_tol=1e-3, linear_solver="splu")
+    with pytest.warns(ad.ConditioningWarning, match=r"condition estimate 1e\+13"):
+        J = ad.jacobian(g, ad.AutoNumPy(), np.full(n, 1e-13))
+    np.testing.assert_allclose(np.diag(J), 1.0 / d, rtol=1e-6)
+    g = ad.implicit_function(lambda x: np.zeros(n), lambda x, y: y * np.where(np.arange(n) < n - 1, 1.0, 0.0) - 0 * x,
+                             residual_tol=None, linear_solver="splu")
+    with pytest.raises(ad.IllConditionedError, match="(?s)singular.*Hint"):
+        ad.jacobian(g, ad.AutoNumPy(), np.ones(n))
