@@ -10,7 +10,7 @@ import numpy as np
 
 from .._arrays import as_input, from_numpy, library_of, to_numpy
 from .._contexts import Context
-from .._errors import InputError, OutputError, UnsupportedOperationError
+from .._errors import InputError, OutputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import is_tree_argument
 from ..backends import Backend, FunctionSpec, resolve_backend
 from ..backends._base import Built
@@ -37,10 +37,10 @@ def parse_args(args, inplace_allowed: bool, operator: str):
                 "Hint: for an in-place f(y, x) pass a preallocated array: ad.jacobian(f, y, backend, x)."
             )
         if is_tree_argument(args[2]) or not all(isinstance(c, Context) for c in args[3:]):
-            raise UnsupportedOperationError(
-                f"ad.{operator} with an in-place f(y, x) takes one array x; pytrees and several active "
-                "arguments are not supported in place.\nHint: let f return its output (a pytree is fine) and "
-                f"call ad.{operator}(f, backend, x1, x2, ...)."
+            raise PreparationMismatchError(  # structured calls are routed before; here: a flat preparation
+                f"This preparation of ad.{operator} is for one array x, but the call has pytrees or several "
+                f"active arguments.\nHint: prepare with the call's arguments: ad.prepare_{operator}(f, y, backend, "
+                "x1, x2, ...)."
             )
         return y, args[1], args[2], args[3:]
     raise InputError(
