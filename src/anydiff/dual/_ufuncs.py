@@ -181,20 +181,33 @@ def _binary(ufunc, a, b):
     y = ufunc(va, vb)
     if (ta is not None and y.shape != va.shape) or (tb is not None and y.shape != vb.shape):
         return None  # a broadcast dual: the general path lifts its tangents
-    ty = None
+    ty, owned = None, False  # owned: ty is a fresh array of this call (safe to accumulate into)
     with np.errstate(all="ignore"):
         partials = rule.partials(va, vb, y)
         for p, t, scale, zero in zip(partials, (ta, tb), (sa, sb), rule.d1_zero):
             if t is None or p is None or zero:
                 continue
-            if type(p) is float and (p == 1.0 or p == -1.0):
-                term = t if p > 0 else -t
+            sign = 1.0
+            if type(p) is float and (p == 1.0 or p == -1.0):  # add, subtract: no product
+                if ty is None:
+                    ty, owned = (t, False) if p > 0 else (-t, True)
+                    continue
+                term, sign = t, p
             else:
                 term = t * p if scale is None else scale(t, p)
-            ty = term if ty is None else ty + term
+            if ty is None:
+                ty, owned = term, True
+            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and ty.dtype == term.dtype \
+                    and ty.shape == term.shape:
+                if sign < 0:  # in place: a third large temporary costs more than the addition
+                    ty -= term
+                else:
+                    ty += term
+            else:
+                ty, owned = (ty - term if sign < 0 else ty + term), True
     if ty is None:
         return y
-    if ty is ta or ty is tb:  # never alias an input's tangents (they may be written)
+    if not owned:  # never alias an input's tangents (they may be written)
         ty = ty.copy()
     return Dual(y, ty)
 
