@@ -106,16 +106,7 @@ def apply_ufunc(ufunc, inputs, kwargs):
                 continue
             else:
                 term = t
-            if ty is None:
-                ty, owned = term, True
-            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and _fits(ty, term):
-                # in place: a third large temporary costs more than the addition
-                if sign < 0:
-                    ty -= term
-                else:
-                    ty += term
-            else:
-                ty, owned = (ty - term if sign < 0 else ty + term), True
+            ty, owned = _add_term(ty, owned, term, sign)
     if ty is None:
         return y
     if not owned and any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
@@ -195,16 +186,7 @@ def _binary(ufunc, a, b):
                 term, sign = t, p
             else:
                 term = t * p if scale is None else scale(t, p)
-            if ty is None:
-                ty, owned = term, True
-            elif owned and type(ty) is np.ndarray and type(term) is np.ndarray and ty.dtype == term.dtype \
-                    and ty.shape == term.shape:
-                if sign < 0:  # in place: a third large temporary costs more than the addition
-                    ty -= term
-                else:
-                    ty += term
-            else:
-                ty, owned = (ty - term if sign < 0 else ty + term), True
+            ty, owned = _add_term(ty, owned, term, sign)
     if ty is None:
         return y
     if not owned:  # never alias an input's tangents (they may be written)
@@ -223,6 +205,19 @@ def _power(a, e):
     with np.errstate(all="ignore"):
         p = e * v if e == 2 else e * v ** (e - 1.0)
         return Dual(y, t * p if scale is None else scale(t, p))
+
+
+def _add_term(ty, owned, term, sign):
+    """``ty ± term`` as ``(sum, owned)``; in place when ``ty`` is a fresh array of this call."""
+    if ty is None:
+        return term, True
+    if owned and type(ty) is np.ndarray and type(term) is np.ndarray and _fits(ty, term):
+        if sign < 0:  # in place: a third large temporary costs more than the addition
+            ty -= term
+        else:
+            ty += term
+        return ty, True
+    return (ty - term if sign < 0 else ty + term), True
 
 
 def _fits(ty, term):
