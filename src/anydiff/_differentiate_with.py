@@ -213,18 +213,17 @@ def host_apply(dw, kind, x, lin, args):
     if kind == "call":  # in the backend's own array type (a torch function gets a tensor)
         return to_numpy(dw.f(dw.backend.to_native(x), *args))
     if kind == "pull" and lin.ndim == 1:  # scalar f: each pullback is a multiple of the gradient
-        kind = "gradient"
+        kind = "grad"
     op, make = {
         "push": (operators.pushforward, operators.prepare_pushforward),
         "pull": (operators.pullback, operators.prepare_pullback),
-        "gradient": (operators.gradient, operators.prepare_gradient),
-        "grad": (operators.gradient, operators.prepare_gradient),  # scalar f, lin is None
+        "grad": (operators.gradient, operators.prepare_gradient),
     }[kind]
-    key = ("gradient" if kind == "grad" else kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
+    key = (kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
     prep = dw._preps.get(key)
     if prep is None:  # prepared once per signature: repeated calls (a jitted loop) skip the set-up
         prep = dw._preps[key] = make(dw.f, dw.backend, x, *contexts)
-    if kind in ("gradient", "grad"):
+    if kind == "grad":  # lin: the cotangents of a scalar pullback, or None for the gradient itself
         g = to_numpy(op(dw.f, dw.backend, x, *contexts, prep=prep))
         return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
     out = op(dw.f, dw.backend, x, tuple(lin), *contexts, prep=prep)
@@ -245,7 +244,7 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     shared = all(math.prod(o.shape[:nb]) == 1 for o in [x] + args)
     core = lambda o: o.reshape(o.shape[nb:])
     if shared:
-        if kind in ("call", "grad"):
+        if lin is None:  # call, grad: nothing batched but the point
             y = host_apply(dw, kind, core(x), None, [core(a) for a in args])
             return np.broadcast_to(y, batch + y.shape) if batch else y
         L = np.broadcast_to(lin, batch + lin.shape[nb:]).reshape((k,) + lin.shape[nb:])
@@ -259,5 +258,5 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
         xi, ai = flat[0][i], [a[i] for a in flat[1:1 + len(args)]]
         li = None if lin is None else flat[-1][i:i + 1]
         out = host_apply(dw, kind, xi, li, ai)
-        outs.append(out if kind in ("call", "grad") else out[0])
+        outs.append(out if lin is None else out[0])
     return np.stack(outs).reshape(batch + outs[0].shape)

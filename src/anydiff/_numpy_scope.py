@@ -190,14 +190,15 @@ def _describe(engine, f):
 _PATCHED: dict = {}  # bound in user modules: (id(ns), name) -> [ns, original, wrapper, count]
 _OPEN = [0]  # engine evaluations in progress, over all threads
 _WRAPPERS: dict = {}  # id(original) and id(wrapper) -> (original, wrapper)
-_MODULE_PATCHES: list = []  # (namespace, name, original, wrapper) for numpy, math, scipy.special
+_GROUPS: list = []  # per module namespace (numpy, math, scipy.special, ...): (namespace,
+#                     wrappers, originals, getter of the names, wrappers) for one dict.update
 _READY: list = []  # [True] once the tables above are complete
 _ENGINES = ("anydiff.rules", "anydiff.dual", "anydiff.reverse", "anydiff.sparse.detect")
-_GROUPS: list = []  # per namespace: (namespace, wrappers, originals, getter of the names, wrappers)
 
 
 def _module_patches():
-    """The module attributes to replace, built once (before anything is installed).
+    """The module attributes to replace (``_WRAPPERS``, ``_GROUPS``), built once, before anything
+    is installed.
 
     Called under ``_LOCK``; ``_READY`` is set only when every table is complete, so another
     thread never reads half-built tables (its bound names would then be missed)."""
@@ -219,7 +220,6 @@ def _module_patches():
                 if original is not None:
                     wrapper = make(original)
                     _WRAPPERS[id(original)] = _WRAPPERS[id(wrapper)] = (original, wrapper)
-                    _MODULE_PATCHES.append((module.__dict__, name, original, wrapper))
                     group = groups.setdefault(id(module.__dict__), (module.__dict__, {}, {}))
                     group[1][name], group[2][name] = wrapper, original
         for ns, wrappers, originals in groups.values():
@@ -227,7 +227,6 @@ def _module_patches():
             current = operator.itemgetter(*names) if len(names) > 1 else lambda d, n=names[0]: (d[n],)
             _GROUPS.append((ns, wrappers, originals, current, tuple(wrappers.values())))
         _READY.append(True)
-    return _MODULE_PATCHES
 
 
 def _put_wrappers():

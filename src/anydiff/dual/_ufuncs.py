@@ -96,17 +96,7 @@ def apply_ufunc(ufunc, inputs, kwargs):
         for p, t, zero in zip(partials, tangents, rule.d1_zero):
             if t is None or p is None or zero:
                 continue
-            t = lift(t, ndim)
-            sign = p if isinstance(p, float) and (p == 1.0 or p == -1.0) else 0.0  # add, subtract
-            if sign == 0.0:
-                scale = getattr(type(t), "_anydiff_scale", None)  # a symbolic tangent's own product
-                term = t * p if scale is None else scale(t, p)
-            elif ty is None:
-                ty, owned = (t, False) if sign > 0 else (-t, True)
-                continue
-            else:
-                term = t
-            ty, owned = _add_term(ty, owned, term, sign)
+            ty, owned = _add_partial(ty, owned, lift(t, ndim), p)
     if ty is None:
         return y
     if not owned and any(ty is t for t in tangents):  # never alias an input's tangents (they may be written)
@@ -122,36 +112,32 @@ def _unary(ufunc, d):
     or ``None`` to take the general path. The same numbers as the general path."""
     if type(d) is not Dual or ufunc.nout != 1 or ufunc in _ANTILINEAR or ufunc is np.absolute:
         return None
-    v, t = d.value, d.tangent
-    if type(v) is not np.ndarray or v.dtype not in _REAL or t.shape[1:] != v.shape:
-        return None
-    scale = None if type(t) is np.ndarray else getattr(type(t), "_anydiff_scale", None)
-    if scale is None and type(t) is not np.ndarray or scale is not None and t.outer:
-        return None  # nested duals, outer symbolic tangents: the general path
+    operand = _operand(d)
     rule = RULES.get(ufunc)
-    if rule is None or rule.partials is None or rule.d1_zero[0]:
+    if operand is None or rule is None or rule.partials is None or rule.d1_zero[0]:
         return None
+    v, t = operand
     y = ufunc(v)
     with np.errstate(all="ignore"):
         (p,) = rule.partials(v, y)
         if p is None:
             return None
-        ty = t * p if scale is None else scale(t, p)
-    return Dual(y, ty)
+        return Dual(y, _times(t, p))
 
 
 def _operand(a):
-    """``(value, tangent, scale)`` of a fast-path operand, or ``None`` (take the general path)."""
+    """``(value, tangent)`` of a fast-path operand (tangent ``None`` for a real constant), or
+    ``None``: nested duals, outer symbolic tangents and the rest take the general path."""
     if type(a) is Dual:
         v, t = a.value, a.tangent
         if type(v) is not np.ndarray or v.dtype not in _REAL or t.shape[1:] != v.shape:
             return None
         if type(t) is np.ndarray:
-            return v, t, None
-        scale = getattr(type(t), "_anydiff_scale", None)
-        return None if scale is None or t.outer else (v, t, scale)
+            return v, t
+        symbolic = getattr(type(t), "_anydiff_scale", None) is not None
+        return (v, t) if symbolic and not t.outer else None
     if type(a) in (float, int) or (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "fiu":
-        return a, None, None
+        return a, None
     return None
 
 
@@ -166,7 +152,7 @@ def _binary(ufunc, a, b):
     oa, ob = _operand(a), _operand(b)
     if rule is None or rule.partials is None or oa is None or ob is None:
         return None
-    (va, ta, sa), (vb, tb, sb) = oa, ob
+    (va, ta), (vb, tb) = oa, ob
     if ta is not None and tb is not None and type(ta) is not type(tb):
         return None
     y = ufunc(va, vb)
@@ -175,18 +161,9 @@ def _binary(ufunc, a, b):
     ty, owned = None, False  # owned: ty is a fresh array of this call (safe to accumulate into)
     with np.errstate(all="ignore"):
         partials = rule.partials(va, vb, y)
-        for p, t, scale, zero in zip(partials, (ta, tb), (sa, sb), rule.d1_zero):
-            if t is None or p is None or zero:
-                continue
-            sign = 1.0
-            if type(p) is float and (p == 1.0 or p == -1.0):  # add, subtract: no product
-                if ty is None:
-                    ty, owned = (t, False) if p > 0 else (-t, True)
-                    continue
-                term, sign = t, p
-            else:
-                term = t * p if scale is None else scale(t, p)
-            ty, owned = _add_term(ty, owned, term, sign)
+        for p, t, zero in zip(partials, (ta, tb), rule.d1_zero):
+            if t is not None and p is not None and not zero:
+                ty, owned = _add_partial(ty, owned, t, p)
     if ty is None:
         return y
     if not owned:  # never alias an input's tangents (they may be written)
@@ -200,11 +177,26 @@ def _power(a, e):
     oa = _operand(a)
     if oa is None or type(e) not in (int, float) or oa[1] is None:
         return None
-    v, t, scale = oa
+    v, t = oa
     y = np.square(v) if e == 2 else np.power(v, e)  # NumPy's own warnings for the value
     with np.errstate(all="ignore"):
         p = e * v if e == 2 else e * v ** (e - 1.0)
-        return Dual(y, t * p if scale is None else scale(t, p))
+        return Dual(y, _times(t, p))
+
+
+def _times(t, p):
+    """``t * p`` for tangents ``t`` and a partial ``p`` (a symbolic tangent records its own product)."""
+    scale = getattr(type(t), "_anydiff_scale", None)
+    return t * p if scale is None else scale(t, p)
+
+
+def _add_partial(ty, owned, t, p):
+    """``(ty + p * t, owned)``; the partials ±1 of add and subtract take no product."""
+    if isinstance(p, float) and (p == 1.0 or p == -1.0):
+        if ty is None:
+            return (t, False) if p > 0 else (-t, True)
+        return _add_term(ty, owned, t, p)
+    return _add_term(ty, owned, _times(t, p), 1.0)
 
 
 def _add_term(ty, owned, term, sign):

@@ -185,44 +185,39 @@ def gradient(backend, f, spec: FunctionSpec) -> Built:
     fast = backend.fast_gradient(f, spec)
     if fast is not None:
         return fast if fast.only is not None else Built(fast.run, _drop_value(fast.run), fast.single)
-    xp = backend.array_namespace()
-    if backend.has_reverse:
-        prim = backend.build_pullback(f, spec)
-        seed = ones(backend, (1,) + spec.y_shape, spec)
-
-        def gradient_by_pullback(x, ctx):
-            y, tx = prim(x, seed, ctx)
-            return y, tx[0]
-
-        return Built(gradient_by_pullback, _drop_value(gradient_by_pullback))
-    jac = dense_jacobian(backend, f, spec)
-
-    def gradient_by_jacobian(x, ctx):
-        y, J = jac(x, ctx)
-        return y, xp.reshape(J, spec.x_shape)
-
-    return Built(gradient_by_jacobian, _drop_value(gradient_by_jacobian))
+    if backend.has_reverse:  # one pullback of 1
+        return _one_product(backend.build_pullback(f, spec), ones(backend, (1,) + spec.y_shape, spec))
+    return _jacobian_reshaped(backend, f, spec, spec.x_shape)
 
 
 def derivative(backend, f, spec: FunctionSpec) -> Built:
     """``Built(run=(x, ctx) -> (y, dy))`` for a scalar input."""
-    if backend.has_forward:
-        prim = backend.build_pushforward(f, spec)
-        seed = ones(backend, (1,) + spec.x_shape, spec)
+    if backend.has_forward:  # one pushforward of 1
+        return _one_product(backend.build_pushforward(f, spec), ones(backend, (1,) + spec.x_shape, spec))
+    return _jacobian_reshaped(backend, f, spec, spec.y_shape)
 
-        def derivative_by_pushforward(x, ctx):
-            y, ty = prim(x, seed, ctx)
-            return y, ty[0]
 
-        return Built(derivative_by_pushforward, _drop_value(derivative_by_pushforward))
+def _one_product(prim, seed):
+    """The single product of a batched primitive (pushforward or pullback) with one seed."""
+
+    def one_product(x, ctx):
+        y, t = prim(x, seed, ctx)
+        return y, t[0]
+
+    return Built(one_product, _drop_value(one_product))
+
+
+def _jacobian_reshaped(backend, f, spec, shape):
+    """The dense Jacobian as one array of ``shape`` (a gradient or a derivative without the
+    primitive that gives it in one product)."""
     jac = dense_jacobian(backend, f, spec)
     xp = backend.array_namespace()
 
-    def derivative_by_jacobian(x, ctx):
+    def jacobian_reshaped(x, ctx):
         y, J = jac(x, ctx)
-        return y, xp.reshape(J, spec.y_shape)
+        return y, xp.reshape(J, shape)
 
-    return Built(derivative_by_jacobian, _drop_value(derivative_by_jacobian))
+    return Built(jacobian_reshaped, _drop_value(jacobian_reshaped))
 
 
 def _drop_value(run):
