@@ -81,7 +81,7 @@ def optimality_conditions(objective, backend=None):
     def swapped(y, x, *ctx):
         return objective(x, y, *ctx)
 
-    def conditions(x, y, *ctx):
+    def gradient_in_y(x, y, *ctx):
         key = (np.shape(y), len(ctx))
         if key not in grads:
             spec = FunctionSpec(tuple(np.shape(y)), np.float64, (), np.float64, False,
@@ -96,9 +96,43 @@ def optimality_conditions(objective, backend=None):
 
         return hessian_sparsity(swapped, y, x, *ctx)
 
-    conditions.__name__ = f"optimality_conditions({getattr(objective, '__name__', 'objective')})"
-    conditions._anydiff_sparsity = sparsity
-    return conditions
+    name = f"optimality_conditions({getattr(objective, '__name__', 'objective')})"
+    return Conditions(gradient_in_y, name, dy_sparsity=sparsity)
+
+
+class Conditions:
+    """Conditions ``F(x, y, *contexts)`` together with what anydiff knows about them.
+
+    Returned by :func:`optimality_conditions`; a plain callable for :func:`implicit_function`
+    (which reads ``dy_sparsity`` instead of looking inside ``F``).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, y, *contexts) -> F``.
+    name : str
+        Shown in ``repr`` and error messages.
+    dy_sparsity : callable, optional
+        ``dy_sparsity(x, y, *contexts)``: the boolean pattern of ∂F/∂y (a scipy.sparse
+        array), used where tracing ``fun`` itself would fail.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anydiff.implicit._conditions import Conditions
+    >>> F = Conditions(lambda x, y: y - x, "y - x")
+    >>> F(np.array([1.0]), np.array([3.0])), F.dy_sparsity is None
+    (array([2.]), True)
+    """
+
+    def __init__(self, fun, name, *, dy_sparsity=None):
+        self.fun, self.__name__, self.dy_sparsity = fun, name, dy_sparsity
+
+    def __call__(self, x, y, *ctx):
+        return self.fun(x, y, *ctx)
+
+    def __repr__(self):
+        return self.__name__
 
 
 def _lift_to(y, x):

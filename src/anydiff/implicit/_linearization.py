@@ -227,8 +227,10 @@ class Linearization:
         """The pattern of ∂F/∂y when the conditions know it (``optimality_conditions``: the
         objective's Hessian pattern, where tracing the inner gradient would fail), else ``None``."""
         from ..sparse import KnownSparsityDetector
+        from ._conditions import Conditions
 
-        hook = getattr(self.owner.conditions, "_anydiff_sparsity", None)
+        conditions = self.owner.conditions
+        hook = conditions.dy_sparsity if isinstance(conditions, Conditions) else None
         if hook is None or self.owner._sparse_prep is not None:
             return None
         try:
