@@ -112,7 +112,8 @@ def _b_hvp(backend, f, spec):
     outer, inner = _parts(backend)
     g = _derive.raw_gradient(outer, inner, f, spec)
     gspec = spec.with_output(spec.x_shape, spec.x_dtype)
-    return _outer_build(outer, inner, _derive.pushforward if outer.has_forward else _derive.pullback, g, gspec)
+    product = _derive.pullback if outer.hvp_mode == "reverse" else _derive.pushforward  # H is symmetric: equal
+    return _outer_build(outer, inner, product, g, gspec)
 
 
 def _b_hessian(backend, f, spec):

@@ -1,4 +1,4 @@
-"""Same-point preparations with torch: linearized (pushforward) or taped (pullback) once."""
+"""torch products: same-point preparations (linearized or taped once) and HVPs by reverse over reverse."""
 
 import numpy as np
 import pytest
@@ -88,3 +88,46 @@ def test_same_point_calls_do_not_run_f_again(prepare):
     J[:, 1] += np.exp(x)
     expected = J if op is ad.pushforward else J.T
     assert np.allclose(np.stack(result), expected.T, rtol=1e-14)
+
+
+def _rosenbrock(x):
+    return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _rosenbrock_hessian(x):
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    H[i + 1, i + 1] += 200.0
+    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
+    return H
+
+
+@pytest.mark.parametrize("outer_mode", ["reverse", "forward"])
+def test_hvp_reverse_over_reverse_and_forward_over_reverse_agree_with_analytic(outer_mode):
+    x = np.random.default_rng(1).uniform(0.5, 1.5, 7)
+    H = _rosenbrock_hessian(x)
+    outer = ad.AutoTorch(mode=outer_mode)
+    assert outer.hvp_mode == outer_mode
+    b = ad.SecondOrder(outer, ad.AutoTorch())
+    V = tuple(np.random.default_rng(2).standard_normal((3, 7)))
+    prep = ad.prepare_hvp(_rosenbrock, b, x)
+    for _ in range(2):
+        assert np.allclose(np.stack(ad.hvp(_rosenbrock, b, x, V, prep=prep)), np.stack(V) @ H, rtol=1e-12)
+    assert np.allclose(ad.hessian(_rosenbrock, b, x), H, rtol=1e-12)
+
+
+def test_default_torch_second_order_is_reverse_over_reverse_and_sparse_hessian_exact():
+    assert ad.AutoTorch().default_outer().hvp_mode == "reverse"
+    assert ad.AutoTorch(compile=True).default_outer().hvp_mode == "forward"  # compiled batched VJPs can fail
+    x = np.random.default_rng(3).uniform(0.5, 1.5, 50)
+    b = ad.AutoSparse(ad.AutoTorch())
+    prep = ad.prepare_hessian(_rosenbrock, b, x)
+    for point in (x, x[::-1].copy()):
+        Hs = ad.hessian(_rosenbrock, b, point, prep=prep)
+        assert np.allclose(Hs.toarray(), _rosenbrock_hessian(point), rtol=1e-12)
+    value, grad, H = ad.value_gradient_and_hessian(_rosenbrock, b, x, prep=prep)
+    assert np.isclose(value, float(_rosenbrock(torch.from_numpy(x))))
+    assert np.allclose(H.toarray(), _rosenbrock_hessian(x), rtol=1e-12)
+    assert np.allclose(grad, ad.gradient(_rosenbrock, ad.AutoTorch(), x), rtol=1e-14)
