@@ -181,6 +181,47 @@ def _linearize_row(f, x, seeds, rounds):
             "linearize_each_call_s": t_each, "same_point_max_abs_diff": err}
 
 
+def _rosenbrock(x):
+    import torch
+
+    return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def hessian_row(n, rounds):
+    """Chained Rosenbrock sparse Hessian with ``AutoSparse(AutoTorch())`` (HVPs by reverse over
+    reverse) vs the same with forward-over-reverse HVPs, vs the compressed limit (one ``vmap`` of
+    ``ncolors`` reverse-over-reverse HVPs), and vs dense ``torch.func.hessian`` (n ≤ 1e3)."""
+    import torch
+
+    x = np.random.default_rng(0).uniform(0.5, 1.5, n)
+    xt = torch.from_numpy(x)
+    row = {"n": n}
+    b = ad.AutoSparse(ad.AutoTorch())
+    bf = ad.AutoSparse(ad.SecondOrder(ad.AutoTorch(mode="forward"), ad.AutoTorch()))
+    prep, prep_f = ad.prepare_hessian(_rosenbrock, b, x), ad.prepare_hessian(_rosenbrock, bf, x)
+    H = ad.hessian(_rosenbrock, b, x, prep=prep)
+    row["ncolors"] = prep.sparse.ncolors
+    row["max_abs_diff_modes"] = float(abs(H - ad.hessian(_rosenbrock, bf, x, prep=prep_f)).max())
+    k = prep.sparse.ncolors
+    V = torch.from_numpy((np.arange(k)[:, None] == (np.asarray(prep.sparse.coloring.colors))[None, :]).astype(np.float64))
+    grad = torch.func.grad(_rosenbrock)
+
+    def limit():
+        _, pull = torch.func.vjp(grad, xt)
+        return torch.func.vmap(pull)(V)
+
+    row["sparse_s"], row["sparse_fwd_s"], row["speedup_vs_fwd_median"] = time_pair(
+        lambda: ad.hessian(_rosenbrock, b, x, prep=prep), lambda: ad.hessian(_rosenbrock, bf, x, prep=prep_f), rounds=rounds)
+    row["sparse_s2"], row["limit_s"], r = time_pair(lambda: ad.hessian(_rosenbrock, b, x, prep=prep), limit, rounds=rounds)
+    row["ratio_vs_limit_median"] = 1.0 / r
+    row["f_s"] = _best(lambda: _rosenbrock(xt), repeat=20)
+    if n <= 1000:
+        dense = torch.func.hessian(_rosenbrock)
+        row["dense_s"] = _best(lambda: dense(xt))
+        row["max_abs_error_dense"] = float(np.abs(H.toarray() - dense(xt).numpy()).max())
+    return row
+
+
 def markdown(rows, info):
     lines = [
         "# Sparse Jacobians of torch code (`AutoSparse(AutoTorch())`)", "",
@@ -227,6 +268,23 @@ def markdown(rows, info):
     return "\n".join(lines) + "\n"
 
 
+def hessian_markdown(rows):
+    lines = ["", "## Sparse Hessian of torch code (chained Rosenbrock)", "",
+             ("`AutoSparse(AutoTorch())` (HVPs by reverse over reverse, the torch default) vs the same with "
+              "forward-over-reverse HVPs (`SecondOrder(AutoTorch(mode=\"forward\"), AutoTorch())`), vs the compressed "
+              "limit (one `vmap` of `ncolors` reverse-over-reverse HVPs) and dense `torch.func.hessian`:"), "",
+             "| n | colors | sparse (rev/rev) | sparse (fwd/rev) | rev/rev speed-up (median) | compressed limit | "
+             "sparse ÷ limit | dense `torch.func.hessian` | f | sparse ÷ f | max diff (modes) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        dense = fmt_time(r["dense_s"]) if "dense_s" in r else "—"
+        lines.append(
+            f"| {r['n']} | {r['ncolors']} | {fmt_time(r['sparse_s'])} | {fmt_time(r['sparse_fwd_s'])} | "
+            f"{r['speedup_vs_fwd_median']:.1f}× | {fmt_time(r['limit_s'])} | {r['ratio_vs_limit_median']:.2f} | {dense} | "
+            f"{fmt_time(r['f_s'])} | {r['sparse_s'] / r['f_s']:.0f}× | {r['max_abs_diff_modes']:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     import jax
 
@@ -234,6 +292,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[32, 64])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--hessian-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (default 1: on a shared 2-core machine more threads only add noise)")
     args = parser.parse_args(argv)
@@ -243,7 +302,9 @@ def main(argv=None):
     info = machine_info()
     info["torch_threads"] = args.threads
     rows = [row_for(N, args.rounds) for N in args.sizes]
-    write_results("sparse_torch", {"info": info, "rows": rows}, markdown(rows, info))
+    hrows = [hessian_row(n, args.rounds) for n in args.hessian_sizes]
+    write_results("sparse_torch", {"info": info, "rows": rows, "hessian_rows": hrows},
+                  markdown(rows, info) + hessian_markdown(hrows))
 
 
 if __name__ == "__main__":
