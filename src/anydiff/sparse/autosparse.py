@@ -13,14 +13,16 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from .._arrays import from_numpy, to_numpy
+from .._arrays import to_numpy
 from .._errors import InputError, OutputError
 from ..backends import resolve_backend
 from ..backends._base import Built
 from ..backends._combinators import _Delegating
+from ._output import _np, finisher, wrapper
 from ._plan import SparsePlan
+from .detect._known import KnownSparsityDetector
 
-__all__ = ["AutoSparse"]
+__all__ = ["AutoSparse", "KnownSparsityDetector"]  # the detector lives in detect/; re-exported here
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class AutoSparse(_Delegating):
         gather = self._gathering(result, spec, forward=forward, reverse=reverse)
         with_value = self._compile(gather)
         data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
-        wrap = self._wrapper(result.pattern, spec, (spec.m, spec.n))
+        wrap = wrapper(self.sparse_output, result.pattern, spec, (spec.m, spec.n))
 
         def value_and_jacobian(x, ctx):
             y, data = with_value(x, ctx)
@@ -239,7 +241,7 @@ class AutoSparse(_Delegating):
 
         with_value = self._compile(everything)
         data_only = self._compile(lambda x, ctx: gather(x, ctx)[1])
-        wrap = self._wrapper(result.pattern, spec, (spec.n, spec.n), hessian=True)
+        wrap = wrapper(self.sparse_output, result.pattern, spec, (spec.n, spec.n), hessian=True)
 
         def value_gradient_and_hessian(x, ctx):
             y, grad, data = with_value(x, ctx)
@@ -257,7 +259,7 @@ class AutoSparse(_Delegating):
 
         seeds = self._seeds(seed_matrix(result.colors).T, spec.x_shape, spec)
         k, n = result.ncolors, spec.n
-        finish = self._finisher(spec, (n, n), hessian=True)
+        finish = finisher(self.sparse_output, spec, (n, n), hessian=True)
 
         def value_gradient_and_hessian(x, ctx):
             grad, HV = hvp(x, seeds, ctx)
@@ -361,61 +363,6 @@ class AutoSparse(_Delegating):
             rows = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
         return self.dense_backend.from_numpy_native(rows.reshape((rows.shape[0],) + tuple(shape)), spec)
 
-    def _finisher(self, spec, shape2d, hessian=False):
-        """Scipy CSR result -> the requested output (used where decompression runs on the host)."""
-        if self.sparse_output is True:
-            return lambda J: J
-        if self.sparse_output == "jax":
-            from jax.experimental import sparse as jsparse
-
-            return lambda J: jsparse.BCSR.from_scipy_sparse(J)
-        if self.sparse_output == "torch":
-            import torch
-
-            _quiet_torch_csr()
-            return lambda J: torch.sparse_csr_tensor(
-                torch.from_numpy(J.indptr.astype(np.int64)), torch.from_numpy(J.indices.astype(np.int64)),
-                torch.from_numpy(np.array(J.data)), size=J.shape, check_invariants=False)
-        full = (spec.x_shape + spec.x_shape) if hessian else (spec.y_shape + spec.x_shape)
-        library = spec.input_library
-        return lambda J: from_numpy(J.toarray().reshape(full), library)
-
-    def _wrapper(self, template, spec, shape2d, hessian=False):
-        """``data -> result``: the gathered nonzeros (row-major order of ``template``) as the
-        requested output. ``"jax"`` keeps them on the device (no host transfer)."""
-        if self.sparse_output == "jax":
-            import jax.numpy as jnp
-            from jax.experimental import sparse as jsparse
-
-            import jax
-
-            indices, indptr = jnp.asarray(template.indices), jnp.asarray(template.indptr)
-            # validated once; each call only attaches the new values (the constructor costs
-            # ~30 µs per call, as much as a small sparse Jacobian)
-            first = jsparse.BCSR((jnp.zeros(template.nnz, dtype=_np(spec.y_dtype)), indices, indptr), shape=shape2d,
-                                 indices_sorted=True, unique_indices=True)
-            treedef = jax.tree_util.tree_structure(first)
-            unflatten = jax.tree_util.tree_unflatten
-            return lambda data: unflatten(treedef, (data, indices, indptr))
-        if self.sparse_output == "torch":
-            import torch
-
-            _quiet_torch_csr()
-            structure = {}  # per device: (crow, col), validated once
-
-            def to_torch(data):
-                values = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.asarray(data))  # fresh from the gather: no copy
-                pair = structure.get(values.device)
-                if pair is None:
-                    pair = structure.setdefault(values.device, (
-                        torch.from_numpy(template.indptr.astype(np.int64)).to(values.device),
-                        torch.from_numpy(template.indices.astype(np.int64)).to(values.device)))
-                return torch.sparse_csr_tensor(*pair, values, size=shape2d, check_invariants=False)
-
-            return to_torch
-        finish = self._finisher(spec, shape2d, hessian)
-        return lambda data: finish(_csr_like(template, to_numpy(data)))
-
 
 def _torch_gather(prim, seeds, flat):
     """``(x, ctx) -> (y, data)`` for one batched torch product: the products' flat buffer
@@ -471,42 +418,6 @@ def _context_objects(spec):
     return tuple(Cache(v) if k == "cache" else Constant(v) for v, k in zip(spec.contexts, spec.context_kinds))
 
 
-def _quiet_torch_csr():
-    """torch warns once per process that sparse CSR tensors are "in beta": let that one
-    warning happen here, silenced, instead of in a user's prepared call."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        torch.sparse_csr_tensor(torch.zeros(2, dtype=torch.int64), torch.zeros(1, dtype=torch.int64),
-                                torch.zeros(1), size=(1, 1), check_invariants=False)
-
-
-def _csr_like(template, data):
-    """A new CSR array with ``template``'s structure and ``data`` (no validation pass).
-
-    The structure was validated once when the template was built; each prepared call only
-    attaches a fresh data array (index arrays are shared between results and must not be
-    modified in place). With a JAX backend the data array is a read-only view of JAX's output
-    buffer: copying it would cost as much as a third of a prepared call (Brusselator N = 32).
-    """
-    J = object.__new__(type(template))
-    J.__dict__.update(template.__dict__)
-    J.data = np.asarray(data)  # with JAX: a read-only view of the output buffer (no copy)
-    return J
-
-
-def _np(dtype):
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        from ..backends._base import _np_dtype
-
-        return _np_dtype(dtype)
-
-
 def _check_pattern(S, shape, what):
     if not sp.issparse(S):
         S = sp.csr_array(np.asarray(S, dtype=bool))
@@ -516,39 +427,3 @@ def _check_pattern(S, shape, what):
             "Hint: check the detector or the pattern given to KnownSparsityDetector."
         )
     return sp.csr_array(S, dtype=bool)
-
-
-@dataclass(frozen=True, eq=False)
-class KnownSparsityDetector:
-    """A detector returning a pattern you already know (e.g. from the structure of a PDE stencil).
-
-    Parameters
-    ----------
-    jacobian_pattern : array_like or scipy.sparse, optional
-        Boolean ``(m, n)`` pattern.
-    hessian_pattern : array_like or scipy.sparse, optional
-        Boolean symmetric ``(n, n)`` pattern.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp, anydiff as ad
-    >>> det = ad.KnownSparsityDetector(jacobian_pattern=sp.eye_array(3))
-    >>> b = ad.AutoSparse(ad.AutoFiniteDiff(), sparsity_detector=det)
-    >>> ad.jacobian(np.exp, b, np.zeros(3)).toarray().round(6)
-    array([[1., 0., 0.],
-           [0., 1., 0.],
-           [0., 0., 1.]])
-    """
-
-    jacobian_pattern: Any = None
-    hessian_pattern: Any = None
-
-    def jacobian_sparsity(self, f, x, contexts=(), y=None):
-        if self.jacobian_pattern is None:
-            raise InputError("KnownSparsityDetector has no jacobian_pattern.\nHint: pass jacobian_pattern=S.")
-        return sp.csr_array(self.jacobian_pattern, dtype=bool)
-
-    def hessian_sparsity(self, f, x, contexts=()):
-        if self.hessian_pattern is None:
-            raise InputError("KnownSparsityDetector has no hessian_pattern.\nHint: pass hessian_pattern=S.")
-        return sp.csr_array(self.hessian_pattern, dtype=bool)
