@@ -92,8 +92,7 @@ def _engine_for_caller():
     return None if sys._getframe(2).f_code.co_filename.startswith(_INTERNAL_FILES) else stack[-1]
 
 
-@contextmanager
-def numpy_scope(template, f=None, engine="anydiff", *, lift=None):
+class numpy_scope:  # noqa: N801 - a context manager named like the function it replaced
     """Evaluate ``f`` on engine objects with NumPy's and ``math``'s idioms intercepted.
 
     Parameters
@@ -125,26 +124,39 @@ def numpy_scope(template, f=None, engine="anydiff", *, lift=None):
     >>> np.zeros(2)  # outside the scope: plain NumPy again
     array([0., 0.])
     """
-    state = _Engine(template, _engine_types(template), lift, engine, f)
-    patches = _install(f)
-    token = _STACK.set(_STACK.get() + (state,))
-    try:
-        yield state
-    except (TracingError, MissingPrimalError) as err:  # a conversion: name the line that did it
+
+    __slots__ = ("patches", "state", "token")
+
+    def __init__(self, template, f=None, engine="anydiff", *, lift=None):
+        self.state = _Engine(template, _engine_types(template), lift, engine, f)
+
+    def __enter__(self):
+        self.patches = _install(self.state.f)
+        self.token = _STACK.set(_STACK.get() + (self.state,))
+        return self.state
+
+    def __exit__(self, kind, err, tb):
+        try:
+            if kind is not None:
+                _explain(err, self.state)
+        finally:
+            _STACK.reset(self.token)
+            _uninstall(self.patches)
+        return False
+
+
+def _explain(err, state):
+    """A conversion error leaving the scope: name the line that did it (raises a TracingError
+    for NumPy's words for "an engine object written into a plain array")."""
+    if isinstance(err, (TracingError, MissingPrimalError)):
         _annotate(err, state, err.__traceback__)
-        raise
-    except ValueError as err:  # NumPy's words for "an engine object written into a plain array"
-        if "setting an array element with a sequence" not in str(err):
-            raise
+    elif isinstance(err, ValueError) and "setting an array element with a sequence" in str(err):
         new = TracingError(
             "f writes a value carrying derivatives into a plain NumPy array that cannot hold it "
             f"({err}).\n" + _HINT
         )
         _annotate(new, state, err.__traceback__)
         raise new from err
-    finally:
-        _STACK.reset(token)
-        _uninstall(patches)
 
 
 @contextmanager
@@ -166,13 +178,28 @@ def plain_numpy():
         _STACK.reset(token)
 
 
+_TYPES: dict = {}  # (type of the template, of its value, of its tangent) -> _engine_types
+
+
 def _engine_types(template):
+    """Classes of engine objects in ``template`` (a dual's levels), cached for flat templates."""
+    value, tangent = getattr(template, "value", None), getattr(template, "tangent", None)
+    key = (type(template), type(value), type(tangent))
+    found = _TYPES.get(key)
+    if found is None:
+        found = _collect_types(template)
+        if not any(hasattr(p, "value") or hasattr(p, "tangent") for p in (value, tangent)):
+            _TYPES[key] = found  # no deeper level: the classes decide
+    return found
+
+
+def _collect_types(template):
     types = {type(template)}
     for part in ("value", "tangent"):  # nested duals: the inner levels too
         inner = getattr(template, part, None)
         engine_like = hasattr(type(inner), "__array_function__")
         if inner is not None and not isinstance(inner, np.ndarray) and engine_like:
-            types |= set(_engine_types(inner))
+            types |= set(_collect_types(inner))
     return tuple(types)
 
 

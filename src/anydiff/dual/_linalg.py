@@ -14,7 +14,7 @@ import string
 import numpy as np
 
 from .._errors import MissingRuleError
-from ._core import Dual, full_tangent, primal, split
+from ._core import Dual, _outer, full_tangent, primal, split
 from ._registry import HANDLED, implements
 
 __all__: list = []
@@ -35,7 +35,8 @@ def _matmul(a, b, **kwargs):
             "np.matmul(..., axes/dtype/...) options are not supported by anydiff's duals.\n"
             "Hint: call np.matmul(a, b) (or a @ b) without options, or write the product with np.einsum."
         )
-    _, (av, bv), (ta, tb) = split((a, b))
+    fast = _flat_operands(a, b)
+    (av, bv), (ta, tb) = fast if fast is not None else split((a, b))[1:]
     y = np.matmul(av, bv)
     na, nb = np.ndim(primal(av)), np.ndim(primal(bv))
     if na > 2 or nb > 2:  # stacked matrices: one einsum per operand
@@ -54,6 +55,22 @@ def _matmul(a, b, **kwargs):
         else:  # (B, k) @ a.T
             terms.append(np.matmul(tb, np.transpose(av)))
     return Dual(y, full_tangent(_sum_terms(terms), np.shape(y)))
+
+
+def _flat_operands(a, b):
+    """``((av, bv), (ta, tb))`` when each operand is an ndarray or a level-1 dual of an ndarray
+    (the common case: ``split`` gives the same), else ``None``."""
+    values, tangents = [], []
+    for o in (a, b):
+        if type(o) is np.ndarray:
+            values.append(o)
+            tangents.append(None)
+        elif type(o) is Dual and type(o.value) is np.ndarray and not isinstance(o.tangent, Dual) and not _outer(o.tangent):
+            values.append(o.value)
+            tangents.append(o.tangent)
+        else:
+            return None
+    return values, tangents
 
 
 def _matmul_subscripts(na, nb):

@@ -20,14 +20,13 @@ __all__ = ["apply_ufunc", "dispatch_ufunc"]
 # (the rule table states derivatives as complex numbers, which cannot express them).
 _ANTILINEAR = {np.conjugate}
 _REAL = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+_REAL_SCALARS = (np.float64, np.float32, np.float16)
 
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     out = kwargs.pop("out", None)
     if method == "__call__" and ufunc.signature is not None:  # matmul, vecdot: not elementwise
-        from ._registry import dispatch_function
-
-        result = dispatch_function(ufunc, inputs, kwargs)
+        result = (_REGISTRY[0] if _REGISTRY else _registry()).dispatch_function(ufunc, inputs, kwargs)
     elif method == "__call__":
         result = apply_ufunc(ufunc, inputs, kwargs)
     elif method == "reduce":
@@ -60,6 +59,16 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         )
     target[...] = result
     return target
+
+
+_REGISTRY: list = []  # [module] of the function registry (it imports this module)
+
+
+def _registry():
+    from . import _registry as module
+
+    _REGISTRY.append(module)
+    return module
 
 
 def apply_ufunc(ufunc, inputs, kwargs):
@@ -130,8 +139,8 @@ def _operand(a):
     ``None``: nested duals, outer symbolic tangents and the rest take the general path."""
     if type(a) is Dual:
         v, t = a.value, a.tangent
-        if type(v) is not np.ndarray or v.dtype not in _REAL or t.shape[1:] != v.shape:
-            return None
+        if (type(v) is not np.ndarray and type(v) not in _REAL_SCALARS) or v.dtype not in _REAL or t.shape[1:] != v.shape:
+            return None  # (a NumPy scalar value: the result of a full reduction, np.sum(x))
         if type(t) is np.ndarray:
             return v, t
         symbolic = getattr(type(t), "_anydiff_scale", None) is not None
@@ -179,6 +188,9 @@ def _power(a, e):
         return None
     v, t = oa
     y = np.square(v) if e == 2 else np.power(v, e)  # NumPy's own warnings for the value
+    scale = getattr(type(t), "_anydiff_scale", None)
+    if e == 2 and scale is not None:  # reverse mode keeps v, not 2 * v: (ct * v) * 2 is ct * (2 * v)
+        return Dual(y, scale(t, v, 2.0))
     with np.errstate(all="ignore"):
         p = e * v if e == 2 else e * v ** (e - 1.0)
         return Dual(y, _times(t, p))

@@ -132,9 +132,26 @@ def copy(a, order="K", subok=False):
 # ---------------------------------------------------------------------- sums and scans
 def _t_sum(ct, data):
     axes, shape, keepdims = data
+    target = (ct.shape[0],) + shape[1:] if 0 not in axes else shape
+    if type(ct) is np.ndarray and ct.flags.c_contiguous and ct.size:
+        return (_spread(ct, axes, target),)
     if not keepdims:
         ct = np.expand_dims(ct, axes)
-    return (np.broadcast_to(ct, (ct.shape[0],) + shape[1:] if 0 not in axes else shape),)
+    return (np.broadcast_to(ct, target),)
+
+
+def _spread(ct, axes, target):
+    """``np.broadcast_to`` of the C-contiguous ``ct`` (``axes`` summed out, or kept as size 1)
+    to ``target``: a read-only view with stride 0 along ``axes``, made without NumPy's
+    Python-level argument handling (a sum's transpose is on every gradient's path)."""
+    strides, step = [0] * len(target), ct.itemsize
+    for d in range(len(target) - 1, -1, -1):
+        if d not in axes:
+            strides[d] = step
+            step *= target[d]
+    view = np.ndarray(target, ct.dtype, ct, 0, tuple(strides))
+    view.flags.writeable = False
+    return view
 
 
 @_register(np.sum)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..dual._core import Dual
-from ._tape import FRESH, SLICE, Lin, NotTransposableError, same_tape
+from ._tape import FRESH, INPLACE, SLICE, Lin, NotTransposableError, same_tape
 
 __all__ = ["dispatch_function", "dispatch_ufunc", "getitem", "getitem_record", "setitem", "astype", "FUNCTIONS"]
 
@@ -65,12 +65,50 @@ def _t_scale(ct, data):
     return (_fit(ct * p, shape, dtype),)
 
 
+def _t_scale_by(ct, data):  # ct * p * c for a real number c (x ** 2: p = x, c = 2, no 2 * x kept)
+    p, shape, dtype, c = data
+    out = ct * p
+    out *= c
+    return (_fit(out, shape, dtype),)
+
+
 def _t_divide(ct, data):
     p, shape, dtype = data
     return (_fit(ct / p, shape, dtype),)
 
 
-def _scaled(t, p, transpose):
+def _in_place(ct, p, shape, dtype):
+    """Whether ``ct * p`` (or ``ct / p``) can be written into ``ct`` with the same numbers: an
+    ndarray cotangent with the input's shape and dtype, and ``p`` a real number or an array of
+    ``ct``'s dtype broadcasting to ``ct``'s shape."""
+    if type(ct) is not np.ndarray or ct.dtype != dtype or ct.shape[1:] != shape[1:] or len(ct.shape) != len(shape):
+        return False
+    if type(p) is float:
+        return dtype.kind in "fc"
+    if not (type(p) is np.ndarray or isinstance(p, np.generic)) or p.dtype != dtype:
+        return False  # (a NumPy scalar of ct's dtype is fine: 0-d)
+    return p.ndim <= ct.ndim and p.shape == ct.shape[ct.ndim - p.ndim :]
+
+
+def _t_scale_in_place(ct, data):
+    p, shape, dtype = data
+    return (np.multiply(ct, p, out=ct),) if _in_place(ct, p, shape, dtype) else None
+
+
+def _t_scale_by_in_place(ct, data):
+    p, shape, dtype, c = data
+    if not _in_place(ct, p, shape, dtype):
+        return None
+    np.multiply(ct, p, out=ct)
+    return (np.multiply(ct, c, out=ct),)
+
+
+def _t_divide_in_place(ct, data):
+    p, shape, dtype = data
+    return (np.true_divide(ct, p, out=ct),) if _in_place(ct, p, shape, dtype) else None
+
+
+def _scaled(t, p, transpose, c=None):
     tp = type(p)
     if tp is Lin:
         _refuse("a product of two tangents (f is not linear in them)")
@@ -89,14 +127,17 @@ def _scaled(t, p, transpose):
             dtype = np.result_type(t.dtype, pdtype if tp is Dual else p)
     if not t.shape or len(shape) != len(t.shape) or shape[0] != t.shape[0]:
         t.tape.batchable = False  # 0-d tangents (a custom rule's jvp on one tangent) have no batch axis
-    node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype))
+    node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype) if c is None else (p, t.shape, t.dtype, c))
     t.tape.capture(node, p)
     return t.derived(node, shape, dtype)
 
 
-def scale(t, p):
-    """``t * p`` for a tangent ``t`` and a value ``p``."""
-    return _scaled(t, p, _t_scale)
+def scale(t, p, c=None):
+    """``t * p`` for a tangent ``t`` and a value ``p``; ``t * p * c`` for a real number ``c``
+    (the product ``p * c`` is left to the backward pass: no array of it is kept)."""
+    if c is None:
+        return _scaled(t, p, _t_scale)
+    return _scaled(t, p, _t_scale_by, float(c))
 
 
 def _multiply(a, b):
@@ -148,6 +189,18 @@ def _t_neg(ct, data):
     return (-ct,)
 
 
+def _t_neg_in_place(ct, data):
+    return (np.negative(ct, out=ct),) if type(ct) is np.ndarray else None
+
+
+def _t_add_in_place(ct, data):
+    """``a - b``: ``ct`` itself for ``a`` (when it fits as is) and a new ``-ct`` for ``b``."""
+    s1, s2, d1, d2, sign = data
+    if sign > 0 or type(ct) is not np.ndarray or ct.shape[1:] != s1[1:] or ct.ndim != len(s1) or ct.dtype != d1:
+        return None  # a + b: both inputs would share ct
+    return ct, np.negative(_fit(ct, s2, d2))
+
+
 def _t_conj(ct, data):
     return (np.conjugate(ct),)
 
@@ -163,7 +216,8 @@ def _unary(transpose):
 def _matmul_shape(sa, sb):
     ea = sa if len(sa) > 1 else (1,) + sa
     eb = sb if len(sb) > 1 else sb + (1,)
-    out = np.broadcast_shapes(ea[:-2], eb[:-2]) + (ea[-2], eb[-1])
+    ba, bb = ea[:-2], eb[:-2]
+    out = (ba if ba == bb or not bb else bb if not ba else np.broadcast_shapes(ba, bb)) + (ea[-2], eb[-1])
     if len(sb) == 1:
         out = out[:-1]
     if len(sa) == 1:
@@ -191,8 +245,9 @@ def _matmul(a, b):
     t, c, transpose = (a, b, _t_matmul_left) if type(a) is Lin else (b, a, _t_matmul_right)
     if t.ndim < 2:
         _refuse("np.matmul of a 1-d tangent")
-    shape = _matmul_shape(np.shape(a), np.shape(b))
-    dtype = np.result_type(t.dtype, c)
+    cshape = c.shape if type(c) is np.ndarray or type(c) is Dual else np.shape(c)
+    shape = _matmul_shape(t.shape, cshape) if t is a else _matmul_shape(cshape, t.shape)
+    dtype = t.dtype if getattr(c, "dtype", None) == t.dtype else np.result_type(t.dtype, c)
     if transpose is _t_matmul_right and t.ndim == 2:
         t.tape.batchable = False  # the batch axis is a matrix row of T
     node = t.tape.add(transpose, (t.node,), (c, t.shape, t.dtype))
@@ -213,12 +268,38 @@ def _is_basic(idx):
 
 def _t_getitem(ct, data):
     idx, shape, basic, batched = data
+    if basic and batched and type(ct) is np.ndarray:
+        z = _embed(ct, idx, (ct.shape[0],) + shape[1:])
+        if z is not None:
+            return (z,)
     z = np.zeros_like(ct, shape=(ct.shape[0],) + shape[1:] if batched else shape)  # a dual under forward-over-reverse
     if basic:
         z[idx] = ct
     else:
         np.add.at(z, idx, ct)
     return (z,)
+
+
+def _embed(ct, idx, shape):
+    """``z`` of ``shape`` with ``z[idx] = ct`` and zeros elsewhere, for ``idx`` made of step-1
+    slices (``x[1:]``, ``p[:k]``, ``A[:, 2:5]``), or ``None``. The array is not zero-filled
+    first: only the slabs outside the slice on each axis are (one pass over memory, not two)."""
+    if len(idx) > len(shape):
+        return None
+    bounds = []
+    for axis, i in enumerate(idx):
+        if type(i) is not slice or i.step not in (None, 1):
+            return None
+        start, stop, _ = i.indices(shape[axis])
+        if (start, stop) != (0, shape[axis]):
+            bounds.append((axis, start, max(start, stop)))
+    z = np.empty(shape, dtype=ct.dtype)
+    for axis, start, stop in bounds:
+        head = (_ALL,) * axis
+        z[head + (slice(0, start),)] = 0
+        z[head + (slice(stop, None),)] = 0
+    z[idx] = ct
+    return z
 
 
 _ALL = slice(None)
@@ -347,8 +428,10 @@ def _real_of(dtype):
     return np.empty(0, dtype=dtype).real.dtype
 
 
-FRESH.update((_t_scale, _t_divide, _t_getitem))
+FRESH.update((_t_scale, _t_scale_by, _t_divide, _t_getitem, _t_matmul_left, _t_matmul_right))
 SLICE[0] = _t_getitem
+INPLACE.update({_t_scale: _t_scale_in_place, _t_scale_by: _t_scale_by_in_place, _t_divide: _t_divide_in_place,
+                _t_neg: _t_neg_in_place, _t_add: _t_add_in_place})
 
 # ------------------------------------------------------------------------- dispatch
 _UFUNCS = {

@@ -126,8 +126,11 @@ class Tape:
             j = inputs[0]
             if transpose is SLICE[0] and owned[j] and _add_slice(cts[j], data, ct):
                 continue  # a basic slice's cotangent added into the input's cotangent, no zeros
-            fresh = transpose in FRESH
-            for j, c in zip(inputs, transpose(ct, data)):
+            outs = None
+            if owned[i] and transpose in INPLACE:  # ct is this pass's own array: reuse its memory
+                outs = INPLACE[transpose](ct, data)
+            fresh = outs is not None or transpose in FRESH
+            for j, c in zip(inputs, outs or transpose(ct, data)):
                 if c is None:
                     continue
                 prev = cts[j]
@@ -142,6 +145,11 @@ class Tape:
 #: indexing (filled by ``_ops``): the sweep accumulates into their results in place.
 FRESH: set = set()
 SLICE: list = [None]
+#: Transpose -> the same transpose computed in the memory of its cotangent, used when the
+#: cotangent is an array of this pass that nothing else refers to (filled by ``_ops``). It
+#: returns the same numbers, each output an array no one else refers to, or ``None`` when it
+#: cannot work in place (then the transpose itself runs).
+INPLACE: dict = {}
 
 
 def _parts(a):
@@ -262,9 +270,10 @@ class Lin(LinearOperators, ArrayMethods):
                 base.__setitem__(self._view, self)
             self._bver = base._version
 
-    def _anydiff_scale(self, p):
-        """``self * p`` for a partial ``p``: the dual engine's shortcut past ``np.multiply``."""
-        return scale(self, p)
+    def _anydiff_scale(self, p, c=None):
+        """``self * p`` (``self * p * c`` for a real number ``c``) for a partial ``p``: the dual
+        engine's shortcut past ``np.multiply``."""
+        return scale(self, p, c)
 
     def derived(self, node, shape, dtype=None):
         return Lin(self.tape, node, shape, self.dtype if dtype is None else dtype)
