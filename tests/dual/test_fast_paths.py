@@ -69,3 +69,24 @@ def test_gradients_through_the_fast_paths_match_the_analytic_one():
     x = R.uniform(-1, 1, 7)
     for mode in ("forward", "reverse"):
         np.testing.assert_allclose(ad.gradient(f, ad.AutoNumPy(mode=mode), x), g(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("ufunc", [np.tanh, np.exp, np.log1p, np.negative])
+def test_zero_dimensional_values_of_full_reductions(ufunc):
+    s = np.sum(Dual(X, T))  # a NumPy scalar value with (B,) tangents
+    assert type(s.value) is np.float64
+    _same(*_both(ufunc, s))
+    for other in (2.0, 3, np.float64(0.7), C):
+        _same(*_both(np.true_divide, s, other))
+        _same(*_both(np.multiply, other, s))
+
+
+def test_matmul_of_plain_level_one_operands_matches_the_general_split(monkeypatch):
+    from anydiff.dual import _linalg
+
+    a, b, v = Dual(X, T), Dual(C.T, -T.transpose(0, 2, 1)), Dual(X[:, 0], T[:, :, 0])
+    cases = [(a, b), (X, b), (a, C.T), (a, X[0]), (C.T, v), (v, a), (a, np.ones(4))]
+    fast = [np.matmul(p, q) for p, q in cases]
+    monkeypatch.setattr(_linalg, "_flat_operands", lambda p, q: None)
+    for (p, q), got in zip(cases, fast):
+        _same(got, np.matmul(p, q))
