@@ -175,6 +175,7 @@ CASES = {
     "scipy.linalg.cho_factor": (lambda x: _linalg("cho_factor")(spd(x), lower=True)[0], X9),
     "scipy.linalg.cho_solve": (lambda x: _linalg("cho_solve")((_linalg("cholesky")(spd(x)), False), x[:3]), X9),
     "scipy.linalg.lu_solve": (lambda x: _linalg("lu_solve")(_LU, np.reshape(x[:6], (3, 2)), trans=1) * x[6], X9),
+    "scipy.linalg.lu_factor": (lambda x: _linalg("lu_factor")(m33(x) + np.diag(x[:3]))[0], X9),
     "scipy.linalg.solve_triangular": (lambda x: _linalg("solve_triangular")(m33(x) + 2 * np.eye(3), x[3:6], trans="T"), X9),
     "scipy.linalg.norm": (lambda x: _linalg("norm")(m33(x), axis=0), X9),
     "scipy.linalg.eigh": (lambda x: _linalg("eigh")(spd(x) + np.tril(m33(x), -1), lower=False, eigvals_only=True), X9),

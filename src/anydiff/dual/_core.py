@@ -23,7 +23,7 @@ _CONVERT_HINT = (
     "Hint: inside an anydiff call, np.zeros/np.array/np.asarray/math.* work when f calls them through "
     "their module (np.zeros, math.sin); a function bound before the call (from math import sin, "
     "from numpy import zeros), a conversion to a Python number (float(x[0]), x.item()) or compiled "
-    "code (scipy.linalg.lu_factor, numba, C extensions) cannot carry derivatives. Call it through its module, "
+    "code (scipy.linalg.lu, numba, C extensions) cannot carry derivatives. Call it through its module, "
     "or wrap that piece with ad.differentiate_with(...), or give it a derivative rule once with "
     "ad.custom_rule(...)."
 )

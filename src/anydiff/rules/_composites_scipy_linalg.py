@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import MissingRuleError
+from .._errors import MissingPrimalError, MissingRuleError
 
 __all__: list[str] = []
 
@@ -109,14 +109,56 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     return _cholesky_solve(t if lower else th, b)  # a = L L^H or U^H U
 
 
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.lu_factor``: ``(lu, piv)`` by Gaussian elimination with partial pivoting
+    in NumPy terms (the pivots, integers, carry no derivative; between pivot changes ``lu`` is
+    a smooth function of ``a``, differentiated exactly to any order)."""
+    if np.ndim(a) != 2:
+        _refuse("lu_factor of a stack of matrices")
+    try:
+        return _lu_pivoted(a)
+    except MissingPrimalError:  # the global sparsity detector: no values, so no pivots
+        if np.shape(a)[0] != np.shape(a)[1]:
+            raise
+        # every entry of lu may depend on every entry of a (some pivot order does): a dense block;
+        # the pivots stay unknown (indexing with them raises MissingPrimalError)
+        return np.linalg.inv(a), np.argmax(a, axis=0)
+
+
+def _lu_pivoted(a):
+    """LAPACK's ``getrf`` steps (the pivot: the first entry of largest ``|re| + |im|``), right
+    looking: ``s`` is the active block, ``left`` the multipliers of its rows found so far."""
+    m, n = np.shape(a)
+    s, left, rows, piv = a, np.zeros((m, 0)), [], []
+    for k in range(min(m, n)):
+        column = s[:, 0]
+        mag = np.abs(np.real(column)) + np.abs(np.imag(column)) if np.iscomplexobj(a) else np.abs(column)
+        p = int(np.argmax(mag))
+        piv.append(k + p)
+        if p:  # interchange rows 0 and p of what remains, multipliers included
+            order = np.arange(m - k)
+            order[0], order[p] = p, 0
+            s, left = s[order], left[order]
+        rows.append(np.concatenate([left[0], s[0]]))
+        pivot = s[0, 0]
+        below = s[1:, 0] if not np.any(mag) else s[1:, 0] / pivot  # a zero pivot: LAPACK leaves the column
+        left = np.concatenate([left[1:], below[:, None]], axis=1)
+        s = s[1:, 1:] - below[:, None] * s[0, 1:][None, :]
+    lu = np.stack(rows) if m <= n else np.concatenate([np.stack(rows), left], axis=0)
+    return lu, np.array(piv, dtype=np.int32)
+
+
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-    """``scipy.linalg.lu_solve`` with factors from ``lu_factor`` of a constant matrix: two
-    triangular solves (``b`` may carry derivatives; the factors carry none)."""
+    """``scipy.linalg.lu_solve``: two triangular solves with the factors in ``lu`` (``lu`` and
+    ``b`` may both carry derivatives: factors of a matrix computed in ``f`` or constant ones)."""
     lu, piv = lu_and_piv
     n = np.shape(lu)[-1]
     perm = np.arange(n)
-    for i, p in enumerate(np.asarray(piv)):  # LAPACK's row interchanges, in order: P a = L U
-        perm[i], perm[p] = perm[p], perm[i]
+    try:
+        for i, p in enumerate(int(p) for p in piv):  # LAPACK's row interchanges, in order: P a = L U
+            perm[i], perm[p] = perm[p], perm[i]
+    except MissingPrimalError:  # pivots of the global sparsity detector's lu_factor: a dense block
+        return np.linalg.solve(lu, b)
     lower, upper = np.tril(lu, -1) + np.eye(n), np.triu(lu)
     if trans in (0, "N"):
         return np.linalg.solve(upper, np.linalg.solve(lower, b[perm]))

@@ -85,7 +85,7 @@ for _f, _impl in _COMPOSITES.items():
 PYTHON_LEVEL = {("scipy.special", "logsumexp"): L.logsumexp, ("scipy.special", "softmax"): L.softmax,
                 ("scipy.special", "log_softmax"): L.log_softmax}
 PYTHON_LEVEL.update({("scipy.linalg", _name): getattr(SL, _name) for _name in (
-    "solve", "inv", "det", "cholesky", "cho_factor", "cho_solve", "lu_solve", "solve_triangular", "norm",
+    "solve", "inv", "det", "cholesky", "cho_factor", "cho_solve", "lu_factor", "lu_solve", "solve_triangular", "norm",
     "eigh")})
 for (_module, _attr), _impl in PYTHON_LEVEL.items():
     register_function(getattr(importlib.import_module(_module), _attr), "composite", impl=_impl)
