@@ -114,3 +114,20 @@ def test_jaxpr_detector_treats_host_calls_as_dense():
     g = ad.differentiate_with(lambda x: np.sin(x) * x[0], ad.AutoNumPy())
     S = ad.JaxSparsityDetector().jacobian_sparsity(lambda x: g(x[:2]).sum() + x**2, jnp.ones(3)).toarray()
     assert S[:, :2].all() and (S[:, 2] == np.array([0, 0, 1], bool)).all()
+
+
+def test_jax_jit_grad_of_a_torch_function_and_read_only_buffers(jax):
+    """JAX hands the host callback read-only buffers; torch must not see them (it warns, and
+    warnings are errors here). Reference: the gradient outside JAX, and the analytic one."""
+    torch = pytest.importorskip("torch")
+    f = lambda x: torch.sum(torch.sin(x) * torch.roll(x, 1)) + torch.sum(x**2)
+    g = ad.differentiate_with(f, ad.AutoTorch())
+    x = np.linspace(0.1, 1.0, 7)
+    exact = np.cos(x) * np.roll(x, 1) + np.roll(np.sin(x), -1) + 2 * x
+    run = jax.jit(jax.grad(lambda v: g(v)))
+    for _ in range(2):  # the host preparation is reused on the second call
+        np.testing.assert_allclose(run(jax.numpy.asarray(x)), exact, rtol=1e-12)
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    np.testing.assert_allclose(ad.gradient(f, ad.AutoTorch(), frozen), exact, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(lambda v: g(v))))(np.stack([x, x])), [exact, exact], rtol=1e-12)

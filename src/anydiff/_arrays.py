@@ -100,7 +100,7 @@ def from_numpy(a, library: str, like=None):
     if library == "torch":
         import torch
 
-        t = torch.from_numpy(np.require(a, requirements="C"))
+        t = torch.from_numpy(np.require(a, requirements=("C", "W")))  # torch refuses read-only memory
         if like is not None and hasattr(like, "device"):
             t = t.to(like.device)
         return t

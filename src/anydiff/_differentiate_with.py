@@ -30,7 +30,7 @@ def differentiate_with(f, backend, *, jacobian_sparsity=None, output_shape=None)
     ``backend`` (one batched pushforward). Inside the NumPy sparsity tracers it reports that
     every output element may depend on every element of ``x`` (or, if given,
     ``jacobian_sparsity``). Inside JAX code it is a set of JAX primitives evaluated on the host
-    (``jax.pure_callback``) whose JVP and transpose are ``backend``'s pushforward and pullback;
+    (a host callback) whose JVP and transpose are ``backend``'s pushforward and pullback;
     inside torch code a ``torch.autograd.Function``; see ``docs/rules.md``. On plain arrays it
     just calls ``f``.
 
@@ -207,27 +207,36 @@ def host_apply(dw, kind, x, lin, args):
     """``f(x)`` (``kind="call"``), the gradient of scalar ``f`` (``"grad"``), or the backend's
     pushforward / pullback of the stacked tangents / cotangents ``lin`` (shape ``(k,) + core``),
     all in NumPy."""
-    from . import operators
-
-    contexts = [Constant(a) for a in args]
     if kind == "call":  # in the backend's own array type (a torch function gets a tensor)
         return to_numpy(dw.f(dw.backend.to_native(x), *args))
     if kind == "pull" and lin.ndim == 1:  # scalar f: each pullback is a multiple of the gradient
         kind = "grad"
-    op, make = {
-        "push": (operators.pushforward, operators.prepare_pushforward),
-        "pull": (operators.pullback, operators.prepare_pullback),
-        "grad": (operators.gradient, operators.prepare_gradient),
-    }[kind]
-    key = (kind, x.shape, x.dtype) + tuple((type(a), np.shape(a), getattr(a, "dtype", None)) for a in args)
+    contexts = [Constant(a) for a in args]
+    key = (kind, x.shape, x.dtype, *[(type(a), np.shape(a), getattr(a, "dtype", None)) for a in args])
     prep = dw._preps.get(key)
     if prep is None:  # prepared once per signature: repeated calls (a jitted loop) skip the set-up
-        prep = dw._preps[key] = make(dw.f, dw.backend, x, *contexts)
+        prep = dw._preps[key] = _OPERATORS[kind][1](dw.f, dw.backend, x, *contexts)
+    op = _OPERATORS[kind][0]
     if kind == "grad":  # lin: the cotangents of a scalar pullback, or None for the gradient itself
         g = to_numpy(op(dw.f, dw.backend, x, *contexts, prep=prep))
         return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
     out = op(dw.f, dw.backend, x, tuple(lin), *contexts, prep=prep)
     return np.stack([to_numpy(o) for o in out])
+
+
+class _Operators(dict):
+    """kind -> (operator, its ``prepare_`` function), imported on first use."""
+
+    def __missing__(self, kind):
+        from . import operators
+
+        self.update(push=(operators.pushforward, operators.prepare_pushforward),
+                    pull=(operators.pullback, operators.prepare_pullback),
+                    grad=(operators.gradient, operators.prepare_gradient))
+        return self[kind]
+
+
+_OPERATORS = _Operators()
 
 
 def host_batched(dw, kind, x, lin, args, nb, core_out):
@@ -238,6 +247,10 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     shape of one result) is needed only for an empty batch.
     """
     x, args = np.asarray(x), [np.asarray(a) for a in args]
+    if nb == 0:  # one point, no batch axes (jit(grad(...)) and the like)
+        if lin is None:
+            return host_apply(dw, kind, x, None, args)
+        return host_apply(dw, kind, x, np.asarray(lin)[None], args)[0]
     operands = [x] + args + ([] if lin is None else [np.asarray(lin)])
     batch = np.broadcast_shapes(*(o.shape[:nb] for o in operands))
     k = math.prod(batch)

@@ -4,8 +4,9 @@
   function (traced natively, so jit, vmap and reverse mode by transposition all work).
 * ``call_black_box``: a :class:`~anydiff.DifferentiateWith` becomes three JAX primitives,
   ``anydiff_call`` (``f``), ``anydiff_push`` (the backend's pushforward, linear in its tangent)
-  and ``anydiff_pull`` (its pullback). Each is evaluated on the host with
-  ``jax.pure_callback``; the jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
+  and ``anydiff_pull`` (its pullback). Each is evaluated on the host: compiled for CPU, by a
+  host callback that gets the buffers as NumPy arrays (``mlir.emit_python_callback``; ``pure_callback``
+  would first copy each operand into a JAX array), elsewhere and eagerly by ``jax.pure_callback``; the jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
   other's transposes (for a scalar ``f`` the transpose of ``push`` is the cotangent times
   ``anydiff_grad``, a callback with one operand fewer), and the batching rules hand a whole batch of tangents (``jacfwd``,
   ``jacrev``, ``vmap``) to the backend as one batched pushforward/pullback.
@@ -137,9 +138,17 @@ def _make_primitive(kind):
         spec = jax.ShapeDtypeStruct(a.shape, a.dtype)
         return jax.pure_callback(lambda *o: host(*o, op=op, nb=nb), spec, *operands)
 
+    def on_cpu(ctx, *operands, op, nb):  # the host function gets the buffers as NumPy arrays
+        out, _, _ = mlir.emit_python_callback(
+            ctx, lambda *o: (host(*o, op=op, nb=nb),), None, list(operands), ctx.avals_in,
+            ctx.avals_out, has_side_effect=False, returns_token=False)
+        return out
+
     p.def_abstract_eval(abstract)
     p.def_impl(via_callback)
     mlir.register_lowering(p, mlir.lower_fun(via_callback, multiple_results=False))
+    if hasattr(mlir, "emit_python_callback"):  # skips pure_callback's copy of each operand into a JAX array
+        mlir.register_lowering(p, on_cpu, platform="cpu")
 
     def batch(operands, dims, *, op, nb):
         jnp = jax.numpy

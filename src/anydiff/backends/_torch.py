@@ -78,12 +78,12 @@ class AutoTorch(Backend):
             raise InputError(f"AutoTorch got a {library} array.\nHint: pass a NumPy array or a torch.Tensor.")
 
     def to_native(self, x):
-        if isinstance(x, np.ndarray):
-            return _torch().from_numpy(x)
+        if isinstance(x, np.ndarray):  # read-only arrays (JAX's host buffers) are copied
+            return _torch().from_numpy(np.require(x, requirements="W"))
         return x
 
     def from_numpy_native(self, a, spec):
-        return _torch().from_numpy(np.require(a, requirements="C"))
+        return _torch().from_numpy(np.require(a, requirements=("C", "W")))
 
     def array_namespace(self):
         return _TorchNamespace
@@ -217,7 +217,7 @@ def _linearize_once(f, spec):
     import warnings
 
     torch = _torch()
-    point = torch.from_numpy(np.require(spec.point, requirements="C")) if isinstance(spec.point, np.ndarray) else spec.point
+    point = torch.from_numpy(np.require(spec.point, requirements=("C", "W"))) if isinstance(spec.point, np.ndarray) else spec.point
     try:
         with warnings.catch_warnings(), _DUAL_LEVEL_LOCK:
             warnings.simplefilter("ignore")  # torch's constant folding warns about its own graph attributes
