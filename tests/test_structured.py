@@ -213,3 +213,28 @@ def test_in_place_structured_calls():
     y = np.zeros(2)  # one array and a Constant: in place as before
     J = ad.jacobian(lambda y, x, c: y.__setitem__(slice(None), c * x), y, "numpy", np.ones(2), ad.Constant(3.0))
     np.testing.assert_allclose(J, 3.0 * np.eye(2))
+
+
+def test_prepared_torch_two_argument_gradient_hot_path():
+    """Same f and backend, tensors of the prepared shapes: torch.func.grad directly; anything
+    else takes the checked path (a wrong shape is refused, NumPy inputs still work)."""
+    torch = pytest.importorskip("torch")
+    f = lambda a, b: torch.sum(a**2 * b) + torch.sum(torch.sin(b))
+    backend = ad.AutoTorch()
+    a, b = torch.linspace(0.1, 1.0, 5, dtype=torch.float64), torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
+    prep = ad.prepare_gradient(f, backend, a, b)
+    exact = (2 * a * b, a**2 + torch.cos(b))
+    assert prep.fast_gradient(f, backend, (a, b)) is not None  # the hot path is taken
+    assert prep.fast_gradient(f, backend, (a, b[:4])) is None
+    for _ in range(2):
+        ga, gb = ad.gradient(f, backend, a, b, prep=prep)
+        assert isinstance(ga, torch.Tensor)
+        torch.testing.assert_close(ga, exact[0])
+        torch.testing.assert_close(gb, exact[1])
+    with pytest.raises(ad.PreparationMismatchError, match=r"args\[1\].*\nHint"):
+        ad.gradient(f, backend, a, torch.ones(4, dtype=torch.float64), prep=prep)
+    with pytest.raises(ad.PreparationMismatchError, match="Hint"):
+        ad.gradient(f, ad.AutoTorch(mode="forward"), a, b, prep=prep)
+    tree = ad.prepare_gradient(lambda t: f(t["a"], t["b"]), backend, {"a": a, "b": b})
+    with pytest.raises(ad.PreparationMismatchError, match="Hint"):
+        ad.gradient(tree.f, backend, a, prep=tree)

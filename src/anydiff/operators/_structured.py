@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -242,20 +243,34 @@ class TreePrep:
 
     # ----------------------------------------------------------------- checks
     def fast_gradient(self, f, backend, rest):
-        """Hot path of a prepared gradient by JAX's own jitted pytree gradient, or ``None``.
+        """Hot path of a prepared gradient by the backend's own pytree gradient, or ``None``.
 
         Taken for the same ``f`` and backend object, the prepared number of active arguments and
-        no contexts; JAX checks the structure and shapes when it traces a new one.
+        no contexts. JAX checks the structure and shapes when it traces a new one; torch
+        (separate tensors only) gets them checked here.
         """
         if (
             self.native is None or f is not self.f or backend is not self.backend or self.positions
-            or len(rest) != self.n_active or not self.library == self.backend.library == "jax"
+            or len(rest) != self.n_active or self.library != self.backend.library
         ):
             return None
-        for a in rest:
-            if isinstance(a, Context):
-                return None
+        if self.library == "jax":
+            for a in rest:
+                if isinstance(a, Context):
+                    return None
+        elif self.library != "torch" or not self._same_tensors(rest):
+            return None
         return self.native[1](*rest)
+
+    def _same_tensors(self, rest):
+        """``rest`` are tensors (no trees) of the prepared shapes, as :meth:`check` requires."""
+        if self.in_def != ("tuple", (LEAF,) * len(rest)):
+            return False
+        tensor = sys.modules["torch"].Tensor  # imported: the preparation made torch tensors
+        for a, shape in zip(rest, self.in_shapes):
+            if not isinstance(a, tensor) or a.shape != shape:
+                return False
+        return True
 
     def check(self, f, backend, actives, contexts):
         if (  # hot path: the prepared arrays as separate active arguments (no trees)
