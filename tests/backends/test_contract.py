@@ -193,3 +193,40 @@ def test_preparations_and_derivative_functions_are_typed():
     built = _derive.gradient(ad.AutoNumPy(), f, spec)
     assert isinstance(built, Built) and built.only is not None
     np.testing.assert_allclose(built.only(X, ()), grad_f(X), rtol=1e-12)
+
+
+def test_capability_flags_default_to_refusal_with_a_hint():
+    """A backend that declares no complex support gets a clear anydiff error for complex input
+    or output (not a wrong number from its primitive); the built-in backends declare theirs."""
+    assert Backend.supports_complex is False and Backend.supports_second_order is False
+    z = np.array([1.0 + 2.0j, 0.5 - 1.0j])
+    for b in MINIMAL:
+        assert not b.supports_complex and not b.supports_second_order
+        with pytest.raises(ad.UnsupportedOperationError, match=r"supports_complex = False.*\n.*Hint:"):
+            ad.gradient(lambda v: np.sum(np.abs(v) ** 2), b, z)
+        with pytest.raises(ad.UnsupportedOperationError, match=r"f returns dtype complex128.*\n.*Hint:"):
+            ad.jacobian(lambda v: v * (1 + 1j), b, X)  # complex output of a real input
+        with pytest.raises(ad.UnsupportedOperationError, match=r"supports_second_order = False.*\n.*Hint:"):
+            ad.hvp(f, b, X, (np.ones(2),))
+    # declaring it is all it takes: the complex convention is derived from the primitive
+    # (here central differences, valid on complex points), checked against JAX's convention,
+    # ∂f/∂Re z − i ∂f/∂Im z = 2 conj(z) for f = Σ|z|²
+    @dataclass(frozen=True)
+    class Central(Backend):
+        name: ClassVar[str] = "central_test"
+        has_forward: ClassVar[bool] = True
+        supports_complex: ClassVar[bool] = True
+
+        def build_pushforward(self, fun, spec):
+            def pushforward(x, T, ctx):
+                return fun(x, *ctx), np.stack([(fun(x + 1e-6 * t, *ctx) - fun(x - 1e-6 * t, *ctx)) / 2e-6 for t in T])
+
+            return pushforward
+
+    np.testing.assert_allclose(ad.gradient(lambda v: np.sum(np.abs(v) ** 2), Central(), z), 2 * z.conj(), rtol=1e-8)
+    flags = {type(b).__name__: (b.supports_complex, b.supports_second_order)
+             for b in (ad.AutoNumPy(), ad.AutoFiniteDiff(), ad.AutoJax(), ad.AutoTorch(), ad.AutoAutograd())}
+    assert all(c and s for c, s in flags.values())
+    assert not ad.AutoFiniteDiff(method="complex").supports_complex
+    assert ad.SecondOrder(ad.AutoFiniteDiff(), MINIMAL[0]).supports_second_order
+    assert not ad.AutoSparse(MINIMAL[0]).supports_complex

@@ -43,6 +43,8 @@ class AutoAutograd(Backend):
     has_reverse: ClassVar[bool] = True
     supports_inplace: ClassVar[bool] = False
     supports_cache: ClassVar[bool] = False
+    supports_complex: ClassVar[bool] = True
+    supports_second_order: ClassVar[bool] = True
     inplace_alternative: ClassVar[str] = "AutoTorch(), AutoNumPy() or AutoFiniteDiff()"
 
     def check_input(self, x, library):

@@ -1,7 +1,8 @@
 """The backend contract: capabilities, two primitives, a table of optional fast paths.
 
 A backend is a frozen dataclass of settings subclassing :class:`Backend`. It declares what it
-can do with class attributes (``has_forward``, ``has_reverse``, ``supports_inplace``, ...) and
+can do with class attributes (``has_forward``, ``has_reverse``, ``supports_inplace``,
+``supports_complex``, ``supports_second_order``, ...) and
 implements ``build_pushforward`` (forward mode) and/or ``build_pullback`` (reverse mode). Each
 *build* method runs once, at preparation, and returns a closure on the backend's native arrays:
 
@@ -126,6 +127,9 @@ class Backend:
     supports_cache: ClassVar[bool] = True  # ad.Cache contexts (f writes into them)
     supports_out: ClassVar[bool] = True
     exact: ClassVar[bool] = True  # False for finite differences
+    # opt-in capabilities (False until a backend declares them; refused with a hint otherwise):
+    supports_complex: ClassVar[bool] = False  # complex x or f(x), with JAX's convention (docs/architecture.md)
+    supports_second_order: ClassVar[bool] = False  # hvp/hessian/second_derivative alone (raw_gradient)
     evaluates_only: ClassVar[bool] = False  # differentiates any callable by evaluating it (finite differences)
     inplace_alternative: ClassVar[str] = "AutoTorch(), AutoNumPy() or AutoFiniteDiff()"
 

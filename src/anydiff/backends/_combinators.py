@@ -24,6 +24,8 @@ class _Delegating(Backend):
     has_reverse = property(lambda self: self._primary.has_reverse)
     supports_inplace = property(lambda self: all(b.supports_inplace for b in self._members()))
     supports_cache = property(lambda self: all(b.supports_cache for b in self._members()))
+    supports_complex = property(lambda self: all(b.supports_complex for b in self._members()))
+    supports_second_order = property(lambda self: all(b.supports_second_order for b in self._members()))
     exact = property(lambda self: all(b.exact for b in self._members()))
     inplace_alternative = property(lambda self: self._primary.inplace_alternative)
 
@@ -70,6 +72,7 @@ class SecondOrder(_Delegating):
     outer: Backend
     inner: Backend
     name: ClassVar[str] = "second_order"
+    supports_second_order = True  # the pair is explicit: operators check outer against inner
 
     def __post_init__(self):
         for b in (self.outer, self.inner):

@@ -54,6 +54,9 @@ class AutoFiniteDiff(Backend):
     supports_cache: ClassVar[bool] = True
     exact: ClassVar[bool] = False
     evaluates_only: ClassVar[bool] = True  # differentiates any inner backend's code by evaluating it
+    supports_second_order: ClassVar[bool] = True
+    # the complex step perturbs x along the imaginary axis: real inputs only
+    supports_complex = property(lambda self: self.method != "complex")
 
     def __post_init__(self):
         if self.method not in ("central", "forward", "complex"):

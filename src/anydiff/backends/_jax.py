@@ -56,6 +56,8 @@ class AutoJax(Backend):
     has_reverse: ClassVar[bool] = True
     supports_inplace: ClassVar[bool] = False
     supports_cache: ClassVar[bool] = False
+    supports_complex: ClassVar[bool] = True
+    supports_second_order: ClassVar[bool] = True
     supports_out: ClassVar[bool] = True  # NumPy/torch `out`; jax arrays cannot be written
     inplace_alternative: ClassVar[str] = "AutoTorch(), AutoNumPy() or AutoFiniteDiff()"
 

@@ -74,6 +74,8 @@ class AutoNumPy(Backend):
     has_forward: ClassVar[bool] = True
     supports_inplace: ClassVar[bool] = True
     supports_cache: ClassVar[bool] = True
+    supports_complex: ClassVar[bool] = True
+    supports_second_order: ClassVar[bool] = True
     exact: ClassVar[bool] = True
 
     def __post_init__(self):

@@ -56,6 +56,8 @@ class AutoTorch(Backend):
     has_reverse: ClassVar[bool] = True
     supports_inplace: ClassVar[bool] = True
     supports_cache: ClassVar[bool] = True
+    supports_complex: ClassVar[bool] = True
+    supports_second_order: ClassVar[bool] = True
 
     def __post_init__(self):
         if self.mode not in ("reverse", "forward"):

@@ -14,7 +14,7 @@ from .._errors import InputError, OutputError, PreparationMismatchError, Unsuppo
 from .._trees import is_tree_argument
 from ..backends import Backend, FunctionSpec, resolve_backend
 from ..backends._base import Built
-from ._derive import check_spec
+from ._derive import check_complex, check_spec
 from ._prep import check_prep_type, split_contexts
 
 __all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
@@ -111,6 +111,7 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
         spec = spec.with_output(tuple(y.shape), y.dtype, inplace=True)
     else:
         spec = backend.output_spec(f, xn, ctx, spec)
+    check_complex(backend, spec)  # now with f's output dtype
     if not _is_inexact(spec.y_dtype):
         raise OutputError(
             f"f returned values of dtype {spec.y_dtype}; derivatives of integer or boolean outputs "

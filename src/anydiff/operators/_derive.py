@@ -57,6 +57,21 @@ def check_spec(backend, spec: FunctionSpec) -> None:
             "Hint: a backend implements build_pushforward (has_forward = True) and/or build_pullback "
             "(has_reverse = True); see docs/architecture.md."
         )
+    check_complex(backend, spec)
+
+
+def check_complex(backend, spec: FunctionSpec) -> None:
+    """Refuse a complex input or output (when known) if the backend does not declare ``supports_complex``."""
+    if getattr(backend, "supports_complex", False):
+        return
+    for what, dtype in (("x has", spec.x_dtype), ("f returns", spec.y_dtype)):
+        if dtype is not None and _is_complex(dtype):
+            raise UnsupportedOperationError(
+                f"{backend!r} does not take complex numbers (supports_complex = False), but {what} "
+                f"dtype {dtype}.\nHint: use a backend that does (AutoJax(), AutoTorch(), AutoNumPy(), "
+                "AutoFiniteDiff()), or pass the real and imaginary parts as two real arguments, e.g. "
+                "ad.gradient(lambda a, b: f(a + 1j * b), backend, z.real, z.imag)."
+            )
 
 
 def jacobian_mode(backend, spec: FunctionSpec) -> str:

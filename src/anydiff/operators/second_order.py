@@ -33,6 +33,13 @@ __all__ = [
 def _parts(backend):
     if isinstance(backend, SecondOrder):
         outer, inner = backend.outer, backend.inner
+    elif not getattr(backend, "supports_second_order", False):
+        raise UnsupportedOperationError(
+            f"{backend!r} does not differentiate its own derivatives (supports_second_order = False).\n"
+            "Hint: let finite differences take the outer derivative, e.g. "
+            "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), backend), x); or use AutoJax(), "
+            "AutoTorch() or AutoNumPy() alone."
+        )
     else:
         outer, inner = backend.default_outer(), backend
     if not outer.can_differentiate(inner):

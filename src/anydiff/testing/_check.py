@@ -90,10 +90,9 @@ def backend_label(backend) -> str:
 def declared_gap(backend, scenario: Scenario, op: str, variant: str = "plain") -> str | None:
     """Why ``backend`` declares it cannot run this combination (its capability flags), or None.
 
-    Read flags: ``supports_inplace``, ``supports_cache``, ``supports_out`` (of the backend and
-    of every backend it wraps), and two optional ones a new backend may set:
-    ``supports_complex = False`` (no complex inputs) and ``supports_second_order = False``
-    (no HVP, Hessian or second derivative).
+    Read flags: ``supports_inplace``, ``supports_cache``, ``supports_out``,
+    ``supports_complex`` (complex inputs) and ``supports_second_order`` (HVP, Hessian and
+    second derivative with the backend alone), of the backend and of every backend it wraps.
 
     Examples
     --------
@@ -126,14 +125,13 @@ def declared_gap(backend, scenario: Scenario, op: str, variant: str = "plain") -
 
 
 def _complex_ok(backend) -> bool:
-    flag = getattr(backend, "supports_complex", None)
-    if flag is not None:
-        return bool(flag)
-    return not (type(backend).__name__ == "AutoAutograd" or getattr(backend, "method", None) == "complex")
+    # autograd takes complex inputs, but only through autograd.numpy functions: the complex
+    # scenarios call array methods (z.conj()), which it cannot trace
+    return bool(getattr(backend, "supports_complex", False)) and type(backend).__name__ != "AutoAutograd"
 
 
 def _second_order_ok(backend) -> bool:
-    return getattr(backend, "supports_second_order", True)
+    return bool(getattr(backend, "supports_second_order", False))
 
 
 def seeds_for(scenario: Scenario, op: str, count: int | None = None):
