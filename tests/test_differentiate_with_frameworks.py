@@ -131,3 +131,16 @@ def test_jax_jit_grad_of_a_torch_function_and_read_only_buffers(jax):
     frozen.flags.writeable = False
     np.testing.assert_allclose(ad.gradient(f, ad.AutoTorch(), frozen), exact, rtol=1e-12)
     np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(lambda v: g(v))))(np.stack([x, x])), [exact, exact], rtol=1e-12)
+
+
+def test_torch_scalar_output_keeps_its_shape():
+    """A scalar f gives a 0-d tensor (torch.func.grad needs one); reference: analytic 2 x."""
+    torch = pytest.importorskip("torch")
+    g = ad.differentiate_with(lambda x: np.sum(x**2), ad.AutoNumPy())
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    assert g(x).shape == ()
+    for _ in range(2):
+        torch.testing.assert_close(torch.func.grad(g)(x), 2 * x)
+    v = x.clone().requires_grad_(True)
+    g(v).backward()
+    torch.testing.assert_close(v.grad, 2 * x)

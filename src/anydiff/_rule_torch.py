@@ -123,9 +123,8 @@ def _host(dw, kind, x, lin, args, nb):
             "jvp, jacrev, jacfwd or vmap around the wrapped function; compute Hessians with "
             "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
         ) from err
-    out = np.ascontiguousarray(host_batched(dw, kind, x_np, lin_np, args_np, nb, None))
-    if not out.flags.writeable:  # a broadcast view: torch wants memory of its own
-        out = out.copy()
+    # torch wants contiguous memory of its own (not a broadcast view); a 0-d result stays 0-d
+    out = np.require(host_batched(dw, kind, x_np, lin_np, args_np, nb, None), requirements=("C", "W"))
     return torch.as_tensor(out, dtype=x.dtype if kind == "pull" else None)
 
 
