@@ -5,8 +5,9 @@
 * ``call_black_box``: a :class:`~anydiff.DifferentiateWith` becomes three JAX primitives,
   ``anydiff_call`` (``f``), ``anydiff_push`` (the backend's pushforward, linear in its tangent)
   and ``anydiff_pull`` (its pullback). Each is evaluated on the host: compiled for CPU, by a
-  host callback that gets the buffers as NumPy arrays (``mlir.emit_python_callback``; ``pure_callback``
-  would first copy each operand into a JAX array), elsewhere and eagerly by ``jax.pure_callback``; the jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
+  host callback that gets XLA's buffers as NumPy arrays (``mlir.emit_python_callback``;
+  ``pure_callback`` would first copy each operand into a JAX array), elsewhere and eagerly by
+  ``jax.pure_callback``. The jvp of ``call`` is ``push``, ``push`` and ``pull`` are each
   other's transposes (for a scalar ``f`` the transpose of ``push`` is the cotangent times
   ``anydiff_grad``, a callback with one operand fewer), and the batching rules hand a whole batch of tangents (``jacfwd``,
   ``jacrev``, ``vmap``) to the backend as one batched pushforward/pullback.
