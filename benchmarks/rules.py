@@ -140,6 +140,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else 15
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # the machine is shared; one thread gives steadier times
+    except ImportError:
+        pass
     info = machine_info()
     rows = run(1000, [1000, 100_000], rounds, args.repeats)
     payload = {"machine": info, "rounds": rounds, "repeats": args.repeats, "rows": rows}

@@ -249,18 +249,20 @@ class TreePrep:
         no contexts. JAX checks the structure and shapes when it traces a new one; torch
         (separate tensors only) gets them checked here.
         """
-        if (
-            self.native is None or f is not self.f or backend is not self.backend or self.positions
-            or len(rest) != self.n_active or self.library != self.backend.library
-        ):
+        hot = self._hot
+        if hot is None or f is not self.f or backend is not self.backend or len(rest) != self.n_active:
             return None
         if self.library == "jax":
             for a in rest:
                 if isinstance(a, Context):
                     return None
-        elif self.library != "torch" or not self._same_tensors(rest):
+        elif not self._same_tensors(rest):
             return None
-        return self.native[1](*rest)
+        return hot(*rest)
+
+    def __post_init__(self):  # the hot path's conditions that do not depend on the call
+        static = not self.positions and self.library == self.backend.library in ("jax", "torch")
+        object.__setattr__(self, "_hot", self.native[1] if static and self.native is not None else None)
 
     def _same_tensors(self, rest):
         """``rest`` are tensors (no trees) of the prepared shapes, as :meth:`check` requires."""
