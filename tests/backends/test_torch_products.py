@@ -131,3 +131,38 @@ def test_default_torch_second_order_is_reverse_over_reverse_and_sparse_hessian_e
     assert np.isclose(value, float(_rosenbrock(torch.from_numpy(x))))
     assert np.allclose(H.toarray(), _rosenbrock_hessian(x), rtol=1e-12)
     assert np.allclose(grad, ad.gradient(_rosenbrock, ad.AutoTorch(), x), rtol=1e-14)
+
+
+def test_eager_gradient_uses_one_classic_tape_and_matches_analytic():
+    b = ad.AutoTorch()
+    x = np.linspace(-1.0, 2.0, 6)
+    f = lambda x: torch.sum(torch.sin(x) ** 2 * torch.exp(x))  # noqa: E731
+    expected = (np.sin(2 * x) + np.sin(x) ** 2) * np.exp(x)
+    prep = ad.prepare_gradient(f, b, x)
+    for _ in range(2):
+        assert np.allclose(ad.gradient(f, b, x, prep=prep), expected, rtol=1e-14)
+    y, g = ad.value_and_gradient(f, b, x, prep=prep)
+    assert np.isclose(y, np.sum(np.sin(x) ** 2 * np.exp(x))) and np.allclose(g, expected, rtol=1e-14)
+    x32 = x.astype(np.float32)
+    g32 = ad.gradient(f, b, torch.from_numpy(x32))
+    assert g32.dtype == torch.float32 and np.allclose(g32.numpy(), expected, rtol=1e-5)
+    # f that ignores x, or uses only part of it: zeros where it does not depend on x
+    assert np.array_equal(ad.gradient(lambda x: torch.tensor(2.0, dtype=torch.float64), b, x), np.zeros(6))
+    assert np.array_equal(ad.gradient(lambda x: x[0] * 3.0, b, x), np.r_[3.0, np.zeros(5)])
+    # the input tensor is not modified nor left requiring grad
+    xt = torch.from_numpy(x.copy())
+    ad.gradient(f, b, xt)
+    assert not xt.requires_grad and np.array_equal(xt.numpy(), x)
+
+
+def test_eager_tree_and_two_argument_gradients_match_analytic():
+    b = ad.AutoTorch()
+    rng = np.random.default_rng(4)
+    a, c = rng.standard_normal(5), rng.standard_normal(5)
+    ga, gc = ad.gradient(lambda a, c, k: torch.sum(a**2 * c) * k, b, a, c, ad.Constant(3.0))
+    assert np.allclose(ga, 6 * a * c) and np.allclose(gc, 3 * a**2)
+    tree = {"w": a, "v": [c, c[:2]]}
+    g = ad.gradient(lambda p: torch.sum(p["w"] * p["v"][0]) + torch.sum(p["v"][1] ** 3), b, tree)
+    assert np.allclose(g["w"], c) and np.allclose(g["v"][0], a) and np.allclose(g["v"][1], 3 * c[:2] ** 2)
+    ga, gc = ad.gradient(lambda a, c: torch.sum(a**2), b, a, c)  # c unused: zeros
+    assert np.allclose(ga, 2 * a) and np.array_equal(gc, np.zeros(5))
