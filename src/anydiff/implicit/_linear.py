@@ -26,6 +26,7 @@ import scipy.sparse.linalg as spla
 
 from .._errors import ConditioningWarning, IllConditionedError, InputError
 from .._sparse_lu import sparse_ordering
+from ._assemble import norm1
 
 __all__ = ["KRYLOV", "PRECONDITIONERS", "factorize"]
 
@@ -36,6 +37,7 @@ PRECONDITIONERS = ("ilu", "jacobi")
 LU_DEFAULTS = {"panel_size": 1, "relax": 1}
 ILU_DEFAULTS = {**LU_DEFAULTS, "drop_tol": 1e-4, "fill_factor": 2.0}
 _EPS = np.finfo(np.float64).eps
+REFINEMENTS = 4  # Krylov solves on the sparse ∂F/∂y: at most this many passes of residual refinement
 
 
 def _singular(n, cond, how):
@@ -46,6 +48,14 @@ def _singular(n, cond, how):
         "unknowns, e.g. add regularisation), or pass linear_solver='lsmr' for a least-squares "
         "derivative."
     )
+
+
+def _with_ordering(defaults, A, ordering, options):
+    """SuperLU options: ``defaults``, then the column ordering, then the user's ``options``."""
+    options = {**defaults, **(options or {})}
+    if "permc_spec" not in options:
+        options["permc_spec"] = ordering if ordering is not None else sparse_ordering(A)
+    return options
 
 
 def _check_condition(n, cond, cond_max, solver):
@@ -87,23 +97,23 @@ class _SparseLU:
     kind = "splu"
     preconditioner = None
 
-    def __init__(self, A, cond_max, options=None):
-        A = sp.csc_matrix(A)
+    def __init__(self, A, cond_max, options=None, lu=None, ordering=None):
+        A = sp.csc_matrix(A)  # no copy of a CSC matrix
         n = A.shape[0]
         self.n, self.nnz = n, A.nnz
         if not np.all(np.isfinite(A.data)):
             raise _singular(n, np.inf, "∂F/∂y has non-finite entries")
-        options = {**LU_DEFAULTS, "permc_spec": sparse_ordering(A), **(options or {})}
+        options = _with_ordering(LU_DEFAULTS, A, ordering, options)
         self.ordering = options["permc_spec"]
         try:
-            self.lu = spla.splu(A, **options)
+            self.lu = spla.splu(A, **options) if lu is None else lu
         except RuntimeError as err:  # "Factor is exactly singular"
             raise _singular(n, np.inf, f"splu: {err}") from None
         self.factor_nnz = int(self.lu.nnz)  # stored entries of L and U (no copy of the factors)
         # one probe solve gives a lower bound of the condition number, ‖A‖₁ ‖A⁻¹b‖₁ / ‖b‖₁; the
         # full estimate (a few more solves) only when that bound looks suspicious
         b = np.random.default_rng(0).uniform(0.5, 1.5, n)
-        anorm = spla.norm(A, 1)
+        anorm = norm1(A)
         z = self.lu.solve(b)
         bound = anorm * np.sum(np.abs(z)) / np.sum(b) if np.all(np.isfinite(z)) else np.inf
         self.cond = None
@@ -161,60 +171,80 @@ class _SparseKrylov:
     """A Krylov method on the explicit sparse ∂F/∂y with an ILU or Jacobi preconditioner.
 
     Every solve is checked: the true residual ``‖A z − b‖`` must be within ``10 · rtol · ‖b‖``,
-    else :class:`IllConditionedError` (never a silently inaccurate derivative).
+    else :class:`IllConditionedError` (never a silently inaccurate derivative). With a
+    ``fallback`` method, a solve that fails is retried once with it (CG on a matrix that is not
+    positive definite), and the fallback serves every later solve.
     """
 
-    def __init__(self, kind, A, preconditioner, rtol, maxiter, options=None):
-        A = sp.csc_matrix(A)  # one copy serves spilu, A z (CSC) and Aᵀ w (its CSR transpose view)
+    def __init__(self, kind, A, preconditioner, rtol, maxiter, options=None, ordering=None, fallback=None):
+        A = sp.csc_matrix(A)  # one matrix serves spilu, A z (CSC) and Aᵀ w (its CSR transpose view)
         n = A.shape[0]
         self.kind, self.preconditioner, self.n, self.nnz, self.cond = kind, preconditioner, n, A.nnz, None
-        self.A, self.rtol, self.maxiter, self.iterations = A, rtol, maxiter, 0
+        self.A, self.rtol, self.maxiter, self.iterations, self.fallback = A, rtol, maxiter, 0, fallback
         if not np.all(np.isfinite(A.data)):
             raise _singular(n, np.inf, "∂F/∂y has non-finite entries")
         self.ordering, self.factor_nnz = None, None
-        if preconditioner == "ilu":
-            options = {**ILU_DEFAULTS, "permc_spec": sparse_ordering(A), **(options or {})}
-            self.ordering = options["permc_spec"]
-            try:
-                ilu = spla.spilu(A, **options)
-            except RuntimeError as err:
-                raise _singular(n, np.inf, f"spilu: {err}") from None
-            self.factor_nnz = int(ilu.nnz)
-            self.M = (spla.LinearOperator(A.shape, matvec=ilu.solve, dtype=A.dtype),
-                      spla.LinearOperator(A.shape, matvec=lambda b: ilu.solve(b, trans="T"), dtype=A.dtype))
-        else:
-            d = A.diagonal()
-            if not np.all(d != 0):
-                raise _singular(n, np.inf, "the Jacobi preconditioner meets a zero diagonal entry")
-            inv = 1.0 / d
-            jacobi = spla.LinearOperator(A.shape, matvec=lambda b: inv * b, dtype=A.dtype)
-            self.M = (jacobi, jacobi)
+        self.M = self._ilu(options, ordering) if preconditioner == "ilu" else self._jacobi()
+
+    def _ilu(self, options, ordering):
+        A = self.A
+        options = _with_ordering(ILU_DEFAULTS, A, ordering, options)
+        self.ordering = options["permc_spec"]
+        try:
+            ilu = spla.spilu(A, **options)
+        except RuntimeError as err:
+            raise _singular(self.n, np.inf, f"spilu: {err}") from None
+        self.factor_nnz = int(ilu.nnz)
+        return (spla.LinearOperator(A.shape, matvec=ilu.solve, dtype=A.dtype),
+                spla.LinearOperator(A.shape, matvec=lambda b: ilu.solve(b, trans="T"), dtype=A.dtype))
+
+    def _jacobi(self):
+        d = self.A.diagonal()
+        if not np.all(d != 0):
+            raise _singular(self.n, np.inf, "the Jacobi preconditioner meets a zero diagonal entry")
+        inv = 1.0 / d
+        jacobi = spla.LinearOperator(self.A.shape, matvec=lambda b: inv * b, dtype=self.A.dtype)
+        return jacobi, jacobi
 
     def solve(self, B, transpose=False):
         A, M = (self.A.T, self.M[1]) if transpose else (self.A, self.M[0])
         cols = B.reshape(self.n, -1)
         out = np.empty_like(cols, dtype=np.result_type(cols.dtype, np.float64))
         for j in range(cols.shape[1]):
-            out[:, j] = self._one(A, M, cols[:, j])
+            try:
+                out[:, j] = self._one(A, M, cols[:, j])
+            except IllConditionedError:
+                if self.fallback is None:
+                    raise
+                self.kind, self.fallback = self.fallback, None  # e.g. CG met an indefinite matrix
+                out[:, j] = self._one(A, M, cols[:, j])
         return out.reshape(B.shape)
 
     def _one(self, A, M, b):
+        """One solve, refined while the true residual (not the Krylov method's recursively
+        updated one, which drifts) is above ``10 · rtol · ‖b‖``: ``z += A⁻¹ (b − A z)``."""
         bnorm = np.linalg.norm(b)
         if bnorm == 0:
             return np.zeros_like(b, dtype=np.float64)
-        count = [0]
+        count, target = [0], self.rtol * bnorm
         extra = {"callback_type": "pr_norm"} if self.kind == "gmres" else {}
-        z, info = getattr(spla, self.kind)(A, b, rtol=self.rtol, atol=0.0, M=M, maxiter=self.maxiter,
-                                           callback=lambda *_: count.__setitem__(0, count[0] + 1), **extra)
+        z, r, res, info = None, b, bnorm, 0
+        for _ in range(REFINEMENTS):
+            d, info = getattr(spla, self.kind)(A, r, rtol=0.0, atol=target, M=M, maxiter=self.maxiter,
+                                               callback=lambda *_: count.__setitem__(0, count[0] + 1), **extra)
+            z = d if z is None else z + d
+            r = b - A @ z
+            last, res = res, float(np.linalg.norm(r))
+            if res <= 10 * target or not res < last:  # converged, or no longer improving (a breakdown
+                break  # of BiCGSTAB often is: the next pass starts from another residual)
         self.iterations += count[0]
-        res = float(np.linalg.norm(A @ z - b) / bnorm)
-        if info != 0 or not res <= 10 * self.rtol:
+        if not res <= 10 * target:
             raise IllConditionedError(
                 f"implicit_function: {self.kind!r} with the {self.preconditioner!r} preconditioner did "
-                f"not converge on the {self.n}×{self.n} system ∂F/∂y: relative residual {res:.2g} after "
-                f"{count[0]} iterations (asked: {self.rtol:g}).\nHint: pass a larger krylov_maxiter, "
-                "a stronger ILU (lu_options={'drop_tol': 1e-5, 'fill_factor': 10}), or "
-                "linear_solver='splu' (sparse LU: more memory, no iterations)."
+                f"not converge on the {self.n}×{self.n} system ∂F/∂y: relative residual {res / bnorm:.2g} "
+                f"after {count[0]} iterations (asked: {self.rtol:g}).\nHint: pass a larger krylov_maxiter, "
+                "a stronger ILU (lu_options={'drop_tol': 1e-5, 'fill_factor': 10}) or a larger "
+                "memory_limit, or linear_solver='splu' (sparse LU: more memory, no iterations)."
             )
         return z
 
@@ -234,14 +264,20 @@ class _Callable:
 
 
 def factorize(kind, *, matrix=None, matvec=None, rmatvec=None, n=None, dtype=np.float64, cond_max=1e12,
-              rtol=1e-10, maxiter=None, user=None, preconditioner=None, lu_options=None):
-    """One factorisation (or Krylov operator) of ∂F/∂y, reused for all right-hand sides."""
+              rtol=1e-10, maxiter=None, user=None, preconditioner=None, lu_options=None, ordering=None,
+              lu=None, fallback=None):
+    """One factorisation (or Krylov operator) of ∂F/∂y, reused for all right-hand sides.
+
+    ``ordering``: SuperLU's column ordering when ``lu_options`` names none (default: from the
+    pattern); ``lu``: factors already computed (``"splu"``); ``fallback``: a Krylov method for
+    solves where ``kind`` fails.
+    """
     if kind == "lu":
         return _Dense(matrix, cond_max)
     if kind == "splu":
-        return _SparseLU(matrix, cond_max, lu_options)
+        return _SparseLU(matrix, cond_max, lu_options, lu=lu, ordering=ordering)
     if kind in KRYLOV and preconditioner is not None:
-        return _SparseKrylov(kind, matrix, preconditioner, rtol, maxiter, lu_options)
+        return _SparseKrylov(kind, matrix, preconditioner, rtol, maxiter, lu_options, ordering, fallback)
     if kind in KRYLOV:
         return _Krylov(kind, matvec, rmatvec, n, dtype, rtol, maxiter)
     if kind == "callable":

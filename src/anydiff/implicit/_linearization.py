@@ -22,6 +22,8 @@ from .._errors import (
     PreparationMismatchError,
     UnsupportedOperationError,
 )
+from ._assemble import SparseLayout, csr_bytes
+from ._budget import factorize_within
 from ._linear import KRYLOV, factorize
 
 __all__ = ["ImplicitInfo", "Linearization"]
@@ -66,6 +68,10 @@ class ImplicitInfo:
     factor_nnz : int or None
         Stored entries of the sparse LU (or ILU) factors ``L + U``: their memory is about
         ``12 · factor_nnz`` bytes, against ``12 · nnz`` for ∂F/∂y itself.
+    jacobian_bytes : int or None
+        Bytes of the sparse ∂F/∂y (CSR/CSC with 32-bit indices), when it was built.
+    memory_budget : int or None
+        The budget in bytes that ``memory_limit=`` set for the linear solver (``None``: no limit).
     """
 
     linear_solver: str = ""
@@ -81,6 +87,8 @@ class ImplicitInfo:
     preconditioner: str | None = None
     ordering: str | None = None
     factor_nnz: int | None = None
+    jacobian_bytes: int | None = None
+    memory_budget: int | None = None
 
 
 class Linearization:
@@ -102,6 +110,7 @@ class Linearization:
             )
         self.f_shape, self.n = r.shape, y.size
         res = float(np.max(np.abs(r))) if r.size else 0.0
+        del r  # not alive while ∂F/∂y is built
         owner.info.residual_norm = res
         tol = owner.residual_tol
         if tol is not None and not res <= tol:
@@ -125,6 +134,7 @@ class Linearization:
         info.preconditioner = getattr(self.fac, "preconditioner", None)
         info.ordering = getattr(self.fac, "ordering", None)
         info.factor_nnz = getattr(self.fac, "factor_nnz", None)
+        info.jacobian_bytes = None if self.fac.nnz is None or self.fac.kind == "lu" else csr_bytes(self.fac.nnz, self.n)
         info.krylov_iterations = 0
 
     # ------------------------------------------------------------------ factorisation
@@ -133,95 +143,85 @@ class Linearization:
         kind = owner.linear_solver
         opts = {"cond_max": owner.cond_max, "rtol": owner.krylov_rtol, "maxiter": owner.krylov_maxiter,
                 "n": n, "dtype": np.result_type(self.y.dtype, np.float64), "lu_options": owner.lu_options}
+        owner.info.reason, owner.info.memory_budget = "requested", None
         if callable(kind):
-            owner.info.reason = "requested"
             return factorize("callable", matvec=self._matvec, rmatvec=self._rmatvec, user=kind, **opts)
         if kind in KRYLOV and owner.preconditioner is not None:
-            owner.info.reason = "requested"
-            return factorize(kind, matrix=self._sparse_matrix(by_color=True), preconditioner=owner.preconditioner,
-                             **opts)
+            J, ordering = self._sparse_matrix()
+            return factorize(kind, matrix=J, preconditioner=owner.preconditioner, ordering=ordering, **opts)
         if kind in KRYLOV:
-            owner.info.reason = "requested"
             return factorize(kind, matvec=self._matvec, rmatvec=self._rmatvec, **opts)
         if kind == "lu":
-            owner.info.reason = "requested"
             return factorize("lu", matrix=self._dense_matrix(), **opts)
         if kind == "splu":
-            owner.info.reason = "requested"
-            return factorize("splu", matrix=self._sparse_matrix(), **opts)
+            J, ordering = self._sparse_matrix()
+            return factorize("splu", matrix=J, ordering=ordering, **opts)
         return self._auto(opts)
 
     def _auto(self, opts):
-        owner, n = self.owner, self.n
-        if n <= DENSE_MAX:
+        owner, n, limit = self.owner, self.n, self.owner.memory_limit
+        if n <= DENSE_MAX and (limit is None or 16 * n * n <= (limit[1] or 0)):
             owner.info.reason = f"n = {n} <= {DENSE_MAX}: dense LU"
             return factorize("lu", matrix=self._dense_matrix(), **opts)
         try:
-            J = self._sparse_matrix()
+            J, ordering = self._sparse_matrix()
         except AnyDiffError as err:  # no sparsity pattern (missing rule, opaque code)
-            if n <= DENSE_FALLBACK_MAX:
+            if n <= DENSE_FALLBACK_MAX and limit is None:
                 owner.info.reason = f"sparsity detection failed ({type(err).__name__}); n = {n}: dense LU"
                 return factorize("lu", matrix=self._dense_matrix(), **opts)
             owner.info.reason = f"sparsity detection failed ({type(err).__name__}); n = {n}: matrix-free GMRES"
             return factorize("gmres", matvec=self._matvec, rmatvec=self._rmatvec, **opts)
+        if limit is not None:
+            fac, owner.info.reason, owner.info.memory_budget = factorize_within(J, ordering, limit, opts)
+            return fac
         if J.nnz > DENSE_FRACTION * n * n and n <= DENSE_FALLBACK_MAX:
             owner.info.reason = f"detected pattern is dense ({J.nnz} of {n * n}): dense LU"
             return factorize("lu", matrix=J.toarray(), **opts)
         owner.info.reason = f"detected sparsity: {J.nnz} nonzeros of {n}×{n}: sparse LU"
-        return factorize("splu", matrix=J, **opts)
+        return factorize("splu", matrix=J, ordering=ordering, **opts)
 
     def _dense_matrix(self):
         J = ops.jacobian(self.owner._fy, self.backend, self.y, Constant(self.x), *self.cctx)
         return np.asarray(_to_numpy(J)).reshape(self.n, self.n)
 
-    def _sparse_matrix(self, by_color=False):
-        """∂F/∂y as CSR (pattern detected and colored once per function). ``by_color``: one
-        compressed product per color instead of all colors in one batch (less memory)."""
+    def _sparse_matrix(self):
+        """``(J, ordering)``: ∂F/∂y as CSC (pattern detected and colored once per function,
+        assembled one color at a time) and SuperLU's column ordering for its pattern."""
+        import scipy.sparse as sp
+
         from ..sparse import AutoSparse
 
         owner = self.owner
-        b = AutoSparse(self.backend, sparsity_detector=self._known_sparsity())
-        args = (owner._fy, b, self.y, Constant(self.x), *self.cctx)
+        rest = (self.y, Constant(self.x), *self.cctx)
         prep = owner._sparse_prep
-        if prep is not None:
+        if prep is not None:  # checked with its own backend (the detector it was prepared with)
             try:
-                prep.check(*args[:3], args[3:])
+                prep.check(owner._fy, prep.backend, rest[0], rest[1:])
             except PreparationMismatchError:
-                prep = None
+                prep = owner._sparse_prep = None
         if prep is None:
-            prep = owner._sparse_prep = ops.prepare_jacobian(*args)
+            b = AutoSparse(self.backend, sparsity_detector=self._known_sparsity())
+            prep = owner._sparse_prep = ops.prepare_jacobian(owner._fy, b, *rest)
+        args = (owner._fy, prep.backend, *rest)
         plan = prep.sparse
-        if by_color and plan.partition in ("column", "row"):
-            return self._by_color(plan)
-        return ops.jacobian(*args, prep=prep)
+        if plan.partition not in ("column", "row"):
+            return sp.csc_matrix(ops.jacobian(*args, prep=prep)), None
+        if owner._layout is None or owner._layout[0] is not prep:
+            owner._layout = (prep, SparseLayout(plan))
+        layout = owner._layout[1]
+        return layout.assemble(self._product(layout.column), np.result_type(self.y.dtype, np.float64)), layout.ordering
 
-    def _by_color(self, plan):
-        """Decompress ∂F/∂y (as CSC) one color at a time: the peak holds one tangent, not all."""
-        import scipy.sparse as sp
-
-        S = sp.csc_matrix(plan.pattern)
-        S.sort_indices()
-        column = plan.partition == "column"
-        colors = np.asarray(plan.coloring.colors).astype(np.int32)
-        cols = np.repeat(np.arange(S.shape[1], dtype=np.int32), np.diff(S.indptr))
-        picks, reads = (cols, S.indices) if column else (S.indices, cols)  # color of an entry; where to read it
-        of_entry = colors[picks]
-        order = np.argsort(of_entry, kind="stable").astype(np.int32)
-        bounds = np.searchsorted(of_entry[order], np.arange(int(colors.max(initial=-1)) + 2))
-        del of_entry, cols
-        data = np.zeros(S.nnz, dtype=np.result_type(self.y.dtype, np.float64))
+    def _product(self, column):
+        """``seed -> J seed`` (pushforwards) or ``seed -> Jᵀ seed`` (pullbacks) at this point."""
         shape, fun = (self.y.shape, ops.pushforward) if column else (self.f_shape, ops.pullback)
         args = (self.owner._fy, self.backend, self.y)
-        prep = None
-        for c in range(len(bounds) - 1):
-            seed = (colors == c).astype(data.dtype).reshape(shape)
-            if prep is None:
-                prep = (ops.prepare_pushforward if column else ops.prepare_pullback)(
-                    *args, Constant(self.x), *self.cctx)
-            (t,) = fun(*args, (seed,), Constant(self.x), *self.cctx, prep=prep)
-            at = order[bounds[c]:bounds[c + 1]]
-            data[at] = np.asarray(_to_numpy(t)).reshape(-1)[reads[at]]
-        return sp.csc_matrix((data, S.indices, S.indptr), shape=S.shape)
+        prep = (ops.prepare_pushforward if column else ops.prepare_pullback)(*args, Constant(self.x), *self.cctx)
+
+        def product(seed):
+            (t,) = fun(*args, (seed.reshape(shape),), Constant(self.x), *self.cctx, prep=prep)
+            return np.asarray(_to_numpy(t)).reshape(-1)
+
+        return product
 
     def _known_sparsity(self):
         """The pattern of ∂F/∂y when the conditions know it (``optimality_conditions``: the
@@ -277,6 +277,9 @@ class Linearization:
         info = self.owner.info
         info.solves += k
         info.krylov_iterations = getattr(self.fac, "iterations", 0)
+        if info.linear_solver != self.fac.kind:  # a Krylov fallback took over (CG → BiCGSTAB)
+            info.reason += f"; {info.linear_solver} did not converge: {self.fac.kind}"
+            info.linear_solver = self.fac.kind
 
 
 def _unsupported_backend(backend, err):
