@@ -7,8 +7,8 @@ For n = N² = 1e4 and ~1e5 unknowns it times, side by side and repeated:
 - one solver call: Newton with the analytic sparse Jacobian and ``splu`` (the reference);
 - ``ad.implicit_function`` (∂F/∂u detected and colored from the NumPy code): the gradient of a
   scalar loss of u with ``AutoNumPy`` (reverse mode: one transposed solve) for each linear solver
-  (the default sparse LU, sparse LU with SciPy's defaults as before, BiCGSTAB and GMRES with an ILU
-  preconditioner), the gradient through torch autograd, and the Jacobian du/dp (n × 10); all
+  (the default sparse LU, sparse LU with SciPy's defaults as before, ``memory_limit=3`` (the
+  budget rule of "auto": CG + Jacobi here), BiCGSTAB and GMRES with an ILU preconditioner), the gradient through torch autograd, and the Jacobian du/dp (n × 10); all
   *including the solve* and a fresh factorisation; the first call (sparsity detection +
   coloring) separately;
 - central finite differences of the solver (20 solves);
@@ -88,10 +88,12 @@ class Problem:
 
 # ------------------------------------------------------------------------ methods
 GRAD = "implicit gradient (AutoNumPy, default: splu)"
+MEMORY = "implicit gradient (memory_limit=3: auto picks CG + Jacobi)"
 VARIANTS = {  # name -> implicit_function keywords; every one is timed and its memory measured
     GRAD: {},
     "implicit gradient (splu, SciPy's defaults: previous default)": {
         "lu_options": {"permc_spec": "COLAMD", "panel_size": None, "relax": None}},
+    MEMORY: {"memory_limit": 3},
     "implicit gradient (BiCGSTAB + ILU preconditioner)": {"linear_solver": "bicgstab", "preconditioner": "ilu"},
     "implicit gradient (GMRES + ILU preconditioner)": {"linear_solver": "gmres", "preconditioner": "ilu"},
 }
@@ -419,7 +421,9 @@ def plot(results, path):
     for ax, r in zip(axes[0], results):
         names = list(r["times"])
         vals = [min(r["times"][k]) for k in names]
-        ax.barh(range(len(names)), vals, color=["0.5"] + ["C0"] * 3 + ["C3"] + ["C2"] * (len(names) - 5))
+        colors = ["0.5" if k == "solver call" else "C1" if k == MEMORY else "C0" if k.startswith("implicit")
+                  else "C3" if k.startswith("finite") else "C2" for k in names]
+        ax.barh(range(len(names)), vals, color=colors)
         ax.set_yticks(range(len(names)), [k.replace(" (", "\n(") for k in names], fontsize=7)
         ax.set_xscale("log")
         ax.set_xlabel("seconds (min over repeats)")
