@@ -6,10 +6,12 @@ import pathlib
 import numpy as np
 import pytest
 import scipy.optimize
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import anydiff as ad
 from anydiff.implicit._assemble import SparseLayout, csr_bytes, norm1
+from anydiff.implicit._ichol import IncompleteCholesky
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 N = 16  # 256 unknowns: above the dense-LU threshold of "auto"
@@ -43,16 +45,16 @@ def _reference(solver, conditions, x):
     return ad.jacobian(g, ad.AutoNumPy(), x)
 
 
-def test_memory_limit_symmetric_pde_uses_cg_jacobi(pde):
-    """A budget of 3× ∂F/∂y leaves no room for LU factors: CG + Jacobi, accurate both ways."""
+def test_memory_limit_symmetric_pde_uses_cg_mic0(pde):
+    """A budget of 3× ∂F/∂y leaves no room for LU factors: CG + MIC(0), accurate both ways."""
     conditions, solver, p = pde
     g = ad.implicit_function(solver, conditions, residual_tol=1e-8, memory_limit=3)
     J = ad.jacobian(g, ad.AutoNumPy(mode="forward"), p)
     J0 = _reference(solver, conditions, p)
     np.testing.assert_allclose(J, J0, rtol=1e-8, atol=1e-8 * np.abs(J0).max())
     info = g.info
-    assert (info.linear_solver, info.preconditioner, info.factor_nnz) == ("cg", "jacobi", None)
-    assert "memory_limit" in info.reason and "symmetric" in info.reason
+    assert (info.linear_solver, info.preconditioner, info.factor_nnz) == ("cg", "ic", None)
+    assert "memory_limit" in info.reason and "CG + MIC(0)" in info.reason
     assert info.jacobian_bytes == csr_bytes(info.nnz, N * N) and info.memory_budget == 3 * info.jacobian_bytes
     f = lambda q: np.sum(np.sin(g(q)))  # reverse mode: the transposed system
     grad0 = np.cos(solver(p)) @ J0
@@ -160,3 +162,42 @@ def test_sparse_layout_assembles_both_partitions(mode):
     np.testing.assert_allclose(A.toarray(), ad.jacobian(f, ad.AutoNumPy(), y), rtol=1e-14)
     assert np.shares_memory(A.indices, layout.indices) and A.format == "csc"
     assert norm1(A) == pytest.approx(spla.norm(A, 1))
+
+
+def _tridiagonal(n, diagonal, off):
+    A = sp.diags([np.full(n - 1, off), np.full(n, diagonal), np.full(n - 1, off)], [-1, 0, 1]).tocsc()
+    cond = lambda x, y: diagonal * y + off * (np.concatenate([y[1:], y[:1] * 0.0]) + np.concatenate([y[:1] * 0.0, y[:-1]])) - x
+    return A, cond
+
+
+def test_mic0_matches_a_direct_solve_and_reports_breakdown():
+    rng = np.random.default_rng(3)
+    A = sp.random(300, 300, density=0.01, random_state=4)
+    A = (A + A.T).tocsc()
+    A = (sp.diags(np.asarray(abs(A).sum(axis=1)).ravel() + 1.0) - A).tocsc()  # an M-matrix
+    ic = IncompleteCholesky(A.copy())
+    assert ic.ok and ic.nbytes < 12 * A.nnz
+    b = rng.normal(size=300)
+    z, info = spla.cg(A, b, rtol=1e-12, atol=0.0, M=spla.LinearOperator(A.shape, matvec=ic.solve))
+    np.testing.assert_allclose(z, spla.spsolve(A, b), rtol=1e-9, atol=1e-12)
+    assert not IncompleteCholesky(_tridiagonal(300, 1.0, 0.9)[0]).ok  # indefinite: a pivot <= 0
+
+
+def test_symmetric_indefinite_with_positive_diagonal():
+    """MIC(0) breaks down, Jacobi takes over; CG (or its BiCGSTAB fallback) still gives A⁻¹."""
+    n = 300
+    A, cond = _tridiagonal(n, 1.0, 0.9)
+    g = ad.implicit_function(lambda x: spla.spsolve(A, x), cond, memory_limit=4, residual_tol=1e-8)
+    V = np.random.default_rng(5).normal(size=(2, n))
+    T = ad.pushforward(g, ad.AutoNumPy(), np.linspace(0.1, 1.0, n), tuple(V))
+    for t, v in zip(T, V):
+        np.testing.assert_allclose(A @ t, v, rtol=0, atol=1e-9 * np.abs(v).max())
+    assert g.info.preconditioner == "jacobi" and "MIC(0) broke down" in g.info.reason
+
+
+def test_requested_cg_with_ic(pde):
+    conditions, solver, p = pde
+    g = ad.implicit_function(solver, conditions, residual_tol=1e-8, linear_solver="cg", preconditioner="ic")
+    J0 = _reference(solver, conditions, p)
+    np.testing.assert_allclose(ad.jacobian(g, ad.AutoNumPy(), p), J0, rtol=0, atol=1e-8 * np.abs(J0).max())
+    assert (g.info.linear_solver, g.info.preconditioner) == ("cg", "ic")

@@ -9,8 +9,9 @@ on its own copy of ∂F/∂y while it factorises) and the work vectors of a solv
    tells (normwise backward error at round-off level). The fill-in of an exact LU grows like
    ``n log n`` on 2-D grids and faster in 3-D, so large PDE Jacobians do not fit a few times
    their own size.
-2. **CG with a Jacobi preconditioner** when ∂F/∂y is symmetric (a random probe) with a
-   positive diagonal: no factors at all (falls back to BiCGSTAB if CG fails).
+2. **CG with a modified incomplete Cholesky preconditioner, MIC(0)** (zero fill: the memory of
+   ∂F/∂y's values) when ∂F/∂y is symmetric (a random probe) with a positive diagonal; Jacobi
+   when MIC(0) does not fit or breaks down; BiCGSTAB if CG fails.
 3. **BiCGSTAB with an ILU preconditioner** (``drop_tol=1e-4``) whose fill fits the budget, or
    with a Jacobi preconditioner when not even an ILU as large as ∂F/∂y fits (GMRES, with more
    work vectors, if BiCGSTAB fails).
@@ -87,8 +88,12 @@ def factorize_within(J, ordering, limit, opts):
     else:
         why = "no room for sparse LU factors"
     if _symmetric(J) and np.all(J.diagonal() > 0):
-        fac = factorize("cg", matrix=J, preconditioner="jacobi", fallback="bicgstab", **opts)
-        return fac, f"{head}: {why}; ∂F/∂y is symmetric with a positive diagonal: CG + Jacobi", budget
+        pre = "ic" if room >= 4 * nnz + 16 * n else "jacobi"  # MIC(0): the lower part's values
+        fac = factorize("cg", matrix=J, preconditioner=pre, fallback="bicgstab", **opts)
+        what = {"ic": "CG + MIC(0)", "jacobi": "CG + Jacobi"}[fac.preconditioner]
+        if pre != fac.preconditioner:
+            what += " (MIC(0) broke down)"
+        return fac, f"{head}: {why}; ∂F/∂y is symmetric with a positive diagonal: {what}", budget
     fill = min(cap, ILU_MAX_FILL)
     if fill >= 1.0:
         lu_options = {**ILU_DEFAULTS, "fill_factor": fill, "permc_spec": ordering, **user_lu}

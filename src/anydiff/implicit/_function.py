@@ -66,11 +66,12 @@ def implicit_function(solver, conditions, *, backend=None, linear_solver="auto",
         global sparsity tracer) before any call on concrete values.
     krylov_rtol, krylov_maxiter : float, int
         Tolerance and iteration cap of the Krylov solvers.
-    preconditioner : {None, "ilu", "jacobi"}
-        With ``linear_solver="gmres"``, ``"bicgstab"`` (or ``"cg"`` with ``"jacobi"``): build the
-        sparse ∂F/∂y (detected pattern, ``AutoSparse``) and precondition the Krylov method by its
-        incomplete LU (``scipy.sparse.linalg.spilu``, default ``drop_tol=1e-4``,
-        ``fill_factor=2``) or its diagonal. Memory stays within a few times that of ∂F/∂y (sparse
+    preconditioner : {None, "ilu", "ic", "jacobi"}
+        With ``linear_solver="gmres"``, ``"bicgstab"`` (or ``"cg"`` with ``"ic"`` or ``"jacobi"``):
+        build the sparse ∂F/∂y (detected pattern, ``AutoSparse``) and precondition the Krylov
+        method by its incomplete LU (``scipy.sparse.linalg.spilu``, default ``drop_tol=1e-4``,
+        ``fill_factor=2``), its modified incomplete Cholesky with zero fill (``"ic"``, for a
+        symmetric ∂F/∂y; the diagonal if it breaks down) or its diagonal. Memory stays within a few times that of ∂F/∂y (sparse
         LU's fill-in grows faster on 2-D and 3-D grids) at the price of iterations. Each solve is
         checked: a true relative residual above ``10 · krylov_rtol`` raises
         :class:`~anydiff.IllConditionedError`.
@@ -246,7 +247,8 @@ def _check_preconditioner(linear_solver, preconditioner, lu_options):
         raise InputError(
             f"implicit_function: preconditioner={preconditioner!r} does not apply to "
             f"linear_solver={linear_solver!r}.\nHint: use linear_solver='gmres' or 'bicgstab' "
-            "(any preconditioner) or 'cg' with preconditioner='jacobi' (CG needs a symmetric one)."
+            "(any preconditioner) or 'cg' with preconditioner='ic' or 'jacobi' (CG needs a "
+            "symmetric one)."
         )
     if lu_options is not None and not isinstance(lu_options, dict):
         raise InputError(f"implicit_function: lu_options must be a dict, got {type(lu_options).__name__}.\n"

@@ -8,6 +8,7 @@ every cotangent (VJP) at that point. Four kinds:
   degree on ``Aᵀ + A`` for a structurally symmetric pattern (PDE stencils: about half the fill
   of SciPy's default COLAMD), COLAMD otherwise.
 - a Krylov method with a preconditioner (``"ilu"``: incomplete LU, ``scipy.sparse.linalg.spilu``;
+  ``"ic"``: modified incomplete Cholesky with zero fill, for symmetric ∂F/∂y, see ``_ichol``;
   ``"jacobi"``: the diagonal) on that sparse Jacobian: memory close to the Jacobian's own.
 - ``"lu"``: dense LU (``scipy.linalg.lu_factor``) with a LAPACK condition estimate.
 - ``"gmres"``, ``"bicgstab"``, ``"cg"``, ``"lsmr"``: matrix-free Krylov solvers of
@@ -31,7 +32,7 @@ from ._assemble import norm1
 __all__ = ["KRYLOV", "PRECONDITIONERS", "factorize"]
 
 KRYLOV = ("gmres", "bicgstab", "cg", "lsmr")
-PRECONDITIONERS = ("ilu", "jacobi")
+PRECONDITIONERS = ("ilu", "ic", "jacobi")
 # SuperLU without supernodes (panel_size=1, relax=1): about half the transient workspace and,
 # on 2-D PDE Jacobians, no slower (benchmarks/implicit.py); lu_options= overrides every entry
 LU_DEFAULTS = {"panel_size": 1, "relax": 1}
@@ -184,7 +185,8 @@ class _SparseKrylov:
         if not np.all(np.isfinite(A.data)):
             raise _singular(n, np.inf, "∂F/∂y has non-finite entries")
         self.ordering, self.factor_nnz = None, None
-        self.M = self._ilu(options, ordering) if preconditioner == "ilu" else self._jacobi()
+        self.M = (self._ilu(options, ordering) if preconditioner == "ilu"
+                  else self._ic() if preconditioner == "ic" else self._jacobi())
 
     def _ilu(self, options, ordering):
         A = self.A
@@ -197,6 +199,16 @@ class _SparseKrylov:
         self.factor_nnz = int(ilu.nnz)
         return (spla.LinearOperator(A.shape, matvec=ilu.solve, dtype=A.dtype),
                 spla.LinearOperator(A.shape, matvec=lambda b: ilu.solve(b, trans="T"), dtype=A.dtype))
+
+    def _ic(self):
+        from ._ichol import IncompleteCholesky
+
+        ic = IncompleteCholesky(self.A)
+        if not ic.ok:  # a pivot that is not positive: precondition by the diagonal instead
+            self.preconditioner = "jacobi"
+            return self._jacobi()
+        op = spla.LinearOperator(self.A.shape, matvec=ic.solve, dtype=self.A.dtype)
+        return op, op  # L Lᵀ is symmetric: the transposed systems use it as well
 
     def _jacobi(self):
         d = self.A.diagonal()

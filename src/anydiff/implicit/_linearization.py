@@ -269,6 +269,7 @@ class Linearization:
             return np.zeros((0,) + self.x.shape, dtype=self.x.dtype)
         Z = self.fac.solve(WY.reshape(k, -1).T.astype(np.float64), transpose=True)
         seeds = tuple(-np.ascontiguousarray(Z[:, j]).reshape(self.f_shape) for j in range(k))
+        del Z  # not alive during the pullbacks
         TX = ops.pullback(self.owner._fx, self.backend, self.x, seeds, Constant(self.y), *self.cctx)
         self._count(k)
         return np.stack([np.asarray(_to_numpy(t)).reshape(self.x.shape) for t in TX]).astype(self.x.dtype, copy=False)
