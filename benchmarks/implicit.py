@@ -8,7 +8,7 @@ For n = N² = 1e4 and ~1e5 unknowns it times, side by side and repeated:
 - ``ad.implicit_function`` (∂F/∂u detected and colored from the NumPy code): the gradient of a
   scalar loss of u with ``AutoNumPy`` (reverse mode: one transposed solve) for each linear solver
   (the default sparse LU, sparse LU with SciPy's defaults as before, ``memory_limit=3`` (the
-  budget rule of "auto": CG + Jacobi here), BiCGSTAB and GMRES with an ILU preconditioner), the gradient through torch autograd, and the Jacobian du/dp (n × 10); all
+  budget rule of "auto": CG + MIC(0) here), BiCGSTAB and GMRES with an ILU preconditioner), the gradient through torch autograd, and the Jacobian du/dp (n × 10); all
   *including the solve* and a fresh factorisation; the first call (sparsity detection +
   coloring) separately;
 - central finite differences of the solver (20 solves);
@@ -88,7 +88,7 @@ class Problem:
 
 # ------------------------------------------------------------------------ methods
 GRAD = "implicit gradient (AutoNumPy, default: splu)"
-MEMORY = "implicit gradient (memory_limit=3: auto picks CG + Jacobi)"
+MEMORY = "implicit gradient (memory_limit=3: auto picks CG + MIC(0))"
 VARIANTS = {  # name -> implicit_function keywords; every one is timed and its memory measured
     GRAD: {},
     "implicit gradient (splu, SciPy's defaults: previous default)": {
@@ -291,6 +291,7 @@ def peak_memory(N, name, derivative_only=False):
 def bench_size(N, repeats):
     import anydiff as ad
 
+    load_start, started = os.getloadavg()[0], time.strftime("%H:%M")
     prob = Problem(N)
     gs, methods = make_methods(prob, with_jax=N <= PEERS_MAX_N)
     g = gs[GRAD]
@@ -337,6 +338,7 @@ def bench_size(N, repeats):
     Jcsr = ad.jacobian(g._fy, ad.AutoSparse(ad.AutoNumPy()), prob.newton(prob.p), ad.Constant(prob.p))
     jac_bytes = int(Jcsr.data.nbytes + Jcsr.indices.nbytes + Jcsr.indptr.nbytes)
     return {"N": N, "n": prob.n, "newton_iterations": prob.newton_iterations, "first_call": t_first, "failed": failed,
+            "load_1min": [load_start, os.getloadavg()[0]], "started": started,
             "info_first_call": {k: v for k, v in info.items()}, "times": times, "errors": errors, "infos": infos,
             "jacobian_nnz": int(Jcsr.nnz), "jacobian_csr_bytes": jac_bytes}
 
@@ -357,8 +359,11 @@ def summarize(results):
         spread = {k: max(v) / min(v) for k, v in r["times"].items()}
         solve = t["solver call"]
         grad = t[GRAD]
-        lines += [(f"## n = {r['n']} (N = {r['N']}, Newton iterations: {r['newton_iterations']}, "
+        lines += [(f"## n = {r['n']} (N = {r['N']}, started {r.get('started', '?')} UTC, Newton iterations: {r['newton_iterations']}, "
                    f"∂F/∂u: {r['jacobian_nnz']} nonzeros, CSR {r['jacobian_csr_bytes'] / 1e6:.2f} MB)"), "",
+                  (f"Load average (1 min) at the start and end of the timings: {r['load_1min'][0]:.1f}, "
+                   f"{r['load_1min'][1]:.1f}; memory runs at load {r.get('load_memory', [0, 0])[0]:.1f}-"
+                   f"{r.get('load_memory', [0, 0])[1]:.1f}.") if "load_1min" in r else "", "",
                   (f"First call (sparsity detection + coloring + everything): {fmt_time(r['first_call'])}; "
                    f"linear solver: {r['info_first_call']['linear_solver']} ({r['info_first_call']['reason']})."), "",
                   ("| method | time (min) | spread | × one solver call | × default implicit gradient | "
@@ -377,6 +382,11 @@ def summarize(results):
         if r["N"] > PEERS_MAX_N:
             lines += ["", ("Not run at this size: the JAX unrolled Newton–CG (its tape does not fit) and "
                            "optimistix (it stopped at its step limit at n ≈ 1e5 in the previous session's run).")]
+        for k, runs in r.get("memory_derivative_runs", {}).items():
+            ok = [m / csr for m in runs if m is not None]
+            if ok:
+                lines += ["", f"Derivative-only peak of '{k}' over {len(ok)} fresh processes: "
+                          + ", ".join(f"{v:.2f}" for v in ok) + " × CSR ∂F/∂u."]
         lines += ["", "Accuracy: " + "; ".join(f"{k}: {v:.1e}" for k, v in r["errors"].items()), ""]
         for k, inf in r.get("infos", {}).items():
             fill = "" if not inf["factor_nnz"] else f", factors L+U {inf['factor_nnz']} nonzeros"
@@ -446,10 +456,14 @@ def main():
     for N in sizes:
         r = bench_size(N, args.repeats)
         if not args.no_memory:
+            load0 = os.getloadavg()[0]
             small = N <= PEERS_MAX_N  # at 1e5 only the solver and the implicit gradients (the target)
             r["memory"] = {k: peak_memory(N, k) for k in r["times"] if small or k in VARIANTS or k == "solver call"}
             r["memory_derivative"] = {k: peak_memory(N, k, derivative_only=True) for k in r["times"]
                                       if k.startswith("implicit") and (small or k in VARIANTS)}
+            r["memory_derivative_runs"] = {k: [r["memory_derivative"][k]] + [
+                peak_memory(N, k, derivative_only=True) for _ in range(2)] for k in (GRAD, MEMORY)}
+            r["load_memory"] = [load0, os.getloadavg()[0]]
         results.append(r)
         print(summarize([r]), flush=True)
     name = "implicit_quick" if args.quick else "implicit"

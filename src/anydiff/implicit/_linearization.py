@@ -62,7 +62,8 @@ class ImplicitInfo:
     seconds_factorize : float
         Time spent building ∂F/∂y and factorising it, last factorisation.
     preconditioner : str or None
-        ``"ilu"`` or ``"jacobi"`` for a preconditioned Krylov method on the sparse ∂F/∂y.
+        ``"ilu"``, ``"ic"`` (MIC(0)) or ``"jacobi"`` for a preconditioned Krylov method on the
+        sparse ∂F/∂y.
     ordering : str or None
         SuperLU's column ordering (``permc_spec``) of the sparse LU or ILU factors.
     factor_nnz : int or None
