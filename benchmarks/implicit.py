@@ -381,7 +381,7 @@ def summarize(results):
             lines.append(f"| {k} | failed: {why} | | | | | | | |")
         if r["N"] > PEERS_MAX_N:
             lines += ["", ("Not run at this size: the JAX unrolled Newton–CG (its tape does not fit) and "
-                           "optimistix (it stopped at its step limit at n ≈ 1e5 in the previous session's run).")]
+                           "optimistix (its Newton-CG stops at the CG step limit at n ≈ 1e5: see the notes).")]
         for k, runs in r.get("memory_derivative_runs", {}).items():
             ok = [m / csr for m in runs if m is not None]
             if ok:
@@ -398,26 +398,34 @@ def summarize(results):
 
 NOTES = """## Notes
 
-- Run 21:39–21:51 UTC (commit 24b84cb plus this script's changes) on the shared 2-core machine
-  while other helpers ran test suites: load average (1 min) 6.6 at the start, 6.4 at the end,
-  above the brief's limit of 3 (it did not drop below 4 this evening). Times spread up to 1.6×.
-- Targets (issue 13): implicit gradient incl. the solve ≤ 3× one solver call: met by every linear
-  solver but GMRES + ILU at 1e5 (the reverse-mode AutoNumPy gradient evaluates the function twice
-  when unprepared, once for its output shape: the solver runs twice; torch's gradient, one solve,
-  shows the cost of the derivative itself). ≥ 10× faster than finite differences at n = 1e4: met.
-  Peak memory ≤ 3× the CSR bytes of ∂F/∂u: not met. Derivative only: 10.3× / 13.8× with the default
-  sparse LU (19.2× / 25.6× with SciPy's defaults, the previous default), 4.7× / 5.5× with
-  BiCGSTAB + ILU (`linear_solver="bicgstab", preconditioner="ilu"`). Including the solver call the
-  peak is the solver's own (its Newton steps factorise with SciPy's defaults: 19-25×).
-- The previous session's 3.4× / 10.3× were underestimates: the warm-up call's factorisation was
-  still held (the implicit function keeps the last point's factorisation for reuse) and freed
-  during the measured call, so the new factors reused its memory below the high-water mark; and
-  the dynamic glibc mmap threshold kept freed blocks in the heap. Now the warm-up's factorisation
-  is dropped before the measurement and the mmap threshold is fixed.
-- Where the memory of the ILU path goes at n = 1e4 (per phase, RSS): building ∂F/∂u one color at
-  a time about 4.5× (one dual evaluation of the conditions with one tangent holds ~16 vectors of
-  size n; the CSR itself is ~8), spilu 2.3× transient (1.5× kept, `panel_size=1, relax=1`; SciPy's
-  default panel size needs 8×), BiCGSTAB's vectors and the pullback ∂F/∂pᵀ z about 1.7×.
+- Run 23:34-23:49 UTC on the shared 2-core machine (load average per size in its section: about 2
+  during the timings, 2.2-4.8 during the memory runs at n ≈ 1e5). Times spread up to 1.4×;
+  memory is repeatable (the two target rows: three fresh processes each, quoted above).
+- Targets (issue 13) with `memory_limit=3` (the "auto" rule picks CG + MIC(0) here): derivative-only
+  peak 2.2-2.4× (n = 1e4) and 2.87-2.89× (n ≈ 1e5) the CSR bytes of ∂F/∂u: ≤ 3×, met. Gradient
+  including the solve 1.96× / 2.00× one solver call: ≤ 3×, met. Accuracy against sparse LU 2e-13 /
+  8e-14. Finite differences are 9.4× slower than this gradient at n = 1e4 (10.3× for the default):
+  the unprepared reverse-mode AutoNumPy gradient evaluates the function once more for its output
+  shape, so the solver runs twice in every implicit gradient timed here (torch's gradient, one
+  solve, shows the cost of the derivative itself).
+- Default (sparse LU): 8.0× / 11.8× (was 10.3× / 13.8× in the previous run): the sparse Jacobian's
+  preparation (detection and coloring, with one batched evaluation over all colors) was redone at
+  every new point because the conditions were passed as a new bound-method object each time; it
+  is now reused, and ∂F/∂u is assembled one color at a time as CSC sharing the pattern's index
+  arrays (no CSR → CSC copy). Sparse LU cannot reach 3×: its factors hold 5.6 million entries for
+  0.5 million in ∂F/∂u at n ≈ 1e5 (fill grows like n log n on a 2-D grid).
+- Where the memory of the `memory_limit=3` path goes at n ≈ 1e5 (phase peaks, RSS, × CSR): building
+  ∂F/∂u 2.9 (one dual evaluation of the conditions with one tangent holds about 2.0, the matrix's
+  values 0.63, y and the seed 0.25): this phase sets the peak; MIC(0) keeps 0.5 (the lower part's
+  values); CG 2.2; the pullback ∂F/∂pᵀ z 2.7. The budget of `memory_limit` covers ∂F/∂u, factors and
+  work vectors, not the evaluations of the conditions, which depend on how F is written.
+- MIC(0) needs 101 CG iterations at n ≈ 1e5 (53 at 1e4) where a Jacobi preconditioner needs 1084
+  (341): the derivative alone then takes ~0.4 s at n ≈ 1e5 against ~0.6-0.9 s for sparse LU.
+- optimistix at n ≈ 1e5: not run. Re-tried standalone (23:17-23:50): with lineax CG `max_steps`
+  raised from 31700 to 100000 (rtol 1e-10, atol 0) its first Newton step's CG stopped at the step limit after 94 s; with
+  400000 steps (atol 1e-10) it did not finish within 500 s; with rtol 1e-8 and 20000 steps, the
+  step limit after 28 s. Unpreconditioned CG needs ~1100 iterations here (SciPy), so lineax's
+  stopping test is what is not met on this h⁻²-scaled system; no time or memory to report.
 """
 
 
