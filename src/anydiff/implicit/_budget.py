@@ -87,7 +87,7 @@ def factorize_within(J, ordering, limit, opts):
         why = f"sparse LU's factors exceed {cap:.2g}× the entries of ∂F/∂y"
     else:
         why = "no room for sparse LU factors"
-    if _symmetric(J) and np.all(J.diagonal() > 0):
+    if np.isrealobj(J.data) and _symmetric(J) and np.all(J.diagonal() > 0):
         pre = "ic" if room >= 4 * nnz + 16 * n else "jacobi"  # MIC(0): the lower part's values
         fac = factorize("cg", matrix=J, preconditioner=pre, fallback="bicgstab", **opts)
         what = {"ic": "CG + MIC(0)", "jacobi": "CG + Jacobi"}[fac.preconditioner]

@@ -136,7 +136,7 @@ class _Krylov:
     def solve(self, B, transpose=False):
         op = self.op.H if transpose else self.op
         cols = np.atleast_2d(B.T).T if B.ndim == 1 else B
-        out = np.empty_like(cols)
+        out = np.empty_like(cols, dtype=np.result_type(cols.dtype, self.op.dtype))  # complex ∂F/∂y, real b
         for j in range(cols.shape[1]):
             out[:, j] = self._one(op, cols[:, j])
         return out.reshape(B.shape)
@@ -203,10 +203,15 @@ class _SparseKrylov:
     def _ic(self):
         from ._ichol import IncompleteCholesky
 
+        if not np.isrealobj(self.A.data):
+            raise InputError(
+                "implicit_function: preconditioner='ic' needs a real ∂F/∂y, this one is complex.\n"
+                "Hint: use preconditioner='ilu' or 'jacobi' for complex unknowns.")
         ic = IncompleteCholesky(self.A)
         if not ic.ok:  # a pivot that is not positive: precondition by the diagonal instead
             self.preconditioner = "jacobi"
             return self._jacobi()
+        self.factor_nnz = int(ic.L.size)  # stored entries of L (A's lower part: zero fill)
         op = spla.LinearOperator(self.A.shape, matvec=ic.solve, dtype=self.A.dtype)
         return op, op  # L Lᵀ is symmetric: the transposed systems use it as well
 
@@ -221,7 +226,7 @@ class _SparseKrylov:
     def solve(self, B, transpose=False):
         A, M = (self.A.T, self.M[1]) if transpose else (self.A, self.M[0])
         cols = B.reshape(self.n, -1)
-        out = np.empty_like(cols, dtype=np.result_type(cols.dtype, np.float64))
+        out = np.empty_like(cols, dtype=np.result_type(cols.dtype, self.A.dtype, np.float64))
         for j in range(cols.shape[1]):
             try:
                 out[:, j] = self._one(A, M, cols[:, j])

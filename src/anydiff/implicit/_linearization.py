@@ -67,8 +67,8 @@ class ImplicitInfo:
     ordering : str or None
         SuperLU's column ordering (``permc_spec``) of the sparse LU or ILU factors.
     factor_nnz : int or None
-        Stored entries of the sparse LU (or ILU) factors ``L + U``: their memory is about
-        ``12 · factor_nnz`` bytes, against ``12 · nnz`` for ∂F/∂y itself.
+        Stored entries of the sparse LU (or ILU) factors ``L + U`` (of ``L`` for MIC(0)): their
+        memory is about ``12 · factor_nnz`` bytes (8 for MIC(0)), against ``12 · nnz`` for ∂F/∂y.
     jacobian_bytes : int or None
         Bytes of the sparse ∂F/∂y (CSR/CSC with 32-bit indices), when it was built.
     memory_budget : int or None
@@ -268,7 +268,7 @@ class Linearization:
         k = WY.shape[0]
         if k == 0:
             return np.zeros((0,) + self.x.shape, dtype=self.x.dtype)
-        Z = self.fac.solve(WY.reshape(k, -1).T.astype(np.float64), transpose=True)
+        Z = self.fac.solve(WY.reshape(k, -1).T.astype(np.result_type(WY.dtype, np.float64)), transpose=True)
         seeds = tuple(-np.ascontiguousarray(Z[:, j]).reshape(self.f_shape) for j in range(k))
         del Z  # not alive during the pullbacks
         TX = ops.pullback(self.owner._fx, self.backend, self.x, seeds, Constant(self.y), *self.cctx)
