@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 import anydiff as ad
-from anydiff.testing import brusselator_2d, brusselator_point
+from anydiff.testing import (
+    brusselator_2d,
+    brusselator_point,
+    rosenbrock_chain,
+    rosenbrock_chain_hessian,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -90,18 +95,8 @@ def test_same_point_calls_do_not_run_f_again(prepare):
     assert np.allclose(np.stack(result), expected.T, rtol=1e-14)
 
 
-def _rosenbrock(x):
-    return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def _rosenbrock_hessian(x):
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-    return H
+_rosenbrock = rosenbrock_chain(torch)
+_rosenbrock_hessian = rosenbrock_chain_hessian
 
 
 @pytest.mark.parametrize("outer_mode", ["reverse", "forward"])

@@ -10,6 +10,7 @@ import pytest
 import anydiff as ad
 from anydiff.dual import Dual
 from anydiff.reverse import gradient
+from anydiff.testing import rosenbrock_chain_hessian
 
 FWD = ad.AutoNumPy(mode="forward")
 RNG = np.random.default_rng(5)
@@ -72,14 +73,7 @@ def test_analytic_rosenbrock_hessian_dense_and_sparse_prepared_twice():
     def f(x):
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
-    def analytic(x):
-        n = len(x)
-        H = np.zeros((n, n))
-        i = np.arange(n - 1)
-        H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-        H[i + 1, i + 1] += 200.0
-        H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-        return H
+    analytic = rosenbrock_chain_hessian
 
     x1, x2 = RNG.uniform(-1.0, 1.0, 12), RNG.uniform(-1.0, 1.0, 12)
     for backend in (ad.AutoNumPy(), ad.AutoSparse(ad.AutoNumPy())):
