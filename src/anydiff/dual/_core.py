@@ -62,6 +62,10 @@ class Dual(LinearOperators, ArrayMethods):
         for a in inputs:
             if type(a) in OUTER_TYPES and a.outer:
                 return NotImplemented  # an outer symbolic tangent (forward-over-reverse) handles it
+        if not kwargs and method == "__call__" and ufunc.signature is None:  # most calls: the fast paths
+            fast = (_DISPATCH.get("fast") or _dispatcher("fast"))(ufunc, inputs)
+            if fast is not None:
+                return fast
         return (_DISPATCH.get("ufunc") or _dispatcher("ufunc"))(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -269,6 +273,8 @@ _DISPATCH: dict = {}  # the dispatchers of _ufuncs and _registry (they import th
 def _dispatcher(kind):
     if kind == "ufunc":
         from ._ufuncs import dispatch_ufunc as handler
+    elif kind == "fast":
+        from ._ufuncs import fast_path as handler
     else:
         from ._registry import dispatch_function as handler
     _DISPATCH[kind] = handler

@@ -116,6 +116,14 @@ def apply_ufunc(ufunc, inputs, kwargs):
     return Dual(y, full_tangent(ty, np.shape(y)))
 
 
+def fast_path(ufunc, inputs):
+    """``ufunc(*inputs)`` (no keywords) by the unary or binary fast path, or ``None``."""
+    n = len(inputs)
+    if n == 2:
+        return _binary(ufunc, inputs[0], inputs[1])
+    return _unary(ufunc, inputs[0]) if n == 1 else None
+
+
 def _unary(ufunc, d):
     """Fast path of ``ufunc(d)`` for a level-1 dual of a real array (most calls of real code),
     or ``None`` to take the general path. The same numbers as the general path."""

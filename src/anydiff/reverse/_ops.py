@@ -125,11 +125,15 @@ def _scaled(t, p, transpose, c=None):
             dtype = t.dtype
         else:
             dtype = np.result_type(t.dtype, pdtype if tp is Dual else p)
+    tape = t.tape
     if not t.shape or len(shape) != len(t.shape) or shape[0] != t.shape[0]:
-        t.tape.batchable = False  # 0-d tangents (a custom rule's jvp on one tangent) have no batch axis
-    node = t.tape.add(transpose, (t.node,), (p, t.shape, t.dtype) if c is None else (p, t.shape, t.dtype, c))
-    t.tape.capture(node, p)
-    return t.derived(node, shape, dtype)
+        tape.batchable = False  # 0-d tangents (a custom rule's jvp on one tangent) have no batch axis
+    records = tape.records
+    records.append((transpose, (t.node,), (p, t.shape, t.dtype) if c is None else (p, t.shape, t.dtype, c)))
+    node = len(records) - 1
+    if tp is not float:  # a partial f may write into later: copied then (Tape.before_write)
+        tape.capture(node, p)
+    return Lin(tape, node, shape, dtype)
 
 
 def scale(t, p, c=None):

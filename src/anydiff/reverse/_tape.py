@@ -270,10 +270,9 @@ class Lin(LinearOperators, ArrayMethods):
                 base.__setitem__(self._view, self)
             self._bver = base._version
 
-    def _anydiff_scale(self, p, c=None):
-        """``self * p`` (``self * p * c`` for a real number ``c``) for a partial ``p``: the dual
-        engine's shortcut past ``np.multiply``."""
-        return scale(self, p, c)
+    #: ``self * p`` (``self * p * c`` for a real number ``c``) for a partial ``p``: the dual
+    #: engine's shortcut past ``np.multiply`` (:func:`anydiff.reverse._ops.scale`, set below).
+    _anydiff_scale = None
 
     def derived(self, node, shape, dtype=None):
         return Lin(self.tape, node, shape, self.dtype if dtype is None else dtype)
@@ -345,3 +344,5 @@ OUTER_TYPES.add(Lin)
 # the operations (they import Lin from this module)
 from ._linear import reshape_record  # noqa: E402
 from ._ops import astype, dispatch_function, dispatch_ufunc, getitem, getitem_record, scale, setitem  # noqa: E402
+
+Lin._anydiff_scale = scale
