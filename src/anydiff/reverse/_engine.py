@@ -63,7 +63,7 @@ def pullback(f, x, DY, ctx, kinds=(), y_spec=None):
     if lin is None:
         return value, np.zeros((DY.shape[0],) + seed.shape[1:], dtype=seed.dtype)
     DY = np.reshape(DY, (DY.shape[0],) + lin.shape[1:])
-    return value, tape.backward({lin.node: DY}, 0, seed.shape, seed.dtype)
+    return value, tape.backward({lin.node: DY}, 0, seed.shape, seed.dtype, release=True)
 
 
 def gradient(f, x, ctx, kinds=(), nested="auto"):
@@ -113,7 +113,7 @@ def _reverse_over_forward(f, x, ctx, kinds):
     if not seeds:
         zeros = np.zeros((B + 1,) + np.shape(x0), dtype=dtype)
         return Dual(zeros[0], zeros[1:])
-    R = tape.backward(seeds, 0, seed.shape, dtype)
+    R = tape.backward(seeds, 0, seed.shape, dtype, release=True)
     return Dual(R[0], R[1:])
 
 

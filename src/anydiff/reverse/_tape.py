@@ -82,20 +82,22 @@ class Tape:
                 transpose, inputs, data = self.records[node]
                 self.records[node] = (transpose, inputs, (data[0].copy(),) + tuple(data[1:]))
 
-    def backward(self, seeds, leaf, shape, dtype):
+    def backward(self, seeds, leaf, shape, dtype, release=False):
         """Cotangent of node ``leaf`` for ``seeds`` (``{node: cotangent}``, one batch ``B``).
 
         Returns an array of shape ``(B,) + shape[1:]``. Runs one vectorized pass when every
         record accepts batched cotangents, else one pass per cotangent of the batch.
+        ``release=True``: the tape is not used afterwards; a single pass drops each record once
+        transposed (the partials it keeps are freed on the way: a lower peak of memory).
         """
         batch = next(iter(seeds.values())).shape[0]
         if batch == 1 or self.batchable:
-            return self._sweep(seeds, leaf, shape, dtype)
+            return self._sweep(seeds, leaf, shape, dtype, release)
         rows = [self._sweep({k: v[b : b + 1] for k, v in seeds.items()}, leaf, shape, dtype) for b in range(batch)]
         return np.concatenate(rows)
 
-    def _sweep(self, seeds, leaf, shape, dtype):
-        out = self.sweep(seeds, leaf)
+    def _sweep(self, seeds, leaf, shape, dtype, release=False):
+        out = self.sweep(seeds, leaf, release)
         batch = next(iter(seeds.values())).shape[0]
         if out is None:
             return np.zeros((batch,) + tuple(shape[1:]), dtype=dtype)
