@@ -103,7 +103,25 @@ class ReverseGradient(DerivativeFunction):
             return ForwardGradient(self.f, self.spec)(x, *ctx)
 
     def pushforward(self, x, T, ctx):
-        """Forward mode over this gradient without a second evaluation scope around it."""
+        """Forward mode over this gradient without a second evaluation scope around it.
+
+        The ``B`` directions of ``T`` go through in groups of at most :data:`HVP_ELEMENTS`
+        tangent entries (a dense Hessian is ``n`` directions): each recorded value carries its
+        group's tangents, so a group bounds the memory of one pass, not the number of passes.
+        """
+        B, size = T.shape[0], max(1, int(np.prod(np.shape(x))))
+        step = max(MIN_GROUP, HVP_ELEMENTS // size)
+        if B <= step or type(T) is not np.ndarray:
+            return self._directions(x, T, ctx)
+        g, HV = self._directions(x, T[:step], ctx)
+        out = np.empty((B,) + HV.shape[1:], dtype=HV.dtype)
+        out[:step] = HV
+        del HV
+        for start in range(step, B, step):
+            out[start : start + step] = self._directions(x, T[start : start + step], ctx)[1]
+        return g, out
+
+    def _directions(self, x, T, ctx):
         from ..dual import Dual
 
         r = self(Dual(x, T), *ctx)
@@ -111,3 +129,11 @@ class ReverseGradient(DerivativeFunction):
             return r.value, r.tangent
         r = np.asarray(r)  # a plain gradient (forward mode took over and f is linear): zero tangents
         return r, np.zeros((T.shape[0],) + r.shape, dtype=np.result_type(r.dtype, T.dtype))
+
+
+#: Tangent entries one forward-over-reverse pass carries at most (``B`` directions times the
+#: size of ``x``): 2**19 (4 MiB of float64 per tangent array; a pass keeps several), but at
+#: least :data:`MIN_GROUP` directions per pass (a pass costs about ``1 + B`` gradients: groups
+#: of 8 add at most 1/8 to the time; a few colors of a sparse Hessian stay one pass).
+HVP_ELEMENTS = 2**19
+MIN_GROUP = 8
