@@ -64,6 +64,19 @@ def _safe_log(x):
     return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
 
 
+def _one_minus(p):
+    """``1.0 - p``, into ``p`` itself when it is a new array (one array fewer per call)."""
+    return np.subtract(1.0, p, out=p) if type(p) is np.ndarray else 1.0 - p
+
+
+def _one_plus(p):
+    return np.add(1.0, p, out=p) if type(p) is np.ndarray else 1.0 + p
+
+
+def _inverse(p):
+    return np.divide(1.0, p, out=p) if type(p) is np.ndarray else 1.0 / p
+
+
 # -- nonlinear unary functions ------------------------------------------------------------
 _unary(np.exp, lambda x, out: out)
 _unary(np.exp2, lambda x, out: out * _LN2)
@@ -71,20 +84,20 @@ _unary(np.expm1, lambda x, out: out + 1.0)
 _unary(np.log, lambda x, out: 1.0 / x)
 _unary(np.log2, lambda x, out: 1.0 / (x * _LN2))
 _unary(np.log10, lambda x, out: 1.0 / (x * _LN10))
-_unary(np.log1p, lambda x, out: 1.0 / (1.0 + x))
+_unary(np.log1p, lambda x, out: _inverse(1.0 + x))
 _unary(np.sqrt, lambda x, out: 0.5 / out)
 _unary(np.cbrt, lambda x, out: 1.0 / (3.0 * out * out))
 _unary(np.square, lambda x, out: 2.0 * x, local=_nonzero_arg)
 _unary(np.reciprocal, lambda x, out: -(out * out))
 _unary(np.sin, lambda x, out: np.cos(x))
 _unary(np.cos, lambda x, out: -np.sin(x))
-_unary(np.tan, lambda x, out: 1.0 + out * out)
+_unary(np.tan, lambda x, out: _one_plus(out * out))
 _unary(np.arcsin, lambda x, out: 1.0 / np.sqrt(1.0 - x * x))
 _unary(np.arccos, lambda x, out: -1.0 / np.sqrt(1.0 - x * x))
-_unary(np.arctan, lambda x, out: 1.0 / (1.0 + x * x))
+_unary(np.arctan, lambda x, out: _inverse(_one_plus(x * x)))
 _unary(np.sinh, lambda x, out: np.cosh(x))
 _unary(np.cosh, lambda x, out: np.sinh(x))
-_unary(np.tanh, lambda x, out: 1.0 - out * out)
+_unary(np.tanh, lambda x, out: _one_minus(out * out))
 _unary(np.arcsinh, lambda x, out: 1.0 / np.sqrt(x * x + 1.0))
 _unary(np.arccosh, lambda x, out: 1.0 / np.sqrt(x * x - 1.0))
 _unary(np.arctanh, lambda x, out: 1.0 / (1.0 - x * x))
