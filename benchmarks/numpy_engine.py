@@ -80,6 +80,7 @@ def brusselator_row(N=32):
 
 def main():
     import json
+    import os
     import sys
 
     if "--render" in sys.argv:  # the markdown and plot again from the saved JSON (no measurement)
@@ -87,12 +88,19 @@ def main():
     else:
         if "--quick" in sys.argv:
             grads.SIZES = grads.SIZES[:2]
+        load_before = os.getloadavg()
         grad_rows = grads.gradient_rows()
-        hess_rows = [grads.hessian_row(10_000), grads.hessian_row(100_000)]
+        hess_rows = [grads.hessian_row(10_000), grads.hessian_row(100_000), grads.dense_hessian_row(2000)]
         rows = [dense_rows(100), dense_rows(1000), brusselator_row(32)]
-        payload = {"machine": machine_info(), "rows": rows, "gradients": grad_rows, "sparse_hessians": hess_rows}
+        payload = {"machine": machine_info(), "rows": rows, "gradients": grad_rows, "sparse_hessians": hess_rows,
+                   "load_average": {"before": load_before, "after": os.getloadavg()}}
     grads.plot(payload["gradients"], RESULTS / "numpy_engine.png")
-    write_results("numpy_engine", payload, render(payload["rows"], payload["gradients"], payload["sparse_hessians"]))
+    text = render(payload["rows"], payload["gradients"], payload["sparse_hessians"])
+    if "load_average" in payload:
+        before, after = payload["load_average"]["before"], payload["load_average"]["after"]
+        text += (f"\nLoad average (1, 5, 15 min) when the run started: {', '.join(f'{v:.2f}' for v in before)}; "
+                 f"when it ended: {', '.join(f'{v:.2f}' for v in after)}.\n")
+    write_results("numpy_engine", payload, text)
 
 
 def render(rows, grad_rows, hess_rows):
