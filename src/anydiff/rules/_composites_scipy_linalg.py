@@ -129,7 +129,8 @@ def _lu_pivoted(a):
     """LAPACK's ``getrf`` steps (the pivot: the first entry of largest ``|re| + |im|``), right
     looking: ``s`` is the active block, ``left`` the multipliers of its rows found so far."""
     m, n = np.shape(a)
-    s, left, rows, piv = a, np.zeros((m, 0)), [], []
+    dtype = np.result_type(getattr(a, "dtype", np.float64), np.float32)  # SciPy's: float32 stays
+    s, left, rows, piv = a, np.zeros((m, 0), dtype=dtype), [], []
     for k in range(min(m, n)):
         column = s[:, 0]
         mag = np.abs(np.real(column)) + np.abs(np.imag(column)) if np.iscomplexobj(a) else np.abs(column)
