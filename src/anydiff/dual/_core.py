@@ -66,6 +66,7 @@ class Dual(LinearOperators, ArrayMethods):
             fast = (_DISPATCH.get("fast") or _dispatcher("fast"))(ufunc, inputs)
             if fast is not None:
                 return fast
+            return _DISPATCH["general"](ufunc, inputs, kwargs)  # (set with "fast")
         return (_DISPATCH.get("ufunc") or _dispatcher("ufunc"))(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -275,6 +276,9 @@ def _dispatcher(kind):
         from ._ufuncs import dispatch_ufunc as handler
     elif kind == "fast":
         from ._ufuncs import fast_path as handler
+        from ._ufuncs import general_path
+
+        _DISPATCH["general"] = general_path
     else:
         from ._registry import dispatch_function as handler
     _DISPATCH[kind] = handler

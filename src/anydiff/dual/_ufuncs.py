@@ -79,9 +79,14 @@ def apply_ufunc(ufunc, inputs, kwargs):
             "Hint: use np.where(mask, np.{0}(...), other) instead.".format(ufunc.__name__)
         )
     if not kwargs:
-        fast = _unary(ufunc, inputs[0]) if len(inputs) == 1 else _binary(ufunc, *inputs) if len(inputs) == 2 else None
+        fast = fast_path(ufunc, inputs)
         if fast is not None:
             return fast
+    return general_path(ufunc, inputs, kwargs)
+
+
+def general_path(ufunc, inputs, kwargs):
+    """``ufunc(*inputs, **kwargs)`` for any operands (nested duals, broadcast tangents, ...)."""
     _, values, tangents = split(inputs)
     if ufunc in _ANTILINEAR or (ufunc is np.absolute and np.iscomplexobj(values[0])):
         return _nonholomorphic(ufunc, values[0], tangents[0], kwargs)
