@@ -446,3 +446,36 @@ def test_bound_names_stay_swapped_until_the_last_thread_leaves():
         t.join(30)
     assert errors == []
     _assert_restored()
+
+
+@pytest.mark.parametrize("backend", [ad.AutoNumPy(mode="forward"), ad.AutoNumPy(mode="reverse")])
+def test_library_code_reading_ndarray_internals_gets_a_clear_error_and_the_hinted_fix_works(backend):
+    import scipy.linalg as sl
+
+    A = np.array([[0.1, 0.2], [0.3, 0.4]])
+
+    def f(x):
+        return sl.expm(x.reshape(2, 2)).ravel()
+
+    with pytest.raises(ad.MissingRuleError, match=r"scipy\.linalg\._matfuncs\.expm, called from f.*`\.flags`") as info:
+        ad.jacobian(f, backend, A.ravel())
+    assert "differentiate_with" in str(info.value) and "custom_rule" in str(info.value)
+    with pytest.raises(ad.MissingRuleError, match="expm"):
+        ad.jacobian_sparsity(f, A.ravel())
+    wrapped = ad.differentiate_with(sl.expm, ad.AutoFiniteDiff(method="central"))
+    J = ad.jacobian(lambda x: wrapped(x.reshape(2, 2)).ravel(), backend, A.ravel())
+    eps = 1e-6  # independent reference: central differences of SciPy's expm itself
+    ref = np.stack([(sl.expm((A.ravel() + eps * e).reshape(2, 2)) - sl.expm((A.ravel() - eps * e).reshape(2, 2))).ravel()
+                    / (2 * eps) for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(J, ref, rtol=1e-6, atol=1e-8)
+
+
+def test_attribute_errors_of_user_objects_pass_through_unchanged():
+    class Box:
+        pass
+
+    def f(x):
+        return x * Box().missing
+
+    with pytest.raises(AttributeError, match="missing"):
+        ad.gradient(lambda x: np.sum(f(x)), ad.AutoNumPy(), np.ones(3))

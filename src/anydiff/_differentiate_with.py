@@ -155,6 +155,8 @@ class DifferentiateWith:
                 "for second derivatives through this function."
             )
         value = np.asarray(x.value)
+        if getattr(x.tangent, "_anydiff_symbolic", False):  # reverse mode: a symbolic tangent
+            return self._taped(value, x.tangent, args)
         contexts = [Constant(a) for a in args]
         tangents = tuple(np.asarray(t) for t in x.tangent)
         if not tangents:
@@ -163,6 +165,17 @@ class DifferentiateWith:
         y, ty = operators.value_and_pushforward(self.f, self.backend, value, tangents, *contexts)
         y = np.asarray(y)
         return Dual(y, np.stack([np.asarray(t, dtype=y.dtype).reshape(y.shape) for t in ty]))
+
+    def _taped(self, value, tangent, args):
+        """Reverse mode: one tape record whose transpose is ``backend``'s pullback at ``value``
+        (prepared once per signature, as inside JAX and torch code)."""
+        from .dual import Dual
+        from .reverse._tape import Lin
+
+        y = np.asarray(self.f(value, *args))
+        tape = tangent.tape
+        node = tape.add(_t_black_box, (tangent.node,), (self, value, list(args), y.shape))
+        return Dual(y, Lin(tape, node, (1,) + y.shape, np.result_type(y.dtype, tangent.dtype)))
 
     def _trace(self, x, args):
         return trace_black_box(self, self.f, x, args, self.jacobian_sparsity, self.output_shape)
@@ -200,6 +213,13 @@ def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
         ctx.second(row)
         S = _rows(row, np.zeros(m, dtype=np.int64))
     return _Tracer(S, shape, value if ctx.local else None, ctx)
+
+
+def _t_black_box(ct, data):
+    """Transpose of a black box's tangent record: ``B`` cotangents through the backend's pullback."""
+    dw, value, args, y_shape = data
+    lin = np.asarray(ct).reshape((ct.shape[0],) + tuple(y_shape))
+    return (host_apply(dw, "pull", value, lin, args),)
 
 
 # ---------------------------------------------------------------------- host side (JAX, torch)

@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._errors import MissingPrimalError, TracingError
+from ._errors import MissingPrimalError, MissingRuleError, TracingError
 
 __all__ = ["numpy_scope", "plain_numpy", "active_engine"]
 
@@ -157,6 +157,36 @@ def _explain(err, state):
         )
         _annotate(new, state, err.__traceback__)
         raise new from err
+    elif isinstance(err, AttributeError) and type(getattr(err, "obj", None)).__name__ in _ENGINE_TYPES:
+        new = MissingRuleError(
+            f"{_library_caller(err.__traceback__)} asked a value carrying derivatives for `.{err.name}` "
+            f"({err}). Library code written for plain ndarrays (memory layout, C-level attributes) "
+            "cannot run on the engine's values, and anydiff has no rule for that function.\n"
+            "Hint: wrap the call with ad.differentiate_with(function, ad.AutoFiniteDiff()) (or another "
+            "backend), give it a rule once with ad.custom_rule(function, jvp=..., vjp=...), or use a "
+            "backend that differentiates it natively (ad.AutoJax(), ad.AutoTorch())."
+        )
+        _annotate(new, state, err.__traceback__)
+        raise new from err
+
+
+#: Classes of the engines' values (forward/reverse duals, sparsity tracers).
+_ENGINE_TYPES = ("Dual", "_Tracer", "Lin")
+
+
+def _library_caller(tb) -> str:
+    """``module.function`` of the library function f called that failed (the first library
+    frame after the last frame of user code; anydiff's own frames are skipped)."""
+    entry = None
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(_LIBRARIES + ("contextlib",)):
+            entry = None  # user code: the library call of interest comes after it
+        elif entry is None and not module.startswith("anydiff"):
+            entry = f"{module}.{frame.f_code.co_name.rpartition('.')[2]}"
+        tb = tb.tb_next
+    return f"{entry}, called from f," if entry else "Code called from f"
 
 
 @contextmanager
