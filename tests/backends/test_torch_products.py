@@ -161,3 +161,23 @@ def test_eager_tree_and_two_argument_gradients_match_analytic():
     assert np.allclose(g["w"], c) and np.allclose(g["v"][0], a) and np.allclose(g["v"][1], 3 * c[:2] ** 2)
     ga, gc = ad.gradient(lambda a, c: torch.sum(a**2), b, a, c)  # c unused: zeros
     assert np.allclose(ga, 2 * a) and np.array_equal(gc, np.zeros(5))
+
+
+def test_gradients_under_inference_mode_and_no_grad_are_not_zero():
+    """No tape can be recorded in inference mode: torch.func runs instead (never a zero gradient)."""
+    b = ad.AutoTorch()
+    f = lambda x: torch.sum(torch.sin(x) * x)  # noqa: E731
+    x = torch.linspace(0.1, 1.0, 4, dtype=torch.float64)
+    expected = (torch.cos(x) * x + torch.sin(x)).numpy()
+    prep = ad.prepare_gradient(f, b, x)
+    with torch.no_grad():
+        assert np.allclose(ad.gradient(f, b, x, prep=prep).numpy(), expected, rtol=1e-14)
+    with torch.inference_mode():
+        assert np.allclose(ad.gradient(f, b, x, prep=prep).numpy(), expected, rtol=1e-14)
+        assert np.allclose(ad.gradient(f, b, x).numpy(), expected, rtol=1e-14)
+        xi = torch.linspace(0.1, 1.0, 4, dtype=torch.float64)  # an inference tensor
+        ga, gb = ad.gradient(lambda a, c: torch.sum(a * c), b, xi, xi * 2)
+        assert np.allclose(ga.numpy(), 2 * xi.numpy()) and np.allclose(gb.numpy(), xi.numpy())
+    with torch.inference_mode():
+        xinf = torch.ones(3, dtype=torch.float64)
+    assert np.allclose(ad.gradient(lambda v: torch.sum(v**2), b, xinf).numpy(), 2.0)  # inference tensor, outside

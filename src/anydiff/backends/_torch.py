@@ -153,15 +153,16 @@ class AutoTorch(Backend):
         compiled: ``torch.func``."""
         if self._classic(spec):
             return None  # torch.func cannot run functions that write into tensors
-        if not self.compile and not _is_complex(spec.x_dtype):
-            run = _taped_gradient(f)
-            return Built(run, lambda x, ctx: run(x, ctx)[1])
         func = _torch().func
         gv, grad = func.grad_and_value(f), func.grad(f)
 
         def gradient(x, ctx):
             g, y = gv(x, *ctx)
             return y, g
+
+        if not self.compile and not _is_complex(spec.x_dtype):
+            run = _taped_gradient(f, gradient)
+            return Built(run, lambda x, ctx: run(x, ctx)[1])
 
         if _real_of_complex(spec):  # torch returns the conjugate of JAX's convention
             only = lambda x, ctx: grad(x, *ctx).conj().resolve_conj()
@@ -221,11 +222,17 @@ class AutoTorch(Backend):
         return "forward" if self.compile or self.mode == "forward" else "reverse"
 
 
-def _taped_gradient(f):
-    """``(x, ctx) -> (y, g)`` of a real scalar ``f`` with one classic autograd tape."""
+def _taped_gradient(f, functional):
+    """``(x, ctx) -> (y, g)`` of a real scalar ``f`` with one classic autograd tape.
+
+    Under ``torch.inference_mode()`` (or for an inference tensor) no tape can be recorded:
+    ``functional`` (``torch.func``, which works there) runs instead of a zero gradient.
+    """
     torch = _torch()
 
     def gradient(x, ctx):
+        if torch.is_inference_mode_enabled() or x.is_inference():
+            return functional(x, ctx)
         xr = x.detach().requires_grad_(True)
         with torch.enable_grad():
             y = f(xr, *ctx)
@@ -246,11 +253,13 @@ def _taped_tree_gradient(f, argnums):
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
 
     def gradient(args):
+        if torch.is_inference_mode_enabled():
+            return None  # no tape can be recorded: the caller uses torch.func
         flat, specs = [], []
         for i in nums:
             leaves, tree = _pytree.tree_flatten(args[i])
             for leaf in leaves:
-                if not (isinstance(leaf, torch.Tensor) and leaf.is_floating_point()):
+                if not (isinstance(leaf, torch.Tensor) and leaf.is_floating_point()) or leaf.is_inference():
                     return None
             flat.append([leaf.detach().requires_grad_(True) for leaf in leaves])
             specs.append(tree)
