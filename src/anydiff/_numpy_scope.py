@@ -157,7 +157,7 @@ def _explain(err, state):
         )
         _annotate(new, state, err.__traceback__)
         raise new from err
-    elif isinstance(err, AttributeError) and type(getattr(err, "obj", None)).__name__ in _ENGINE_TYPES:
+    elif isinstance(err, AttributeError) and isinstance(getattr(err, "obj", None), state.types):
         new = MissingRuleError(
             f"{_library_caller(err.__traceback__)} asked a value carrying derivatives for `.{err.name}` "
             f"({err}). Library code written for plain ndarrays (memory layout, C-level attributes) "
@@ -170,10 +170,6 @@ def _explain(err, state):
         raise new from err
 
 
-#: Classes of the engines' values (forward/reverse duals, sparsity tracers).
-_ENGINE_TYPES = ("Dual", "_Tracer", "Lin")
-
-
 def _library_caller(tb) -> str:
     """``module.function`` of the library function f called that failed (the first library
     frame after the last frame of user code; anydiff's own frames are skipped)."""
@@ -181,7 +177,7 @@ def _library_caller(tb) -> str:
     while tb is not None:
         frame = tb.tb_frame
         module = frame.f_globals.get("__name__", "")
-        if not module.startswith(_LIBRARIES + ("contextlib",)):
+        if not _in_library(frame):
             entry = None  # user code: the library call of interest comes after it
         elif entry is None and not module.startswith("anydiff"):
             entry = f"{module}.{frame.f_code.co_name.rpartition('.')[2]}"
@@ -445,12 +441,17 @@ def _annotate(err, state, tb):
     err.args = (f"{head}\n{note}{sep}{hint}",) + err.args[1:]
 
 
+def _in_library(frame) -> bool:
+    """Whether ``frame`` runs NumPy, SciPy, anydiff, a backend library or ``contextlib`` (not user code)."""
+    return frame.f_globals.get("__name__", "").startswith(_LIBRARIES + ("contextlib",))
+
+
 def _user_line(tb):
     """``file:line in func: `source``` of the innermost frame outside NumPy and anydiff."""
     found = None
     while tb is not None:
         frame = tb.tb_frame
-        if not frame.f_globals.get("__name__", "").startswith(_LIBRARIES + ("contextlib",)):
+        if not _in_library(frame):
             found = (frame.f_code.co_filename, tb.tb_lineno, frame.f_code.co_name)
         tb = tb.tb_next
     if found is None:

@@ -109,7 +109,7 @@ class AutoTorch(Backend):
             return self._finish(_classic_pushforward(f, spec))
         func = torch.func
         if spec.same_point and spec.point is not None:
-            linearized = _linearize_once(f, spec)
+            linearized = _linearize_once(f, self.to_native(spec.point), spec.contexts)
             if linearized is not None:
                 return linearized
 
@@ -281,8 +281,8 @@ def _taped_tree_gradient(f, argnums):
     return gradient
 
 
-def _linearize_once(f, spec):
-    """``(x, T, ctx) -> (y, TY)`` from one ``torch.func.linearize`` at the prepared point.
+def _linearize_once(f, point, contexts):
+    """``(x, T, ctx) -> (y, TY)`` from one ``torch.func.linearize`` at the prepared ``point``.
 
     The linearization is an FX graph of the JVP with every value of the point folded in, so
     each call runs only the tangent operations: on the 2-D Brusselator (n = 2048, 12 tangents)
@@ -293,11 +293,10 @@ def _linearize_once(f, spec):
     import warnings
 
     torch = _torch()
-    point = torch.from_numpy(np.require(spec.point, requirements=("C", "W"))) if isinstance(spec.point, np.ndarray) else spec.point
     try:
         with warnings.catch_warnings(), _DUAL_LEVEL_LOCK:
             warnings.simplefilter("ignore")  # torch's constant folding warns about its own graph attributes
-            y0, jvp_fun = torch.func.linearize(lambda x: f(x, *spec.contexts), point)
+            y0, jvp_fun = torch.func.linearize(lambda x: f(x, *contexts), point)
     except Exception:  # noqa: BLE001 - any tracing failure: the general path still works
         return None
     batched = torch.func.vmap(jvp_fun)
