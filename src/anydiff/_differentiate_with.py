@@ -231,17 +231,43 @@ def host_apply(dw, kind, x, lin, args):
         return to_numpy(dw.f(dw.backend.to_native(x), *args))
     if kind == "pull" and lin.ndim == 1:  # scalar f: each pullback is a multiple of the gradient
         kind = "grad"
-    contexts = [Constant(a) for a in args]
+    return host_runner(dw, kind, x, args)(x, lin, args)
+
+
+def host_runner(dw, kind, x, args):
+    """``(x, lin, args) -> result`` for ``kind`` ("grad", "push" or "pull") at inputs shaped like
+    ``x`` and ``args``: prepared once per signature, so repeated calls (a jitted loop) skip the
+    set-up and the preparation's checks (the signature is the cache key)."""
     key = (kind, x.shape, x.dtype, *[(type(a), np.shape(a), getattr(a, "dtype", None)) for a in args])
-    prep = dw._preps.get(key)
-    if prep is None:  # prepared once per signature: repeated calls (a jitted loop) skip the set-up
-        prep = dw._preps[key] = _OPERATORS[kind][1](dw.f, dw.backend, x, *contexts)
-    op = _OPERATORS[kind][0]
-    if kind == "grad":  # lin: the cotangents of a scalar pullback, or None for the gradient itself
-        g = to_numpy(op(dw.f, dw.backend, x, *contexts, prep=prep))
-        return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
-    out = op(dw.f, dw.backend, x, tuple(lin), *contexts, prep=prep)
-    return np.stack([to_numpy(o) for o in out])
+    run = dw._preps.get(key)
+    if run is None:
+        run = dw._preps[key] = _build_runner(dw, kind, x, args)
+    return run
+
+
+def _build_runner(dw, kind, x, args):
+    contexts = [Constant(a) for a in args]
+    operator, prepare = _OPERATORS[kind]
+    prep = prepare(dw.f, dw.backend, x, *contexts)
+    if kind == "grad":
+        if prep.run_only is not None and not args:  # the prepared call's own fast path, minus its checks
+            run_only, to_native, back = prep.run_only, prep.to_native, prep.back
+
+            def gradient(x, lin, args):
+                g = to_numpy(back(run_only(to_native(x), ())))
+                return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
+        else:
+            def gradient(x, lin, args):  # lin: cotangents of a scalar pullback, or None
+                g = to_numpy(operator(dw.f, dw.backend, x, *[Constant(a) for a in args], prep=prep))
+                return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
+
+        return gradient
+
+    def linear(x, lin, args):
+        out = operator(dw.f, dw.backend, x, tuple(lin), *[Constant(a) for a in args], prep=prep)
+        return np.stack([to_numpy(o) for o in out])
+
+    return linear
 
 
 class _Operators(dict):

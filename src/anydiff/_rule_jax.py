@@ -88,6 +88,7 @@ class _Op:
         self.dw, self.contexts, self.arrays = dw, contexts, arrays
         self.x_shape, self.x_dtype = tuple(x.shape), np.dtype(x.dtype)
         self.y_shape, self.y_dtype = tuple(y_shape), np.dtype(y_dtype)
+        self.grad_runner = None  # set on the first host call (see _make_primitive)
 
     def rebuild(self, arrs):
         full = list(self.contexts)
@@ -119,7 +120,7 @@ def _make_primitive(kind):
     from jax.extend.core import Primitive
     from jax.interpreters import batching, mlir
 
-    from ._differentiate_with import host_batched
+    from ._differentiate_with import host_batched, host_runner
 
     p = Primitive("anydiff_" + kind)
     n_lin = 0 if kind in ("call", "grad") else 1
@@ -131,6 +132,11 @@ def _make_primitive(kind):
     def host(*operands, op, nb):
         x, lin, arrs = operands[0], (operands[1] if n_lin else None), operands[1 + n_lin:]
         shape, dtype = op.out(kind)
+        if kind == "grad" and nb == 0:  # jit(grad(...)) of a scalar f: the runner, looked up once per op
+            run = op.grad_runner
+            if run is None:
+                run = op.grad_runner = host_runner(op.dw, "grad", x, op.rebuild(arrs))
+            return np.asarray(run(x, None, op.rebuild(arrs) if arrs else ()), dtype=dtype)
         out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, shape)
         return np.asarray(out, dtype=dtype)
 
