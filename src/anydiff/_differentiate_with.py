@@ -224,20 +224,18 @@ def _t_black_box(ct, data):
 
 # ---------------------------------------------------------------------- host side (JAX, torch)
 def host_apply(dw, kind, x, lin, args):
-    """``f(x)`` (``kind="call"``), the gradient of scalar ``f`` (``"grad"``), or the backend's
-    pushforward / pullback of the stacked tangents / cotangents ``lin`` (shape ``(k,) + core``),
-    all in NumPy."""
-    if kind == "call":  # in the backend's own array type (a torch function gets a tensor)
-        return to_numpy(dw.f(dw.backend.to_native(x), *args))
+    """``f(x)`` (``kind="call"``), the gradient of scalar ``f`` (``"grad"``), both
+    (``"value_grad"``, a pair), or the backend's pushforward / pullback of the stacked tangents /
+    cotangents ``lin`` (shape ``(k,) + core``), all in NumPy."""
     if kind == "pull" and lin.ndim == 1:  # scalar f: each pullback is a multiple of the gradient
         kind = "grad"
     return host_runner(dw, kind, x, args)(x, lin, args)
 
 
 def host_runner(dw, kind, x, args):
-    """``(x, lin, args) -> result`` for ``kind`` ("grad", "push" or "pull") at inputs shaped like
-    ``x`` and ``args``: prepared once per signature, so repeated calls (a jitted loop) skip the
-    set-up and the preparation's checks (the signature is the cache key)."""
+    """``(x, lin, args) -> result`` for ``kind`` at inputs shaped like ``x`` and ``args``:
+    prepared once per signature, so repeated calls (a jitted loop) skip the set-up and the
+    preparation's checks (the signature is the cache key)."""
     key = (kind, x.shape, x.dtype, *[(type(a), np.shape(a), getattr(a, "dtype", None)) for a in args])
     run = dw._preps.get(key)
     if run is None:
@@ -246,20 +244,24 @@ def host_runner(dw, kind, x, args):
 
 
 def _build_runner(dw, kind, x, args):
-    contexts = [Constant(a) for a in args]
+    if kind == "call":  # in the backend's own array type (a torch function gets tensors)
+        native = dw.backend.to_native
+        conv = lambda a: native(a) if isinstance(a, np.ndarray) else a
+        return lambda x, lin, args: to_numpy(dw.f(native(x), *[conv(a) for a in args]))
     operator, prepare = _OPERATORS[kind]
-    prep = prepare(dw.f, dw.backend, x, *contexts)
-    if kind == "grad":
-        if prep.run_only is not None and not args:  # the prepared call's own fast path, minus its checks
-            run_only, to_native, back = prep.run_only, prep.to_native, prep.back
+    prep = prepare(dw.f, dw.backend, x, *[Constant(a) for a in args])
+    if kind in ("grad", "value_grad"):  # lin: cotangents of a scalar pullback, or None
+        scale = lambda g, lin: g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
+        if not args:  # the prepared call's own fast path, minus its checks
+            run, to_native, back = prep.run, prep.to_native, prep.back
+            if kind == "value_grad":
+                return lambda x, lin, args: tuple(to_numpy(back(o)) for o in run(to_native(x), ()))
+            only = prep.run_only or (lambda x, ctx: run(x, ctx)[1])
+            return lambda x, lin, args: scale(to_numpy(back(only(to_native(x), ()))), lin)
 
-            def gradient(x, lin, args):
-                g = to_numpy(back(run_only(to_native(x), ())))
-                return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
-        else:
-            def gradient(x, lin, args):  # lin: cotangents of a scalar pullback, or None
-                g = to_numpy(operator(dw.f, dw.backend, x, *[Constant(a) for a in args], prep=prep))
-                return g if lin is None else lin.reshape((-1,) + (1,) * g.ndim) * g
+        def gradient(x, lin, args):
+            out = operator(dw.f, dw.backend, x, *[Constant(a) for a in args], prep=prep)
+            return tuple(to_numpy(o) for o in out) if kind == "value_grad" else scale(to_numpy(out), lin)
 
         return gradient
 
@@ -278,7 +280,8 @@ class _Operators(dict):
 
         self.update(push=(operators.pushforward, operators.prepare_pushforward),
                     pull=(operators.pullback, operators.prepare_pullback),
-                    grad=(operators.gradient, operators.prepare_gradient))
+                    grad=(operators.gradient, operators.prepare_gradient),
+                    value_grad=(operators.value_and_gradient, operators.prepare_gradient))
         return self[kind]
 
 
@@ -290,25 +293,29 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
 
     Points shared by the whole batch (an unbatched ``x`` and ``args``) give one batched
     pushforward/pullback; otherwise each batch point is computed on its own. ``core_out`` (the
-    shape of one result) is needed only for an empty batch.
+    shape of one result, a list of shapes for ``"value_grad"``) is needed only for an empty batch.
     """
     x, args = np.asarray(x), [np.asarray(a) for a in args]
     if nb == 0:  # one point, no batch axes (jit(grad(...)) and the like)
         if lin is None:
             return host_apply(dw, kind, x, None, args)
         return host_apply(dw, kind, x, np.asarray(lin)[None], args)[0]
+    pair = kind == "value_grad"
     operands = [x] + args + ([] if lin is None else [np.asarray(lin)])
     batch = np.broadcast_shapes(*(o.shape[:nb] for o in operands))
     k = math.prod(batch)
+    if k == 0:
+        shapes = core_out if pair else [core_out]
+        out = [np.zeros(batch + tuple(s or ())) for s in shapes]
+        return tuple(out) if pair else out[0]
     shared = all(math.prod(o.shape[:nb]) == 1 for o in [x] + args)
     core = lambda o: o.reshape(o.shape[nb:])
     if shared:
-        if lin is None:  # call, grad: nothing batched but the point
+        if lin is None:  # call, grad, value_grad: nothing batched but the point
             y = host_apply(dw, kind, core(x), None, [core(a) for a in args])
-            return np.broadcast_to(y, batch + y.shape) if batch else y
+            each = lambda y: np.broadcast_to(y, batch + y.shape) if batch else y
+            return tuple(each(o) for o in y) if pair else each(y)
         L = np.broadcast_to(lin, batch + lin.shape[nb:]).reshape((k,) + lin.shape[nb:])
-        if k == 0:
-            return np.zeros(batch + tuple(core_out or ()))
         out = host_apply(dw, kind, core(x), L, [core(a) for a in args])
         return out.reshape(batch + out.shape[1:])
     flat = [np.broadcast_to(o, batch + o.shape[nb:]).reshape((k,) + o.shape[nb:]) for o in operands]
@@ -318,4 +325,5 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
         li = None if lin is None else flat[-1][i:i + 1]
         out = host_apply(dw, kind, xi, li, ai)
         outs.append(out if lin is None else out[0])
-    return np.stack(outs).reshape(batch + outs[0].shape)
+    stack = lambda parts: np.stack(parts).reshape(batch + parts[0].shape)
+    return tuple(stack(list(p)) for p in zip(*outs)) if pair else stack(outs)

@@ -88,7 +88,7 @@ class _Op:
         self.dw, self.contexts, self.arrays = dw, contexts, arrays
         self.x_shape, self.x_dtype = tuple(x.shape), np.dtype(x.dtype)
         self.y_shape, self.y_dtype = tuple(y_shape), np.dtype(y_dtype)
-        self.grad_runner = None  # set on the first host call (see _make_primitive)
+        self.runners = {}  # kind -> host runner, set on the first unbatched host call
 
     def rebuild(self, arrs):
         full = list(self.contexts)
@@ -96,8 +96,17 @@ class _Op:
             full[i] = a
         return full
 
-    def out(self, kind):
-        return (self.x_shape, self.x_dtype) if kind in ("pull", "grad") else (self.y_shape, self.y_dtype)
+    def outs(self, kind):
+        """(shape, dtype) of each result of the primitive ``kind``."""
+        y, x = (self.y_shape, self.y_dtype), (self.x_shape, self.x_dtype)
+        return {"call": [y], "push": [y], "pull": [x], "grad": [x], "value_grad": [y, x]}[kind]
+
+    def fuses_value_and_gradient(self):
+        """A scalar real f whose backend has a reverse mode: its JVP is the gradient (one host
+        call computing f and ∇f together) contracted with the tangent, so ``value_and_grad``
+        and ``grad`` cost one callback, and no pushforward is needed."""
+        return (self.y_shape == () and self.x_dtype.kind == "f" and self.y_dtype.kind == "f"
+                and self.dw.backend.has_reverse)
 
 
 _PRIMITIVES = {}
@@ -105,7 +114,7 @@ _PRIMITIVES = {}
 
 def _primitives():
     if not _PRIMITIVES:
-        for kind in ("call", "push", "pull", "grad"):
+        for kind in ("call", "push", "pull", "grad", "value_grad"):
             _PRIMITIVES[kind] = _make_primitive(kind)
         _define_derivatives(_PRIMITIVES)
     return _PRIMITIVES
@@ -123,44 +132,52 @@ def _make_primitive(kind):
     from ._differentiate_with import host_batched, host_runner
 
     p = Primitive("anydiff_" + kind)
-    n_lin = 0 if kind in ("call", "grad") else 1
+    multiple = p.multiple_results = kind == "value_grad"  # (f(x), ∇f(x))
+    n_lin = 1 if kind in ("push", "pull") else 0
 
     def abstract(*operands, op, nb):
-        shape, dtype = op.out(kind)
-        return jax.core.ShapedArray(_batch_shape(operands, nb) + shape, dtype)
+        batch = _batch_shape(operands, nb)
+        outs = [jax.core.ShapedArray(batch + shape, dtype) for shape, dtype in op.outs(kind)]
+        return outs if multiple else outs[0]
 
-    def host(*operands, op, nb):
+    def host(*operands, op, nb):  # -> a tuple of NumPy results
         x, lin, arrs = operands[0], (operands[1] if n_lin else None), operands[1 + n_lin:]
-        shape, dtype = op.out(kind)
-        if kind == "grad" and nb == 0:  # jit(grad(...)) of a scalar f: the runner, looked up once per op
-            run = op.grad_runner
+        specs = op.outs(kind)
+        if nb == 0 and lin is None:  # jit(grad(...)) and the like: the runner, looked up once per op
+            x, arrs = np.asarray(x), [np.asarray(a) for a in arrs]  # (pure_callback gives JAX arrays)
+            args = op.rebuild(arrs)
+            run = op.runners.get(kind)
             if run is None:
-                run = op.grad_runner = host_runner(op.dw, "grad", x, op.rebuild(arrs))
-            return np.asarray(run(x, None, op.rebuild(arrs) if arrs else ()), dtype=dtype)
-        out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, shape)
-        return np.asarray(out, dtype=dtype)
+                run = op.runners[kind] = host_runner(op.dw, kind, x, args)
+            out = run(x, None, args)
+        else:
+            out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, [s for s, _ in specs])
+        out = out if multiple else (out,)
+        return tuple(np.asarray(o, dtype=dtype) for o, (_, dtype) in zip(out, specs))
 
     def via_callback(*operands, op, nb):
         a = abstract(*operands, op=op, nb=nb)
-        spec = jax.ShapeDtypeStruct(a.shape, a.dtype)
-        return jax.pure_callback(lambda *o: host(*o, op=op, nb=nb), spec, *operands)
+        specs = [jax.ShapeDtypeStruct(o.shape, o.dtype) for o in (a if multiple else [a])]
+        out = jax.pure_callback(lambda *o: host(*o, op=op, nb=nb), specs, *operands)
+        return list(out) if multiple else out[0]
 
     def on_cpu(ctx, *operands, op, nb):  # the host function gets the buffers as NumPy arrays
         out, _, _ = mlir.emit_python_callback(
-            ctx, lambda *o: (host(*o, op=op, nb=nb),), None, list(operands), ctx.avals_in,
+            ctx, lambda *o: host(*o, op=op, nb=nb), None, list(operands), ctx.avals_in,
             ctx.avals_out, has_side_effect=False, returns_token=False)
         return out
 
     p.def_abstract_eval(abstract)
     p.def_impl(via_callback)
-    mlir.register_lowering(p, mlir.lower_fun(via_callback, multiple_results=False))
+    mlir.register_lowering(p, mlir.lower_fun(via_callback, multiple_results=multiple))
     if hasattr(mlir, "emit_python_callback"):  # skips pure_callback's copy of each operand into a JAX array
         mlir.register_lowering(p, on_cpu, platform="cpu")
 
     def batch(operands, dims, *, op, nb):
         jnp = jax.numpy
         moved = [jnp.expand_dims(o, 0) if d is None else jnp.moveaxis(o, d, 0) for o, d in zip(operands, dims)]
-        return p.bind(*moved, op=op, nb=nb + 1), 0
+        out = p.bind(*moved, op=op, nb=nb + 1)
+        return (out, [0] * len(out)) if multiple else (out, 0)
 
     batching.primitive_batchers[p] = batch
     return p
@@ -181,9 +198,14 @@ def _define_derivatives(P):
     def call_jvp(primals, tangents, *, op, nb):
         if any(type(t) is not ad.Zero for t in tangents[1:]):
             raise first_order_only(op)
-        y = P["call"].bind(*primals, op=op, nb=nb)
         if type(tangents[0]) is ad.Zero:
+            y = P["call"].bind(*primals, op=op, nb=nb)
             return y, ad.Zero.from_primal_value(y)
+        if op.fuses_value_and_gradient():  # ty = <∇f(x), tx>: reverse mode transposes it to ct ∇f(x)
+            y, g = P["value_grad"].bind(*primals, op=op, nb=nb)
+            axes = tuple(range(g.ndim - len(op.x_shape), g.ndim))
+            return y, jax.numpy.sum(g * tangents[0], axis=axes).astype(op.y_dtype)
+        y = P["call"].bind(*primals, op=op, nb=nb)
         return y, P["push"].bind(primals[0], tangents[0], *primals[1:], op=op, nb=nb)
 
     def linear_jvp(kind):
@@ -220,6 +242,7 @@ def _define_derivatives(P):
     ad.primitive_transposes[P["push"]] = transpose("pull")
     ad.primitive_transposes[P["pull"]] = transpose("push")
     ad.primitive_jvps[P["grad"]] = no_second_order
+    ad.primitive_jvps[P["value_grad"]] = no_second_order
 
 
 def call_black_box(dw, x, args):
@@ -258,8 +281,10 @@ def _output_spec(dw, x, args, arrays):
     probe = list(args)
     for i in arrays:
         probe[i] = np.ones(np.shape(args[i]), dtype=args[i].dtype)
-    try:
-        with np.errstate(all="ignore"):
+    import jax
+
+    try:  # (evaluated now even inside a trace: f may itself be written with jax.numpy)
+        with np.errstate(all="ignore"), jax.ensure_compile_time_eval():
             y = host_apply(dw, "call", np.ones(x.shape, dtype=x.dtype), None, probe)
     except Exception as err:
         raise OutputError(
