@@ -137,11 +137,19 @@ def module_loaded(name: str) -> bool:
 
 
 def as_dtype_of_leaf(v, dtype):
-    """``v`` cast to the real floating ``dtype`` of its leaf (complex results are left alone)."""
+    """``v`` cast to the floating ``dtype`` of its leaf.
+
+    A complex result for a real leaf keeps its real part: derivatives with respect to a real
+    leaf, and tangents of a real output leaf, are real (the imaginary part is zero).
+    """
     have = getattr(v, "dtype", None)
     if have is None or have == dtype:
         return v
     have_np, want_np = numpy_dtype(have), numpy_dtype(dtype)
+    if have_np is not None and want_np is not None and have_np.kind == "c" and want_np.kind == "f":
+        v, have_np = v.real, np.empty(0, have_np).real.dtype
+        if have_np == want_np:
+            return v
     if have_np is None or want_np is None or have_np == want_np or have_np.kind != "f" or want_np.kind != "f":
         return v
     if hasattr(have, "is_floating_point"):  # a torch tensor

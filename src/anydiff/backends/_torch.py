@@ -132,19 +132,19 @@ class AutoTorch(Backend):
     def build_pullback(self, f, spec):
         torch = _torch()
         if self._classic(spec):
-            return self._finish(_jax_convention(_classic_pullback(f, spec), spec))
+            return self._finish(_jax_pullback(_classic_pullback(f, spec), spec))
         func = torch.func
         if spec.same_point and spec.point is not None:  # one tape at the prepared point, reused
             y0, vjp_fun = func.vjp(lambda x: f(x, *spec.contexts), self.to_native(spec.point))
             batched = func.vmap(vjp_fun)
-            return self._finish(_jax_convention(lambda x, DY, ctx: (y0, batched(DY)[0]), spec))
+            return self._finish(_jax_pullback(lambda x, DY, ctx: (y0, batched(DY)[0]), spec))
 
         def pullback(x, DY, ctx):
             y, vjp_fun = func.vjp(lambda x: f(x, *ctx), x)
             (TX,) = func.vmap(vjp_fun)(DY)
             return y, TX
 
-        return self._finish(_jax_convention(pullback, spec))
+        return self._finish(_jax_pullback(pullback, spec))
 
     # ------------------------------------------------------------ fast paths
     def fast_gradient(self, f, spec):
@@ -171,8 +171,8 @@ class AutoTorch(Backend):
         return Built(self._finish(_jax_convention(gradient, spec)), self._finish(only))
 
     def fast_tree_gradient(self, f, argnums, spec, check):
-        if self._classic(spec) or self.compile:
-            return None
+        if self._classic(spec) or self.compile or _is_complex(spec.x_dtype):
+            return None  # complex leaves: the flat path converts torch's conjugate convention
         func = _torch().func
         gv, g = func.grad_and_value(f, argnums=argnums), func.grad(f, argnums=argnums)
         taped = _taped_tree_gradient(f, argnums)
@@ -318,6 +318,23 @@ def _jax_convention(closure, spec):
     def conjugated(x, seeds_or_ctx, *rest):
         y, d = closure(x, seeds_or_ctx, *rest)
         return y, d.conj().resolve_conj()
+
+    return conjugated
+
+
+def _jax_pullback(pullback, spec):
+    """A pullback in ``jax.vjp``'s convention when ``x`` or ``f(x)`` is complex.
+
+    torch's vector-Jacobian product is ``Jᴴ v`` (the conjugate of JAX's ``vᵀ J``), so JAX's is
+    ``conj(torch_vjp(conj(v)))``: for real ``f`` of complex ``x`` that is the conjugate of
+    torch's gradient, for real ``x`` and complex ``f(x)`` it is ``Re(vᵀ J)``.
+    """
+    if not (_is_complex(spec.x_dtype) or _is_complex(spec.y_dtype)):
+        return pullback
+
+    def conjugated(x, DY, ctx):
+        y, TX = pullback(x, DY.conj().resolve_conj(), ctx)
+        return y, TX.conj().resolve_conj()
 
     return conjugated
 

@@ -10,7 +10,8 @@ closures a preparation calls. A backend only provides ``build_pushforward`` and/
 * derivative = pushforward of the tangent 1, or a reverse Jacobian;
 * pushforward from pullback and pullback from pushforward, through the Jacobian;
 * real-valued ``f`` of complex ``x``: JAX's convention ``∂f/∂Re x − i ∂f/∂Im x`` from
-  pushforwards along the real and the imaginary basis directions.
+  pushforwards along the real and the imaginary basis directions; pullbacks derived from
+  pushforwards follow ``jax.vjp`` for every mix of real and complex ``x`` and ``f(x)``.
 
 Before deriving, each asks the backend's matching fast path (``fast_gradient``, ...), which
 returns ``None`` when it has nothing faster.
@@ -80,8 +81,8 @@ def jacobian_mode(backend, spec: FunctionSpec) -> str:
         return "forward"
     if not backend.has_forward:
         return "reverse"
-    if _is_complex(spec.x_dtype):
-        return "forward"  # holomorphic Jacobians: J v is well defined, vᴴ J conventions differ
+    if _is_complex(spec.x_dtype) or _is_complex(spec.y_dtype):
+        return "forward"  # J v is well defined; pullbacks of real basis cotangents miss Im f
     imposed = backend.jacobian_mode(spec)
     if imposed in ("forward", "reverse"):
         return imposed
@@ -111,15 +112,8 @@ def pullback(backend, f, spec: FunctionSpec):
         return backend.build_pullback(f, spec)
     xp = backend.array_namespace()
     n, m = spec.n, spec.m
-    if _real_of_complex(spec):
-        jac_c = _real_of_complex_jacobian(backend, f, spec)
-
-        def pullback_complex(x, DY, ctx):
-            y, J = jac_c(x, ctx)
-            TX = xp.reshape(DY, (DY.shape[0], m)) @ J
-            return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
-
-        return pullback_complex
+    if _is_complex(spec.x_dtype) or _is_complex(spec.y_dtype):
+        return _complex_pullback(backend, f, spec)
     jac = dense_jacobian(backend, f, spec)
 
     def pullback_from_pushforward(x, DY, ctx):
@@ -154,6 +148,12 @@ def dense_jacobian(backend, f, spec: FunctionSpec):
 
         return jacobian_complex
     forward = jacobian_mode(backend, spec) == "forward"
+    if not forward and _is_complex(spec.y_dtype):
+        raise UnsupportedOperationError(
+            f"{backend!r} has no pushforward, and pullbacks of real basis cotangents cannot give the "
+            f"Jacobian of a complex-valued f (dtype {spec.y_dtype}).\nHint: use a backend with forward "
+            "mode (e.g. AutoNumPy(), AutoJax()), or return the real and imaginary parts as two outputs."
+        )
     if forward:
         prim, k, shape = backend.build_pushforward(f, spec), n, spec.x_shape
     else:
@@ -174,24 +174,57 @@ def dense_jacobian(backend, f, spec: FunctionSpec):
     return jacobian_from_primitive
 
 
+def _complex_directions(backend, f, spec):
+    """``(x, ctx) -> (y, R, I)``: pushforwards along the real basis (``R``, shape ``(n, m)``) and,
+    for complex ``x``, the imaginary basis (``I``; ``None`` for real ``x``)."""
+    xp = backend.array_namespace()
+    push = backend.build_pushforward(f, spec)
+    n, m = spec.n, spec.m
+    E = np.eye(n, dtype=_np_dtype(spec.x_dtype))
+    complex_x = _is_complex(spec.x_dtype)
+    seeds = np.concatenate([E, 1j * E]) if complex_x else E
+    seeds = backend.from_numpy_native(seeds.reshape((seeds.shape[0],) + spec.x_shape), spec)
+
+    def directions(x, ctx):
+        y, TY = push(x, seeds, ctx)
+        rows = xp.reshape(TY, (seeds.shape[0], m))
+        return (y, rows[:n], rows[n:]) if complex_x else (y, rows, None)
+
+    return directions
+
+
 def _real_of_complex_jacobian(backend, f, spec):
     """``(x, ctx) -> (y, J)`` for real ``f`` of complex ``x`` (JAX's convention), ``J`` of shape ``(m, n)``.
 
     ``J = ∂f/∂Re x − i ∂f/∂Im x``, from pushforwards along the real and the imaginary basis
     directions: what ``jax.grad``/``jax.vjp`` return.
     """
-    xp = backend.array_namespace()
-    push = backend.build_pushforward(f, spec)
-    n, m = spec.n, spec.m
-    E = np.eye(n, dtype=_np_dtype(spec.x_dtype))
-    seeds = backend.from_numpy_native(np.concatenate([E, 1j * E]).reshape((2 * n,) + spec.x_shape), spec)
+    directions = _complex_directions(backend, f, spec)
 
     def jacobian(x, ctx):
-        y, TY = push(x, seeds, ctx)
-        rows = xp.reshape(TY, (2 * n, m))
-        return y, (rows[:n] - 1j * rows[n:]).T
+        y, R, I = directions(x, ctx)
+        return y, (R - 1j * I).T
 
     return jacobian
+
+
+def _complex_pullback(backend, f, spec):
+    """``(x, DY, ctx) -> (y, TX)`` as ``jax.vjp`` gives it, from pushforwards, when ``x`` or
+    ``f(x)`` is complex: ``TX = Re(DYᵀ R) − i Re(DYᵀ I)`` (the transpose of the real-linear map
+    ``t -> J t``, in JAX's convention; ``DYᵀ J`` for holomorphic ``f``; real for real ``x``)."""
+    xp = backend.array_namespace()
+    directions = _complex_directions(backend, f, spec)
+    m = spec.m
+
+    def pullback_complex(x, DY, ctx):
+        y, R, I = directions(x, ctx)
+        D = xp.reshape(DY, (DY.shape[0], m))
+        TX = (D @ R.T).real
+        if I is not None:
+            TX = TX - 1j * (D @ I.T).real
+        return y, xp.reshape(TX, (DY.shape[0],) + spec.x_shape)
+
+    return pullback_complex
 
 
 # ------------------------------------------------------- gradient, derivative

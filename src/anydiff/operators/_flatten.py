@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import as_input, from_numpy, leaf_dtype
+from .._arrays import as_input, from_numpy, leaf_dtype, numpy_dtype
 from .._errors import InputError
 from .._trees import LEAF, is_tree, tree_differences, tree_flatten, tree_paths, tree_unflatten
 
@@ -69,17 +69,32 @@ def _concat_native(leaves):
     return np.concatenate([np.reshape(v, -1) for v in leaves])
 
 
-def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=False, inplace=False):
+def _real_part(v):
+    try:
+        return v.real
+    except AttributeError:  # autograd's traced values have no .real
+        import autograd.numpy as anp
+
+        return anp.real(v)
+
+
+def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=False, inplace=False, in_dtypes=()):
     """``f_flat(v, *ctx)``: cut ``v`` into the active leaves, call ``f``, flatten its output.
 
     ``scalar``: ``v`` is 0-d and is the one (scalar) leaf itself (second derivatives).
     ``inplace``: ``f_flat(y, v, *ctx)`` calls ``f(y, *args)``, which writes into ``y``.
+    ``in_dtypes``: the leaves' dtypes; when ``v`` is complex, real leaves get the real part of
+    their slice, so ``f`` sees them real and no derivative flows along their imaginary part.
     """
     slices = _leaf_slices(in_shapes)
     tail = positions == tuple(range(n_args - len(positions), n_args))
+    kinds = [getattr(numpy_dtype(d), "kind", "f") for d in in_dtypes]
+    real = tuple(k != "c" for k in kinds) if "c" in kinds else ()
 
     def call(v, ctx, lead):
         leaves = [v] if scalar else [v[a:b].reshape(shape) for a, b, shape in slices]
+        if real:
+            leaves = [_real_part(leaf) if r else leaf for leaf, r in zip(leaves, real)]
         actives = tree_unflatten(in_def, leaves)
         if tail:
             return f(*lead, *actives, *ctx)
@@ -102,7 +117,7 @@ def make_flat_function(f, in_def, in_shapes, positions, n_args, holder, scalar=F
             holder.treedef = out_def
             holder.shapes = tuple(tuple(getattr(v, "shape", np.shape(v))) for v in out_leaves)
             holder.dtypes = tuple(leaf_dtype(v) for v in out_leaves)
-            holder.mixed = len({d for d in holder.dtypes if d is not None and d.kind == "f"}) > 1
+            holder.mixed = len({d for d in holder.dtypes if d is not None and d.kind in "fc"}) > 1
         return _concat_native(out_leaves)
 
     return f_flat

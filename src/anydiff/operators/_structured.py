@@ -322,7 +322,8 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
         x_flat = x_flat.reshape(())
     holder = _OutputTree()
     n_args = len(actives) + len(contexts)
-    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder, scalar, inplace=y is not None)
+    f_flat = make_flat_function(f, in_def, shapes, positions, n_args, holder, scalar, inplace=y is not None,
+                                in_dtypes=dtypes)
     if y is not None:  # the output is the array y
         holder.treedef, holder.shapes = LEAF, (tuple(y.shape),)
     lead = () if y is None else (y,)

@@ -60,7 +60,22 @@ def _b_gradient(backend, f, spec):
             f"ad.gradient needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
             "Hint: use ad.jacobian for vector outputs, or reduce f to a scalar (e.g. np.sum)."
         )
+    refuse_complex_output(spec, "gradient")
     return _derive.gradient(backend, f, spec)
+
+
+def refuse_complex_output(spec, op):
+    """A gradient (as ``jax.grad``) is defined for real-valued ``f`` only."""
+    from ..backends._base import _is_complex
+
+    if spec.y_dtype is not None and _is_complex(spec.y_dtype):
+        from .._errors import OutputError
+
+        raise OutputError(
+            f"ad.{op} needs a real-valued f; f(x) has dtype {spec.y_dtype} (a gradient of a complex "
+            "output has no single convention).\nHint: differentiate a real quantity (e.g. abs(y)**2 or "
+            "y.real), or use ad.jacobian / ad.derivative / ad.pushforward / ad.pullback for complex outputs."
+        )
 
 
 def _b_jacobian(backend, f, spec):

@@ -21,7 +21,7 @@ from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator
-from .first_order import _finish_batch, _finish_one, _pop_seeds, _routed, _routed_prepare
+from .first_order import _finish_batch, _finish_one, _pop_seeds, _routed, _routed_prepare, refuse_complex_output
 
 __all__ = [
     "second_derivative", "value_derivative_and_second_derivative", "prepare_second_derivative",
@@ -110,6 +110,7 @@ def _scalar_output(spec, op):
             f"ad.{op} needs a scalar-valued f; f(x) has shape {spec.y_shape}.\n"
             "Hint: use ad.jacobian/ad.pushforward for vector outputs."
         )
+    refuse_complex_output(spec, op)
     if spec.inplace:
         raise InputError(f"ad.{op} does not take in-place functions.\nHint: return the scalar from f.")
 
