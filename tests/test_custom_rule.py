@@ -29,7 +29,7 @@ def installed(name):
 
 
 def native_backends():
-    out = [pytest.param(ad.AutoNumPy(), id="numpy")]
+    out = [pytest.param(ad.AutoNumPy(), id="numpy"), pytest.param(ad.AutoNumPy(mode="reverse"), id="numpy-rev")]
     if installed("jax"):
         out += [pytest.param(ad.AutoJax(), id="jax"), pytest.param(ad.AutoJax(mode="forward", jit=False), id="jax-fwd")]
     if installed("torch"):
@@ -57,6 +57,24 @@ def test_missing_direction_by_transposition(backend, rule):
     (ty,) = ad.pushforward(rule, backend, x0, (np.ones(3),), ad.Constant(c))
     (tx,) = ad.pullback(rule, backend, x0, (np.ones(3),), ad.Constant(c))
     assert np.allclose(ty, J_ref.sum(axis=1)) and np.allclose(tx, J_ref.sum(axis=0))
+
+
+def _float32(a):
+    return a.float() if type(a).__module__.startswith("torch") else a.astype(np.float32)
+
+
+narrow_jvp = ad.custom_rule(lambda x: x * x, jvp=lambda x, t: _float32(2 * x * t))
+narrow_vjp = ad.custom_rule(lambda x: x * x, vjp=lambda x, ct: _float32(2 * x * ct))
+
+
+@pytest.mark.parametrize("backend", native_backends())
+@pytest.mark.parametrize("rule", [narrow_jvp, narrow_vjp], ids=["jvp", "vjp"])
+def test_rule_returning_a_narrower_dtype_is_refused(backend, rule):
+    """A float32 result for float64 arguments used to truncate the derivative silently."""
+    x = np.array([0.1 + 1e-12, 2.0])
+    for call in (lambda: ad.jacobian(rule, backend, x), lambda: ad.gradient(lambda v: rule(v).sum(), backend, x)):
+        with pytest.raises(ad.OutputError, match="returned dtype .*float32.*\n.*Hint"):
+            call()
 
 
 def test_decorator_form_and_plain_call():

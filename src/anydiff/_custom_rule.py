@@ -184,6 +184,13 @@ class CustomRule:
                 f"of {expected}, {tuple(np.shape(like))}.\nHint: jvp(x, tx, *contexts) returns an array "
                 "shaped like f(x); vjp(x, ty, *contexts) returns one shaped like x."
             )
+        if _loses_precision(getattr(out, "dtype", None), getattr(like, "dtype", None)):
+            expected = "f(x)" if which == "jvp" else "x"
+            raise OutputError(
+                f"{self!r}: {which} returned dtype {out.dtype}, but it must have the dtype of {expected}, "
+                f"{like.dtype} (a narrower dtype would silently lose precision or the imaginary part).\n"
+                f"Hint: compute {which}'s result in the dtype of its arguments (e.g. no .astype(np.float32))."
+            )
         return out
 
     def pushforward(self, x, tangents, *contexts, y=None):
@@ -191,8 +198,8 @@ class CustomRule:
         y = self.f(x, *contexts) if y is None else y
         if self.jvp is not None:
             return tuple(self.check("jvp", self.jvp(x, t, *contexts), y) for t in tangents)
-        J = self._materialise(x, contexts, y)
-        return tuple((J @ np.reshape(t, -1)).reshape(np.shape(y)) for t in tangents)
+        J = self._materialise(x, contexts, y)  # a column tangent: reverse mode transposes 2-d products
+        return tuple((J @ np.reshape(t, (-1, 1))).reshape(np.shape(y)) for t in tangents)
 
     def pullback(self, x, cotangents, *contexts, y=None):
         """``tuple`` of ``J.T @ ty`` for each NumPy cotangent (from ``vjp``, else transposed ``jvp``)."""
@@ -200,7 +207,7 @@ class CustomRule:
             return tuple(self.check("vjp", self.vjp(x, c, *contexts), x) for c in cotangents)
         y = self.f(x, *contexts) if y is None else y
         J = self._materialise(x, contexts, y)
-        return tuple((np.reshape(c, -1) @ J).reshape(np.shape(x)) for c in cotangents)
+        return tuple((np.reshape(c, (1, -1)) @ J).reshape(np.shape(x)) for c in cotangents)
 
     def _materialise(self, x, contexts, y):
         """The ``(y.size, x.size)`` Jacobian from whichever direction the rule gives."""
@@ -263,6 +270,21 @@ class CustomRule:
 
         pull, _ = make_vjp(lambda c: self.check("vjp", self.vjp(x, c, *contexts), x))(np.zeros_like(ans))
         return _transposed(self, "vjp", lambda: pull(g))
+
+
+def _loses_precision(have, want) -> bool:
+    """Whether a rule's result of dtype ``have`` would lose data as the dtype ``want`` expects."""
+    from ._arrays import numpy_dtype
+
+    if have is None or want is None:
+        return False
+    have, want = numpy_dtype(have), numpy_dtype(want)
+    if have is None or want is None or have.kind not in "fc" or want.kind not in "fc":
+        return False
+    if have.kind == "c" and want.kind == "f":
+        return True  # the imaginary part would be dropped
+    real = lambda d: np.empty(0, d).real.dtype  # noqa: E731
+    return real(have).itemsize < real(want).itemsize
 
 
 def _transposed(rule, which, compute):
