@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arrays import TreeOutputError
 from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
 from ..backends._base import Built
@@ -167,7 +168,7 @@ def _b_second_derivative(backend, f, spec):
         der, der2 = d2(x, ctx)
         return (value(x, ctx), der), der2
 
-    return second_derivative
+    return Built(second_derivative, lambda x, ctx: d2(x, ctx)[1])  # only: no plain evaluation of f
 
 
 def _value_fun(backend, f, spec):
@@ -237,7 +238,14 @@ def second_derivative(f, *args, prep=None, out=None):
     >>> round(float(ad.second_derivative(lambda t: t**3, ad.AutoFiniteDiff(), 2.0)), 3)
     12.0
     """
-    return value_derivative_and_second_derivative(f, *args, prep=prep, out=out)[2]
+    if type(prep) is TreePrep or (prep is None and is_structured(args)):
+        return value_derivative_and_second_derivative(f, *args, prep=prep, out=out)[2]
+    try:
+        prep, _, x, contexts = resolve_prep(SecondDerivativePrep, "second_derivative", f, args, prep, _b_second_derivative)
+    except TreeOutputError:  # a pytree output: the routed operator handles it
+        return value_derivative_and_second_derivative(f, *args, prep=prep, out=out)[2]
+    d2 = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))  # f's value is not needed
+    return d2 if out is None else write_out(prep, out, d2)
 
 
 # --------------------------------------------------------------------------- hvp
@@ -360,4 +368,9 @@ def hessian(f, *args, prep=None, out=None):
             return H
     if type(prep) is TreePrep or (prep is None and is_structured(args)):
         return tree_operator("hessian", f, args, prep, out)
-    return value_gradient_and_hessian(f, *args, prep=prep, out=out)[2]
+    try:
+        prep, _, x, contexts = resolve_prep(HessianPrep, "hessian", f, args, prep, _b_hessian)
+    except TreeOutputError:  # a pytree output: the routed operator says what to do
+        return value_gradient_and_hessian(f, *args, prep=prep, out=out)[2]
+    H = prep.back(prep.run_only(native_x(prep, x), prep.native_contexts(contexts)))  # f's value is not needed
+    return H if out is None else write_out(prep, out, H)
