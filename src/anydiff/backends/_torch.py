@@ -115,8 +115,8 @@ class AutoTorch(Backend):
 
         def pushforward(x, T, ctx):
             g = lambda x: f(x, *ctx)
-            y = g(x)
-            TY = func.vmap(lambda t: func.jvp(g, (x,), (t,))[1])(T)
+            # one evaluation of f: the primal output of jvp does not depend on the tangent (out_dims None)
+            y, TY = func.vmap(lambda t: func.jvp(g, (x,), (t,)), out_dims=(None, 0))(T)
             if TY.dtype != y.dtype and y.dtype.is_floating_point and TY.dtype.is_floating_point:
                 TY = TY.to(y.dtype)  # torch's forward mode can promote (a 0-d float32 times a float)
             return y, TY

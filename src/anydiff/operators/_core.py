@@ -17,7 +17,7 @@ from ..backends._base import Built
 from ._derive import check_complex, check_spec
 from ._prep import check_prep_type, split_contexts
 
-__all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
+__all__ = ["parse_args", "prepare", "resolve_prep", "run_first_call", "scalar_output", "to_user", "write_out", "stack_seeds"]
 
 
 def parse_args(args, inplace_allowed: bool, operator: str):
@@ -85,10 +85,12 @@ def _scalar(a):
     return a[()] if a.ndim == 0 else a
 
 
-def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=False):
+def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=False, output=None):
     """Run the one-time work of ``operator`` and return a ``cls`` preparation.
 
-    ``build(backend, f, spec) -> closure`` builds the native closure.
+    ``build(backend, f, spec) -> closure`` builds the native closure. ``output``: a guessed
+    ``(y_shape, y_dtype)`` used instead of evaluating ``f`` (:func:`run_first_call`, which
+    checks the guess against the value the first run returns).
     """
     y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
     if not callable(f):
@@ -109,6 +111,8 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     ctx = tuple(c.value if conv is None else conv(c.value) for c, conv in zip(contexts, ctx_native))
     if y is not None:
         spec = spec.with_output(tuple(y.shape), y.dtype, inplace=True)
+    elif output is not None:
+        spec = spec.with_output(*output)
     else:
         spec = backend.output_spec(f, xn, ctx, spec)
     check_complex(backend, spec)  # now with f's output dtype
@@ -250,17 +254,94 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
     if prep is None:
         y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
         key = _cache_key(cls, f, y, backend, x, contexts)
-        prep = cache_get(_CACHE, key)
+        prep = _cached(key, x)
         if prep is None:
             prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
             cache_put(_CACHE, key, prep)
-        else:
-            prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
         return prep, y, x, contexts
     check_prep_type(prep, cls)
     y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
     prep.check(f, backend, x, contexts, y)
     return prep, y, x, contexts
+
+
+def _cached(key, x):
+    prep = cache_get(_CACHE, key)
+    if prep is not None:
+        prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
+    return prep
+
+
+def run_first_call(cls, operator, f, args, prep, build, run, guess, *, inplace_allowed=False):
+    """``(prep, y, run(prep, y, x, contexts))``: :func:`resolve_prep`, then the run.
+
+    ``run``'s result starts with ``f``'s value (native). On the first unprepared call (a cache
+    miss), ``guess(x) -> (y_shape, y_dtype) or None`` stands in for the evaluation of ``f`` that
+    preparing would spend on learning the output: the preparation is built for the guess and run
+    at once, and kept only if the value the run returns has exactly the guessed shape and dtype.
+    Otherwise (or if the speculative run raises) the call takes the usual path, which evaluates
+    ``f`` for its output and raises the usual errors; a wrong guess costs one more run.
+    """
+    if prep is None:
+        y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
+        key = _cache_key(cls, f, y, backend, x, contexts)
+        prep = _cached(key, x)
+        if prep is None and y is None and key is not None:
+            first = _speculate(cls, operator, f, args, build, run, guess, x, contexts, inplace_allowed)
+            if first is not None:
+                cache_put(_CACHE, key, first[0])
+                return first
+        if prep is None:
+            prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
+            cache_put(_CACHE, key, prep)
+    else:
+        check_prep_type(prep, cls)
+        y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
+        prep.check(f, backend, x, contexts, y)
+    return prep, y, run(prep, y, x, contexts)
+
+
+def _speculate(cls, operator, f, args, build, run, guess, x, contexts, inplace_allowed):
+    try:
+        output = guess(as_input(x)[0])
+        if output is None:
+            return None
+        prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed, output=output)
+        result = run(prep, None, x, contexts)
+    except Exception:  # noqa: BLE001 - the usual path raises the real error (or succeeds)
+        return None
+    if not _has_output(result[0], prep.spec):
+        return None
+    return prep, None, result
+
+
+def _has_output(value, spec) -> bool:
+    """Whether ``value`` (f's value from a run) has the shape and dtype ``spec`` guessed."""
+    from ..backends._base import _np_dtype
+
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        if not isinstance(value, (float, np.floating)):  # Python ints and bools: integer outputs
+            return False
+        shape, dtype = (), np.asarray(value).dtype
+    try:
+        return tuple(shape) == spec.y_shape and _np_dtype(dtype) == _np_dtype(spec.y_dtype)
+    except TypeError:
+        return False
+
+
+def scalar_output(x):
+    """The guess of scalar-valued operators: ``f(x)`` is a 0-d array of ``x``'s (real) dtype."""
+    return ((), x.dtype) if _is_real_floating(x.dtype) else None
+
+
+def _is_real_floating(dtype) -> bool:
+    if hasattr(dtype, "is_floating_point"):
+        return dtype.is_floating_point
+    try:
+        return np.dtype(dtype).kind == "f"
+    except TypeError:
+        return False
 
 
 def native_x(prep, x):

@@ -19,7 +19,16 @@ from .._arrays import TreeOutputError
 from .._contexts import Context
 from .._trees import is_tree_argument
 from . import _derive
-from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out, write_y
+from ._core import (
+    native_x,
+    prepare,
+    resolve_prep,
+    run_first_call,
+    scalar_output,
+    stack_seeds,
+    write_out,
+    write_y,
+)
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator, tree_prepare
@@ -234,9 +243,19 @@ def value_and_pullback(f, *args, prep=None, out=None):
     array([0., 1.])
     """
     args, ty = _pop_seeds(args)
-    prep, y, x, contexts = resolve_prep(PullbackPrep, "pullback", f, args, prep, _b_pullback, inplace_allowed=True)
-    DY, single = stack_seeds(prep, ty, prep.spec.y_shape, prep.spec.y_dtype, "ty")
-    value, TX = prep.run(native_x(prep, x), DY, prep.native_contexts(contexts))
+
+    def run(prep, y, x, contexts):
+        DY, single = stack_seeds(prep, ty, prep.spec.y_shape, prep.spec.y_dtype, "ty")
+        return (*prep.run(native_x(prep, x), DY, prep.native_contexts(contexts)), single)
+
+    def guess(x):  # the cotangents are shaped like f(x)
+        first = ty[0] if isinstance(ty, (tuple, list)) and ty else ty
+        shape = getattr(first, "shape", None)
+        return None if shape is None or scalar_output(x) is None else (tuple(shape), x.dtype)
+
+    prep, y, (value, TX, single) = run_first_call(
+        PullbackPrep, "pullback", f, args, prep, _b_pullback, run, guess, inplace_allowed=True
+    )
     return _finish_batch(prep, y, value, TX, single, out)
 
 
@@ -289,8 +308,9 @@ def value_and_derivative(f, *args, prep=None, out=None):
     >>> float(y), float(d)
     (1.0, 1.0)
     """
-    prep, y, x, contexts = resolve_prep(DerivativePrep, "derivative", f, args, prep, _b_derivative, inplace_allowed=True)
-    value, d = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    prep, y, (value, d) = run_first_call(
+        DerivativePrep, "derivative", f, args, prep, _b_derivative, _run, scalar_output, inplace_allowed=True
+    )  # first call: f(x) guessed scalar (checked), else evaluated once to learn its shape
     return _finish_one(prep, y, value, d, out)
 
 
@@ -356,8 +376,7 @@ def value_and_gradient(f, *args, prep=None, out=None):
     >>> float(y), g
     (5.0, array([2., 4.]))
     """
-    prep, _, x, contexts = resolve_prep(GradientPrep, "gradient", f, args, prep, _b_gradient)
-    value, g = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    prep, _, (value, g) = run_first_call(GradientPrep, "gradient", f, args, prep, _b_gradient, _run, scalar_output)
     g = prep.back(g)
     if out is not None:
         g = write_out(prep, out, g)
@@ -471,6 +490,11 @@ def jacobian(f, *args, prep=None, out=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _run(prep, y, x, contexts):
+    """``(f(x), result)`` from the preparation's closure (what :func:`run_first_call` runs)."""
+    return prep.run(native_x(prep, x), prep.native_contexts(contexts))
+
+
 def _pop_seeds(args):
     """Remove the seeds (the argument right after x) from ``(y?, backend, x, seeds, *contexts)``."""
     from ..backends import Backend

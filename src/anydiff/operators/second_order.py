@@ -18,7 +18,15 @@ from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
 from ..backends._base import Built
 from . import _derive
-from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
+from ._core import (
+    native_x,
+    prepare,
+    resolve_prep,
+    run_first_call,
+    scalar_output,
+    stack_seeds,
+    write_out,
+)
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator
@@ -346,10 +354,16 @@ def value_gradient_and_hessian(f, *args, prep=None, out=None):
     (2.0, array([[0., 1.],
            [1., 0.]]))
     """
-    prep, _, x, contexts = resolve_prep(HessianPrep, "hessian", f, args, prep, _b_hessian)
-    (value, grad), H = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    prep, _, (value, grad, H) = run_first_call(
+        HessianPrep, "hessian", f, args, prep, _b_hessian, _run_hessian, scalar_output
+    )  # first call: f(x) guessed scalar (checked against the value), not evaluated for its shape
     value, H = _finish_one(prep, None, value, H, out)
     return value, prep.back(grad), H
+
+
+def _run_hessian(prep, y, x, contexts):
+    (value, grad), H = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    return value, grad, H
 
 
 def hessian(f, *args, prep=None, out=None):

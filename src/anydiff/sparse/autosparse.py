@@ -261,13 +261,16 @@ class AutoSparse(_Delegating):
         k, n = result.ncolors, spec.n
         finish = finisher(self.sparse_output, spec, (n, n), hessian=True)
 
-        def value_gradient_and_hessian(x, ctx):
+        def gradient_and_hessian(x, ctx):
             grad, HV = hvp(x, seeds, ctx)
-            H = result.decompress(to_numpy(HV).reshape(-1, n)[:k].T)
-            return (value(x, ctx), grad), finish(H)
+            return grad, finish(result.decompress(to_numpy(HV).reshape(-1, n)[:k].T))
 
-        def hessian(x, ctx):
-            return value_gradient_and_hessian(x, ctx)[1]
+        def value_gradient_and_hessian(x, ctx):
+            grad, H = gradient_and_hessian(x, ctx)
+            return (value(x, ctx), grad), H
+
+        def hessian(x, ctx):  # no evaluation of f for its value
+            return gradient_and_hessian(x, ctx)[1]
 
         plan = SparsePlan(S, result, "symmetric", spec.n, self._probe(hvp, spec.x_shape, spec))
         return Built(value_gradient_and_hessian, hessian, details=plan)
