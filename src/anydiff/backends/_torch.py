@@ -113,10 +113,15 @@ class AutoTorch(Backend):
             if linearized is not None:
                 return linearized
 
+        compiled = self.compile
+
         def pushforward(x, T, ctx):
             g = lambda x: f(x, *ctx)
-            # one evaluation of f: the primal output of jvp does not depend on the tangent (out_dims None)
-            y, TY = func.vmap(lambda t: func.jvp(g, (x,), (t,)), out_dims=(None, 0))(T)
+            if compiled:  # torch.compile fails (a guard error) on jvp's primal out of vmap with tensors from NumPy
+                y = g(x)
+                TY = func.vmap(lambda t: func.jvp(g, (x,), (t,))[1])(T)
+            else:  # one evaluation of f: jvp's primal output does not depend on the tangent (out_dims None)
+                y, TY = func.vmap(lambda t: func.jvp(g, (x,), (t,)), out_dims=(None, 0))(T)
             if TY.dtype != y.dtype and y.dtype.is_floating_point and TY.dtype.is_floating_point:
                 TY = TY.to(y.dtype)  # torch's forward mode can promote (a 0-d float32 times a float)
             return y, TY
