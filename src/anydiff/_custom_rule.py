@@ -144,35 +144,12 @@ class CustomRule:
 
     # ------------------------------------------------------------------ dispatch
     def __call__(self, x, *contexts):
-        hook = getattr(type(x), "__anydiff_custom_rule__", None)
-        if hook is not None:
-            return hook(x, self, contexts)
-        from .dual import Dual
-        from .sparse.detect._tracer import _Tracer
-
-        if any(isinstance(c, (Dual, _Tracer)) for c in contexts):
-            raise UnsupportedOperationError(
-                f"{self!r}: only the first argument is differentiated, but a context carries "
-                "derivatives.\nHint: pack everything differentiated into x and split it inside f, jvp and vjp."
-            )
-        if isinstance(x, Dual):
-            return self._dual(x, contexts)
-        if isinstance(x, _Tracer):
-            from ._differentiate_with import trace_black_box
-
-            return trace_black_box(self, self.f, x, contexts, self.jacobian_sparsity, self.output_shape)
-        libraries = {_library(a) for a in (x,) + contexts}
-        if "jax" in libraries:
-            from ._rule_jax import call_rule
-
-            return call_rule(self, x, contexts)
-        if "torch" in libraries:
-            from ._rule_torch import call_rule
-
-            return call_rule(self, x, contexts)
-        if "autograd" in libraries:
-            return self._autograd_primitive()(x, *contexts)
-        return self.f(x, *contexts)
+        # the route depends only on the argument types: found once per type signature
+        key = (type(x), *[type(c) for c in contexts]) if contexts else type(x)
+        route = _ROUTES.get(key)
+        if route is None:
+            route = _remember(key, _route(x, contexts))
+        return route(self, x, contexts)
 
     # ------------------------------------------------------------------ NumPy level
     def check(self, which, out, like):
@@ -285,6 +262,53 @@ def _loses_precision(have, want) -> bool:
         return True  # the imaginary part would be dropped
     real = lambda d: np.empty(0, d).real.dtype  # noqa: E731
     return real(have).itemsize < real(want).itemsize
+
+
+_ROUTES = {}  # argument types -> handler(rule, x, contexts)
+
+
+def _remember(key, route):
+    if len(_ROUTES) > 1024:  # bounded: a program cycling through ever new types
+        _ROUTES.clear()
+    _ROUTES[key] = route
+    return route
+
+
+def _route(x, contexts):
+    """The handler for arguments of these types (see the module docstring)."""
+    if getattr(type(x), "__anydiff_custom_rule__", None) is not None:
+        return lambda rule, x, contexts: type(x).__anydiff_custom_rule__(x, rule, contexts)
+    from .dual import Dual
+    from .sparse.detect._tracer import _Tracer
+
+    if any(isinstance(c, (Dual, _Tracer)) for c in contexts):
+        return _context_carries_derivatives
+    if isinstance(x, Dual):
+        return lambda rule, x, contexts: rule._dual(x, contexts)
+    if isinstance(x, _Tracer):
+        from ._differentiate_with import trace_black_box
+
+        return lambda rule, x, contexts: trace_black_box(rule, rule.f, x, contexts, rule.jacobian_sparsity,
+                                                         rule.output_shape)
+    libraries = {_library(a) for a in (x,) + tuple(contexts)}
+    if "jax" in libraries:
+        from ._rule_jax import call_rule
+
+        return call_rule
+    if "torch" in libraries:
+        from ._rule_torch import call_rule
+
+        return call_rule
+    if "autograd" in libraries:
+        return lambda rule, x, contexts: rule._autograd_primitive()(x, *contexts)
+    return lambda rule, x, contexts: rule.f(x, *contexts)
+
+
+def _context_carries_derivatives(rule, x, contexts):
+    raise UnsupportedOperationError(
+        f"{rule!r}: only the first argument is differentiated, but a context carries "
+        "derivatives.\nHint: pack everything differentiated into x and split it inside f, jvp and vjp."
+    )
 
 
 def _transposed(rule, which, compute):

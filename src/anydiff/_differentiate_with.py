@@ -118,30 +118,22 @@ class DifferentiateWith:
         return f"differentiate_with({self.__name__}, {self.backend!r})"
 
     def __call__(self, x, *args):
+        # the route depends only on the argument types: found once per type signature
+        key = (type(x), *[type(a) for a in args]) if args else type(x)
+        route = _ROUTES.get(key)
+        if route is None:
+            route = _route(x, args)
+            if len(_ROUTES) > 1024:  # bounded: a program cycling through ever new types
+                _ROUTES.clear()
+            _ROUTES[key] = route
+        return route(self, x, args)
+
+    def _engine(self, x, args):
         from ._numpy_scope import plain_numpy
         from .dual import Dual
-        from .sparse.detect._tracer import _Tracer
 
-        special = (Dual, _Tracer)
-        if any(isinstance(a, special) for a in args):
-            raise UnsupportedOperationError(
-                f"{self!r}: only the first argument is differentiated, but another argument carries "
-                "derivatives.\nHint: pack everything differentiated into one array x (np.concatenate) "
-                "and split it inside f."
-            )
-        if isinstance(x, (Dual, _Tracer)):
-            with plain_numpy():  # the black box sees plain NumPy inside an engine's call
-                return self._dual(x, args) if isinstance(x, Dual) else self._trace(x, args)
-        libraries = {_library(a) for a in (x,) + args}
-        if "jax" in libraries:
-            from ._rule_jax import call_black_box
-
-            return call_black_box(self, x, args)
-        if "torch" in libraries:
-            from ._rule_torch import call_black_box
-
-            return call_black_box(self, x, args)
-        return self.f(x, *args)
+        with plain_numpy():  # the black box sees plain NumPy inside an engine's call
+            return self._dual(x, args) if isinstance(x, Dual) else self._trace(x, args)
 
     # ------------------------------------------------------------------ AutoNumPy
     def _dual(self, x, args):
@@ -179,6 +171,39 @@ class DifferentiateWith:
 
     def _trace(self, x, args):
         return trace_black_box(self, self.f, x, args, self.jacobian_sparsity, self.output_shape)
+
+
+_ROUTES = {}  # argument types -> handler(wrapper, x, args)
+
+
+def _route(x, args):
+    """The handler for arguments of these types: an engine value, JAX, torch, or plain ``f``."""
+    from .dual import Dual
+    from .sparse.detect._tracer import _Tracer
+
+    special = (Dual, _Tracer)
+    if any(isinstance(a, special) for a in args):
+        return _argument_carries_derivatives
+    if isinstance(x, special):
+        return DifferentiateWith._engine
+    libraries = {_library(a) for a in (x,) + tuple(args)}
+    if "jax" in libraries:
+        from ._rule_jax import call_black_box
+
+        return call_black_box
+    if "torch" in libraries:
+        from ._rule_torch import call_black_box
+
+        return call_black_box
+    return lambda dw, x, args: dw.f(x, *args)
+
+
+def _argument_carries_derivatives(dw, x, args):
+    raise UnsupportedOperationError(
+        f"{dw!r}: only the first argument is differentiated, but another argument carries "
+        "derivatives.\nHint: pack everything differentiated into one array x (np.concatenate) "
+        "and split it inside f."
+    )
 
 
 def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
@@ -236,7 +261,7 @@ def host_runner(dw, kind, x, args):
     """``(x, lin, args) -> result`` for ``kind`` at inputs shaped like ``x`` and ``args``:
     prepared once per signature, so repeated calls (a jitted loop) skip the set-up and the
     preparation's checks (the signature is the cache key)."""
-    key = (kind, x.shape, x.dtype, *[(type(a), np.shape(a), getattr(a, "dtype", None)) for a in args])
+    key = _signature(kind, x, args)
     run = dw._preps.get(key)
     if run is None:
         run = dw._preps[key] = _build_runner(dw, kind, x, args)
@@ -270,6 +295,24 @@ def _build_runner(dw, kind, x, args):
         return np.stack([to_numpy(o) for o in out])
 
     return linear
+
+
+def _signature(kind, x, args):
+    return (kind, x.shape, x.dtype, *[(type(a), np.shape(a), getattr(a, "dtype", None)) for a in args])
+
+
+def host_value_and_gradient(dw, x, args):
+    """``(f(x), ∇f(x))`` in NumPy from one prepared backend call, or ``None`` unless a
+    gradient was already prepared for this signature (so ``f`` is known to be scalar).
+
+    The gradient is copied: a caller that holds it until a later backward pass must not see
+    a buffer the backend reuses on its next call.
+    """
+    key = _signature("value_grad", x, args)
+    if key not in dw._preps and ("grad",) + key[1:] not in dw._preps:
+        return None
+    y, g = host_runner(dw, "value_grad", x, args)(x, None, args)
+    return y, np.array(g, copy=True)
 
 
 class _Operators(dict):

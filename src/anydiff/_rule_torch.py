@@ -1,13 +1,21 @@
 """torch side of ``custom_rule`` and ``differentiate_with``: ``torch.autograd.Function`` classes.
 
-Both use the ``setup_context`` form, so they serve ``torch.autograd`` (backward),
+Each is written in the ``setup_context`` form, so it serves ``torch.autograd`` (backward),
 ``torch.autograd.forward_ad`` (the ``jvp`` staticmethod) and the ``torch.func`` transforms.
 A custom rule is torch code, so torch generates its ``vmap`` rule; a black box runs NumPy
 code on the host and has explicit ``vmap`` rules that pass a whole batch of tangents to the
 backend as one batched pushforward/pullback.
+
+Speed: torch's ``Function.apply`` binds the arguments of a ``setup_context``-form ``forward``
+with ``inspect`` on every call; with no ``torch.func`` transform active, :func:`_applier`
+calls a twin in the older ``forward(ctx, ...)`` form instead (same ``forward``,
+``setup_context``, ``backward`` and ``jvp`` code), which torch applies without that cost.
 """
 
 from __future__ import annotations
+
+import contextlib
+import inspect
 
 import numpy as np
 
@@ -30,12 +38,46 @@ def _context_error(owner):
     )
 
 
+def _applier(torch, modern):
+    """``apply`` for the ``setup_context``-form Function ``modern``: its classic-form twin when
+    no ``torch.func`` transform is active and no input is a ``torch.func`` wrapper, else
+    ``modern.apply`` (which torch needs for its transforms)."""
+
+    class Classic(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            output = modern.forward(*inputs)
+            modern.setup_context(ctx, inputs, output)
+            return output
+
+        backward = staticmethod(modern.backward)
+        jvp = staticmethod(modern.jvp)
+
+    Classic.__name__ = Classic.__qualname__ = modern.__name__
+    forward = modern.__dict__["forward"].__func__
+    forward.__signature__ = inspect.signature(forward)  # torch binds it per call: no re-inspection
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    wrapped = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
+    if active is None or wrapped is None:  # a torch without these: always the documented form
+        return modern.apply
+    is_tensor = torch.is_tensor
+
+    def apply(*inputs):
+        if active() or any(is_tensor(a) and wrapped(a) for a in inputs):
+            return modern.apply(*inputs)
+        return Classic.apply(*inputs)
+
+    return apply
+
+
 # ====================================================================== custom_rule
 def call_rule(rule, x, contexts):
     """Evaluate ``rule`` through its ``torch.autograd.Function``."""
-    if "torch" not in rule._cache:
-        rule._cache["torch"] = _rule_function(rule)
-    return rule._cache["torch"].apply(x, *contexts)
+    try:
+        apply = rule._cache["torch"]
+    except KeyError:
+        apply = rule._cache["torch"] = _applier(_torch(), _rule_function(rule))
+    return apply(x, *contexts)
 
 
 def _rule_function(rule):
@@ -46,63 +88,91 @@ def _rule_function(rule):
 
         @staticmethod
         def forward(x, *contexts):
-            return torch.as_tensor(rule.f(x, *contexts))
+            y = rule.f(x, *contexts)
+            return y if torch.is_tensor(y) else torch.as_tensor(y)
 
         @staticmethod
         def setup_context(ctx, inputs, output):
             x, *contexts = inputs
-            if any(torch.is_tensor(c) and c.requires_grad for c in contexts):
+            if contexts and any(torch.is_tensor(c) and c.requires_grad for c in contexts):
                 raise _context_error(rule)
-            ctx.save_for_backward(x, output)
-            ctx.save_for_forward(x, output)
-            ctx.contexts = contexts
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            ctx.contexts, ctx.y_meta = contexts, (output.shape, output.dtype)
 
         @staticmethod
         def backward(ctx, gy):
-            x, y = ctx.saved_tensors
-            return (_rule_vjp(rule, x, gy, ctx.contexts, y),) + (None,) * len(ctx.contexts)
+            (x,) = ctx.saved_tensors
+            return (_rule_vjp(rule, x, gy, ctx.contexts, ctx.y_meta),) + (None,) * len(ctx.contexts)
 
         @staticmethod
         def jvp(ctx, tx, *tcontexts):
             if any(t is not None for t in tcontexts):
                 raise _context_error(rule)
-            x, y = ctx.saved_tensors
-            return _rule_jvp(rule, x, tx, ctx.contexts, y)
+            (x,) = ctx.saved_tensors
+            return _rule_jvp(rule, x, tx, ctx.contexts, ctx.y_meta)
 
     RuleFunction.__name__ = RuleFunction.__qualname__ = f"custom_rule_{rule.__name__}"
     return RuleFunction
 
 
-def _rule_vjp(rule, x, gy, contexts, y):
-    from ._custom_rule import _transposed
+class _Like:
+    """What :meth:`CustomRule.check` compares a rule's result with: a shape and a dtype."""
 
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+
+def _checked(torch, rule, which, out, like_shape, dtype):
+    """``out`` as a tensor of ``dtype``, after checking its shape and dtype against the rule's
+    contract (a narrower dtype is refused, never truncated); the common case costs nothing."""
+    if not (torch.is_tensor(out) and out.shape == like_shape and out.dtype == dtype):
+        rule.check(which, out, _Like(tuple(like_shape), dtype))
+        out = torch.as_tensor(out)
+    return out if out.dtype == dtype else out.to(dtype)
+
+
+def _rule_vjp(rule, x, gy, contexts, y_meta):
     torch = _torch()
     if rule.vjp is not None:
         out = rule.vjp(x, gy, *contexts)
     else:
-        push = lambda t: rule.check("jvp", torch.as_tensor(rule.jvp(x, t, *contexts)), y)
+        from ._custom_rule import _transposed
+
+        push = lambda t: _checked(torch, rule, "jvp", rule.jvp(x, t, *contexts), *y_meta)
         out = _transposed(rule, "jvp", lambda: torch.func.vjp(push, torch.zeros_like(x))[1](gy)[0])
-    return torch.as_tensor(rule.check("vjp", out, x), dtype=x.dtype)
+    return _checked(torch, rule, "vjp", out, x.shape, x.dtype)
 
 
-def _rule_jvp(rule, x, tx, contexts, y):
-    from ._custom_rule import _transposed
-
+def _rule_jvp(rule, x, tx, contexts, y_meta):
     torch = _torch()
     if rule.jvp is not None:
         out = rule.jvp(x, tx, *contexts)
     else:
-        pull = lambda c: rule.check("vjp", torch.as_tensor(rule.vjp(x, c, *contexts)), x)
-        out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, torch.zeros_like(y))[1](tx)[0])
-    return torch.as_tensor(rule.check("jvp", out, y), dtype=y.dtype)
+        from ._custom_rule import _transposed
+
+        pull = lambda c: _checked(torch, rule, "vjp", rule.vjp(x, c, *contexts), x.shape, x.dtype)
+        zeros = torch.zeros(y_meta[0], dtype=y_meta[1], device=x.device)
+        out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, zeros)[1](tx)[0])
+    return _checked(torch, rule, "jvp", out, *y_meta)
 
 
 # ====================================================================== differentiate_with
 def call_black_box(dw, x, args):
-    """``dw(x, *args)`` inside torch code, with derivatives from ``dw.backend``."""
-    if "torch" not in dw.__dict__.setdefault("_functions", {}):
-        dw._functions["torch"] = _black_box_functions(dw)
-    return dw._functions["torch"]["call"].apply(x, *args)
+    """``dw(x, *args)`` inside torch code, with derivatives from ``dw.backend``.
+
+    When a gradient is wanted (``x`` requires grad: the classic tape, ``torch.func.grad`` or
+    ``jacrev``), ``holder`` (a one-element list) lets the forward pass compute the value and
+    the gradient of a scalar ``f`` in one backend call and hand the gradient to ``backward``.
+    """
+    try:
+        F = dw._functions["torch"]
+    except (AttributeError, KeyError):
+        F = dw.__dict__.setdefault("_functions", {}).setdefault("torch", _black_box_functions(dw))
+    holder = [None] if x.requires_grad and _torch().is_grad_enabled() else None
+    return F["call"](x, holder, *args)
 
 
 def _np(a):
@@ -110,28 +180,61 @@ def _np(a):
     return a.detach().cpu().numpy() if torch.is_tensor(a) else a
 
 
+def _nested_error(dw, err):
+    return UnsupportedOperationError(
+        f"{dw!r} runs NumPy code on the host, which torch cannot do under nested torch.func "
+        f"transforms (such as torch.func.hessian) ({err}).\nHint: use one level of grad, vjp, "
+        "jvp, jacrev, jacfwd or vmap around the wrapped function; compute Hessians with "
+        "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
+    )
+
+
+def _to_host(dw, x, lin, args):
+    try:
+        return _np(x), None if lin is None else _np(lin), [_np(a) for a in args]
+    except RuntimeError as err:  # a tensor still wrapped by an outer torch.func level
+        raise _nested_error(dw, err) from err
+
+
+def _tensor(torch, out, dtype=None):
+    """``out`` as a tensor sharing its memory. torch wants contiguous, writable memory of its
+    own: a broadcast view or a read-only buffer (JAX's) is copied first. A 0-d result stays 0-d."""
+    a = np.asarray(out)
+    if not (a.flags.c_contiguous and a.flags.writeable):
+        a = np.array(a, order="C")
+    t = torch.from_numpy(a)
+    return t if dtype is None or t.dtype == dtype else t.to(dtype)
+
+
 def _host(dw, kind, x, lin, args, nb):
     from ._differentiate_with import host_batched
 
-    torch = _torch()
-    try:
-        x_np, lin_np, args_np = _np(x), None if lin is None else _np(lin), [_np(a) for a in args]
-    except RuntimeError as err:  # a tensor still wrapped by an outer torch.func level
-        raise UnsupportedOperationError(
-            f"{dw!r} runs NumPy code on the host, which torch cannot do under nested torch.func "
-            f"transforms (such as torch.func.hessian) ({err}).\nHint: use one level of grad, vjp, "
-            "jvp, jacrev, jacfwd or vmap around the wrapped function; compute Hessians with "
-            "ad.hessian(f, ad.SecondOrder(ad.AutoFiniteDiff(), <backend>), x)."
-        ) from err
-    # torch wants contiguous memory of its own (not a broadcast view); a 0-d result stays 0-d
-    out = np.require(host_batched(dw, kind, x_np, lin_np, args_np, nb, None), requirements=("C", "W"))
-    return torch.as_tensor(out, dtype=x.dtype if kind == "pull" else None)
+    x_np, lin_np, args_np = _to_host(dw, x, lin, args)
+    out = host_batched(dw, kind, x_np, lin_np, args_np, nb, None)
+    return _tensor(_torch(), out, dtype=x.dtype if kind == "pull" else None)
+
+
+def _host_call(dw, x, args, holder):
+    """Forward pass: ``f(x)``; with ``holder``, value and gradient together when ``f`` is
+    known to be scalar at this signature (a gradient was prepared by an earlier call)."""
+    if holder is not None:
+        from ._differentiate_with import host_value_and_gradient
+
+        x_np, _, args_np = _to_host(dw, x, None, args)
+        both = host_value_and_gradient(dw, np.asarray(x_np), [np.asarray(a) for a in args_np])
+        if both is not None:
+            torch = _torch()
+            holder[0] = _tensor(torch, both[1], dtype=x.dtype)
+            return _tensor(torch, both[0])
+    return _host(dw, "call", x, None, args, 0)
 
 
 def _black_box_functions(dw):
     F = {}
-    F["call"] = _call_function(dw, F)
-    F["push"], F["pull"] = _linear_function(dw, F, "push", "pull"), _linear_function(dw, F, "pull", "push")
+    torch = _torch()
+    F["call"] = _applier(torch, _call_function(dw, F))
+    F["push"] = _applier(torch, _linear_function(dw, F, "push", "pull"))
+    F["pull"] = _applier(torch, _linear_function(dw, F, "pull", "push"))
     return F
 
 
@@ -144,16 +247,42 @@ def _first_order_only(dw):
 
 
 def _vmap_rule(dw, kind, n_lin):
-    """A torch.func vmap rule: batch axes first, then one host call over the whole batch."""
+    """A torch.func vmap rule: batch axes first, then one host call over the whole batch.
+    The operand after ``x`` and ``lin`` is the gradient holder (never batched, not used here)."""
     torch = _torch()
 
     def rule(info, in_dims, *operands):
         moved = [o if not torch.is_tensor(o) else (o.unsqueeze(0) if d is None else o.movedim(d, 0))
                  for o, d in zip(operands, in_dims)]
-        x, lin, args = moved[0], (moved[1] if n_lin else None), moved[1 + n_lin:]
+        x, lin, args = moved[0], (moved[1] if n_lin else None), moved[2 + n_lin:]
         return _host(dw, kind, x, lin, args, 1), 0
 
     return staticmethod(rule)
+
+
+def _unwrapped_if_first_order(torch, *tensors):
+    """``(plain tensors, context to use them in)`` when nothing can differentiate a backward
+    pass that uses ``tensors``, else ``None``: no forward-mode dual level, and either the
+    classic tape records nothing (no ``create_graph``) or the only torch.func level is the
+    ``grad``/``vjp`` running this backward, over tensors that need no grad below it (they are
+    used with that level lowered, as torch runs a Function's forward)."""
+    if torch.autograd.forward_ad._current_level >= 0:
+        return None
+    try:
+        functorch = torch._C._functorch
+        if not torch._C._are_functorch_transforms_active():
+            return None if torch.is_grad_enabled() else (tensors, contextlib.nullcontext())
+        from torch._functorch.pyfunctorch import TransformType, retrieve_current_functorch_interpreter
+
+        level = retrieve_current_functorch_interpreter()
+        if level.level() != 1 or level.key() != TransformType.Grad:
+            return None
+        inner = [functorch.get_unwrapped(t) if functorch.maybe_get_level(t) == 1 else t for t in tensors]
+        if any(functorch.is_functorch_wrapped_tensor(t) or t.requires_grad for t in inner):
+            return None
+    except (AttributeError, ImportError):  # a torch without these internals: take the general path
+        return None
+    return inner, level.lower()
 
 
 def _call_function(dw, F):
@@ -161,29 +290,39 @@ def _call_function(dw, F):
 
     class Call(torch.autograd.Function):
         @staticmethod
-        def forward(x, *args):
-            return _host(dw, "call", x, None, args, 0)
+        def forward(x, holder, *args):
+            return _host_call(dw, x, args, holder)
 
         @staticmethod
         def setup_context(ctx, inputs, output):
-            x, *args = inputs
+            x, holder, *args = inputs
             if any(torch.is_tensor(a) and a.requires_grad for a in args):
                 raise _context_error(dw)
             ctx.save_for_backward(x)
             ctx.save_for_forward(x)
-            ctx.args = args
+            ctx.holder, ctx.args = holder, args
 
         @staticmethod
         def backward(ctx, gy):
             (x,) = ctx.saved_tensors
-            return (F["pull"].apply(x, gy, *ctx.args),) + (None,) * len(ctx.args)
+            none = (None,) * (1 + len(ctx.args))
+            plain = _unwrapped_if_first_order(torch, x, gy)
+            if plain is None:  # torch may differentiate this backward pass: a Function that refuses
+                return (F["pull"](x, gy, ctx.holder, *ctx.args),) + none
+            g = ctx.holder[0] if ctx.holder is not None else None
+            if g is not None:  # scalar f: the gradient came with the value
+                out = gy * g
+                return (out if out.dtype == x.dtype else out.to(x.dtype),) + none
+            (x, gy), lowered = plain
+            with lowered:
+                return (_host(dw, "pull", x, gy, ctx.args, 0),) + none
 
         @staticmethod
-        def jvp(ctx, tx, *targs):
+        def jvp(ctx, tx, tholder, *targs):
             if any(t is not None for t in targs):
                 raise _context_error(dw)
             (x,) = ctx.saved_tensors
-            return F["push"].apply(x, tx, *ctx.args)
+            return F["push"](x, tx, None, *ctx.args)
 
         vmap = _vmap_rule(dw, "call", 0)
 
@@ -191,34 +330,39 @@ def _call_function(dw, F):
 
 
 def _linear_function(dw, F, kind, other):
-    """``push`` (tangent -> output tangent) or ``pull``: linear in ``lin``, each the other's transpose."""
+    """``push`` (tangent -> output tangent) or ``pull``: linear in ``lin``, each the other's
+    transpose. ``holder`` may carry the gradient of a scalar ``f`` (then ``pull`` is ``lin * g``)."""
     torch = _torch()
 
     class Linear(torch.autograd.Function):
         @staticmethod
-        def forward(x, lin, *args):
+        def forward(x, lin, holder, *args):
+            g = holder[0] if holder is not None else None
+            if g is not None:
+                out = lin * g
+                return out if out.dtype == x.dtype else out.to(x.dtype)
             return _host(dw, kind, x.unsqueeze(0), lin.unsqueeze(0), [_unsq(a) for a in args], 1)[0]
 
         @staticmethod
         def setup_context(ctx, inputs, output):
-            x, _, *args = inputs
+            x, _, _, *args = inputs
             ctx.save_for_backward(x)
             ctx.save_for_forward(x)
             ctx.args = args
 
         @staticmethod
-        def jvp(ctx, tx, tlin, *targs):
+        def jvp(ctx, tx, tlin, tholder, *targs):
             if tx is not None or any(t is not None for t in targs):
                 raise _first_order_only(dw)
             (x,) = ctx.saved_tensors
-            return F[kind].apply(x, tlin, *ctx.args)
+            return F[kind](x, tlin, None, *ctx.args)
 
         @staticmethod
         def backward(ctx, g):
             if ctx.needs_input_grad[0]:
                 raise _first_order_only(dw)
             (x,) = ctx.saved_tensors
-            return (None, F[other].apply(x, g, *ctx.args)) + (None,) * len(ctx.args)
+            return (None, F[other](x, g, None, *ctx.args), None) + (None,) * len(ctx.args)
 
         vmap = _vmap_rule(dw, kind, 1)
 
