@@ -38,6 +38,12 @@ def _context_error(owner):
     )
 
 
+def _functorch_active(torch):
+    """Whether a ``torch.func`` transform is active (``True`` for a torch that cannot tell)."""
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return True if active is None else active()
+
+
 def _applier(torch, modern):
     """``apply`` for the ``setup_context``-form Function ``modern``: its classic-form twin when
     no ``torch.func`` transform is active and no input is a ``torch.func`` wrapper, else
@@ -142,8 +148,24 @@ def _rule_vjp(rule, x, gy, contexts, y_meta):
         from ._custom_rule import _transposed
 
         push = lambda t: _checked(torch, rule, "jvp", rule.jvp(x, t, *contexts), *y_meta)
-        out = _transposed(rule, "jvp", lambda: torch.func.vjp(push, torch.zeros_like(x))[1](gy)[0])
+        out = _transposed(rule, "jvp", lambda: _transpose(torch, push, x, gy))
     return _checked(torch, rule, "vjp", out, x.shape, x.dtype)
+
+
+def _transpose(torch, push, x, gy):
+    """``J.T @ gy`` for the linear map ``push`` (``t -> J @ t``): one vjp of ``push`` at zero.
+    With no torch.func transform active, the classic tape does it (much cheaper than
+    ``torch.func.vjp``), recording a graph only under ``create_graph``."""
+    if _functorch_active(torch):
+        return torch.func.vjp(push, torch.zeros_like(x))[1](gy)[0]
+    create = torch.is_grad_enabled()
+    with torch.enable_grad():
+        t = torch.zeros_like(x, requires_grad=True)
+        out = push(t)
+        if not out.requires_grad:  # the map does not depend on t: zero
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(out, t, gy, create_graph=create, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
 
 
 def _rule_jvp(rule, x, tx, contexts, y_meta):
@@ -164,15 +186,25 @@ def call_black_box(dw, x, args):
     """``dw(x, *args)`` inside torch code, with derivatives from ``dw.backend``.
 
     When a gradient is wanted (``x`` requires grad: the classic tape, ``torch.func.grad`` or
-    ``jacrev``), ``holder`` (a one-element list) lets the forward pass compute the value and
-    the gradient of a scalar ``f`` in one backend call and hand the gradient to ``backward``.
+    ``jacrev``), a :class:`_Holder` lets the forward pass compute the value and the gradient
+    of a scalar ``f`` in one backend call and hand the gradient to ``backward``.
     """
     try:
         F = dw._functions["torch"]
     except (AttributeError, KeyError):
         F = dw.__dict__.setdefault("_functions", {}).setdefault("torch", _black_box_functions(dw))
-    holder = [None] if x.requires_grad and _torch().is_grad_enabled() else None
+    holder = _Holder() if x.requires_grad and _torch().is_grad_enabled() else None
     return F["call"](x, holder, *args)
+
+
+class _Holder:
+    """The gradient of one call, from its forward pass to its backward pass. Not a list: torch
+    rebuilds pytree containers (lists, tuples) among a Function's inputs under torch.func."""
+
+    __slots__ = ("g",)
+
+    def __init__(self):
+        self.g = None
 
 
 def _np(a):
@@ -224,7 +256,7 @@ def _host_call(dw, x, args, holder):
         both = host_value_and_gradient(dw, np.asarray(x_np), [np.asarray(a) for a in args_np])
         if both is not None:
             torch = _torch()
-            holder[0] = _tensor(torch, both[1], dtype=x.dtype)
+            holder.g = _tensor(torch, both[1], dtype=x.dtype)
             return _tensor(torch, both[0])
     return _host(dw, "call", x, None, args, 0)
 
@@ -270,7 +302,7 @@ def _unwrapped_if_first_order(torch, *tensors):
         return None
     try:
         functorch = torch._C._functorch
-        if not torch._C._are_functorch_transforms_active():
+        if not _functorch_active(torch):
             return None if torch.is_grad_enabled() else (tensors, contextlib.nullcontext())
         from torch._functorch.pyfunctorch import TransformType, retrieve_current_functorch_interpreter
 
@@ -309,7 +341,7 @@ def _call_function(dw, F):
             plain = _unwrapped_if_first_order(torch, x, gy)
             if plain is None:  # torch may differentiate this backward pass: a Function that refuses
                 return (F["pull"](x, gy, ctx.holder, *ctx.args),) + none
-            g = ctx.holder[0] if ctx.holder is not None else None
+            g = ctx.holder.g if ctx.holder is not None else None
             if g is not None:  # scalar f: the gradient came with the value
                 out = gy * g
                 return (out if out.dtype == x.dtype else out.to(x.dtype),) + none
@@ -337,7 +369,7 @@ def _linear_function(dw, F, kind, other):
     class Linear(torch.autograd.Function):
         @staticmethod
         def forward(x, lin, holder, *args):
-            g = holder[0] if holder is not None else None
+            g = holder.g if holder is not None else None
             if g is not None:
                 out = lin * g
                 return out if out.dtype == x.dtype else out.to(x.dtype)
