@@ -70,6 +70,31 @@ def test_held_gradients_are_not_shared_between_calls(f, backend):
     np.testing.assert_allclose(b.grad.numpy(), 10 * grad_exact(2 * X), rtol=tol(backend))
 
 
+def test_value_and_gradient_in_one_backend_call():
+    """From the second call at a signature, a gradient step evaluates f once (not once for the
+    value and once more for the gradient), under the classic tape and torch.func.grad."""
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.sum(x**3)
+
+    w = ad.differentiate_with(f, ad.AutoNumPy())
+    for step in range(3):
+        calls.clear()
+        v = torch.tensor(X, requires_grad=True)
+        w(v).backward()
+        np.testing.assert_allclose(v.grad.numpy(), 3 * X**2, rtol=1e-12)
+        assert len(calls) == 1 or step == 0  # the first step also prepares the gradient
+        calls.clear()
+        np.testing.assert_allclose(torch.func.grad(w)(torch.tensor(X)).numpy(), 3 * X**2, rtol=1e-12)
+        assert len(calls) == 1
+    calls.clear()
+    with torch.no_grad():  # no gradient wanted: f alone
+        w(torch.tensor(X, requires_grad=True))
+    assert len(calls) == 1
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_dtypes_are_kept(dtype):
     w = ad.differentiate_with(f_np, ad.AutoNumPy())

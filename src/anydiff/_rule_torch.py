@@ -369,7 +369,7 @@ def _linear_function(dw, F, kind, other):
     class Linear(torch.autograd.Function):
         @staticmethod
         def forward(x, lin, holder, *args):
-            g = holder.g if holder is not None else None
+            g = holder.g if holder is not None and kind == "pull" else None
             if g is not None:
                 out = lin * g
                 return out if out.dtype == x.dtype else out.to(x.dtype)
