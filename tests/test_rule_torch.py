@@ -197,6 +197,23 @@ def test_custom_rule_classic_and_func(given):
             np.testing.assert_allclose(h.numpy(), s * (1 - s), rtol=rtol)
 
 
+@pytest.mark.parametrize("given", sorted(RULES))
+def test_custom_rule_second_order_under_torch_func(given):
+    """Nested transforms take the general road (torch.func.vjp for a missing vjp); reference:
+    softplus'' = s (1 - s) with s the logistic sigmoid."""
+    rule = ad.custom_rule(lambda x: torch.nn.functional.softplus(x), **RULES[given])
+    loss = lambda v: rule(v).sum()
+    x = torch.linspace(-2.0, 2.0, 5, dtype=torch.float64)
+    s = torch.sigmoid(x)
+    for _ in range(2):
+        torch.testing.assert_close(torch.func.hessian(loss)(x), torch.diag(s * (1 - s)))
+        torch.testing.assert_close(torch.func.grad(lambda v: torch.func.grad(loss)(v).sum())(x), s * (1 - s))
+        _, hv = torch.func.jvp(torch.func.grad(loss), (x,), (torch.ones_like(x),))
+        torch.testing.assert_close(hv, s * (1 - s))
+        G = torch.func.vmap(torch.func.grad(loss))(torch.stack([x, 2 * x]))
+        torch.testing.assert_close(G, torch.stack([s, torch.sigmoid(2 * x)]))
+
+
 def test_custom_rule_wrong_shape_and_contexts_in_classic_form():
     bad = ad.custom_rule(lambda x: x * x, vjp=lambda x, ct: ct[:2])
     v = torch.ones(3, dtype=torch.float64, requires_grad=True)
@@ -204,7 +221,18 @@ def test_custom_rule_wrong_shape_and_contexts_in_classic_form():
         bad(v).sum().backward()
     with pytest.raises(ad.OutputError, match="vjp returned shape"):
         torch.func.grad(lambda t: bad(t).sum())(torch.ones(3, dtype=torch.float64))
+    narrow = ad.custom_rule(lambda x: x * x, vjp=lambda x, ct: (2 * x * ct).float())
+    with pytest.raises(ad.OutputError, match="returned dtype"):  # never truncated silently
+        narrow(v).sum().backward()
+    with pytest.raises(ad.OutputError, match="returned dtype"):
+        torch.func.grad(lambda t: narrow(t).sum())(torch.ones(3, dtype=torch.float64))
     scaled = ad.custom_rule(lambda x, c: c * x, jvp=lambda x, t, c: c * t)
+    c = torch.tensor(3.0, dtype=torch.float64)  # a tensor context, with the jvp transposed
+    for _ in range(2):
+        g = torch.func.grad(lambda t: scaled(t, c).sum())(torch.ones(3, dtype=torch.float64))
+        torch.testing.assert_close(g, torch.full((3,), 3.0, dtype=torch.float64))
+        (g,) = torch.autograd.grad(scaled(v, c).sum(), v)
+        torch.testing.assert_close(g, torch.full((3,), 3.0, dtype=torch.float64))
     with pytest.raises(ad.UnsupportedOperationError, match="held constant"):
         scaled(v, torch.tensor(2.0, requires_grad=True))
     (g,) = torch.autograd.grad(scaled(v, torch.tensor(2.0, dtype=torch.float64)).sum(), v)

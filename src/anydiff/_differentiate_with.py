@@ -309,9 +309,12 @@ def host_value_and_gradient(dw, x, args):
     a buffer the backend reuses on its next call.
     """
     key = _signature("value_grad", x, args)
-    if key not in dw._preps and ("grad",) + key[1:] not in dw._preps:
-        return None
-    y, g = host_runner(dw, "value_grad", x, args)(x, None, args)
+    run = dw._preps.get(key)
+    if run is None:
+        if ("grad",) + key[1:] not in dw._preps:
+            return None
+        run = host_runner(dw, "value_grad", x, args)
+    y, g = run(x, None, args)
     return y, np.array(g, copy=True)
 
 

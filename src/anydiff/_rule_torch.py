@@ -19,6 +19,8 @@ import inspect
 
 import numpy as np
 
+from ._custom_rule import _transposed
+from ._differentiate_with import host_batched, host_value_and_gradient
 from ._errors import UnsupportedOperationError
 
 __all__ = ["call_black_box", "call_rule"]
@@ -145,23 +147,33 @@ def _rule_vjp(rule, x, gy, contexts, y_meta):
     if rule.vjp is not None:
         out = rule.vjp(x, gy, *contexts)
     else:
-        from ._custom_rule import _transposed
-
-        push = lambda t: _checked(torch, rule, "jvp", rule.jvp(x, t, *contexts), *y_meta)
-        out = _transposed(rule, "jvp", lambda: _transpose(torch, push, x, gy))
+        jvp = lambda x, t, *contexts: _checked(torch, rule, "jvp", rule.jvp(x, t, *contexts), *y_meta)
+        out = _transposed(rule, "jvp", lambda: _transpose(torch, jvp, x, gy, contexts))
     return _checked(torch, rule, "vjp", out, x.shape, x.dtype)
 
 
-def _transpose(torch, push, x, gy):
-    """``J.T @ gy`` for the linear map ``push`` (``t -> J @ t``): one vjp of ``push`` at zero.
-    With no torch.func transform active, the classic tape does it (much cheaper than
-    ``torch.func.vjp``), recording a graph only under ``create_graph``."""
-    if _functorch_active(torch):
-        return torch.func.vjp(push, torch.zeros_like(x))[1](gy)[0]
-    create = torch.is_grad_enabled()
-    with torch.enable_grad():
+def _transpose(torch, jvp, x, gy, contexts):
+    """``J.T @ gy`` for the linear map ``t -> jvp(x, t, *contexts)``: one vjp of it at zero.
+    With no torch.func transform active (and no forward-mode level), or where nothing can
+    differentiate the result (see :func:`_unwrapped_if_first_order`), the classic tape does
+    it, much cheaper than ``torch.func.vjp`` (a graph is recorded only under
+    ``create_graph``); otherwise ``torch.func.vjp``, which composes with outer transforms."""
+    lowered, create = contextlib.nullcontext(), torch.is_grad_enabled()
+    if torch.autograd.forward_ad._current_level >= 0:
+        plain = None
+    elif _functorch_active(torch):
+        plain = _unwrapped_if_first_order(torch, x, gy, *[c for c in contexts if torch.is_tensor(c)])
+        if plain is not None:
+            (x, gy, *inner), lowered = plain
+            it, create = iter(inner), False
+            contexts = [next(it) if torch.is_tensor(c) else c for c in contexts]
+    else:
+        plain = True
+    if plain is None:
+        return torch.func.vjp(lambda t: jvp(x, t, *contexts), torch.zeros_like(x))[1](gy)[0]
+    with lowered, torch.enable_grad():
         t = torch.zeros_like(x, requires_grad=True)
-        out = push(t)
+        out = jvp(x, t, *contexts)
         if not out.requires_grad:  # the map does not depend on t: zero
             return torch.zeros_like(x)
         (g,) = torch.autograd.grad(out, t, gy, create_graph=create, allow_unused=True)
@@ -173,8 +185,6 @@ def _rule_jvp(rule, x, tx, contexts, y_meta):
     if rule.jvp is not None:
         out = rule.jvp(x, tx, *contexts)
     else:
-        from ._custom_rule import _transposed
-
         pull = lambda c: _checked(torch, rule, "vjp", rule.vjp(x, c, *contexts), x.shape, x.dtype)
         zeros = torch.zeros(y_meta[0], dtype=y_meta[1], device=x.device)
         out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, zeros)[1](tx)[0])
@@ -239,8 +249,6 @@ def _tensor(torch, out, dtype=None):
 
 
 def _host(dw, kind, x, lin, args, nb):
-    from ._differentiate_with import host_batched
-
     x_np, lin_np, args_np = _to_host(dw, x, lin, args)
     out = host_batched(dw, kind, x_np, lin_np, args_np, nb, None)
     return _tensor(_torch(), out, dtype=x.dtype if kind == "pull" else None)
@@ -250,8 +258,6 @@ def _host_call(dw, x, args, holder):
     """Forward pass: ``f(x)``; with ``holder``, value and gradient together when ``f`` is
     known to be scalar at this signature (a gradient was prepared by an earlier call)."""
     if holder is not None:
-        from ._differentiate_with import host_value_and_gradient
-
         x_np, _, args_np = _to_host(dw, x, None, args)
         both = host_value_and_gradient(dw, np.asarray(x_np), [np.asarray(a) for a in args_np])
         if both is not None:
