@@ -79,8 +79,8 @@ class AutoAutograd(Backend):
         return Built(lambda x, ctx: vg(x, *ctx), lambda x, ctx: grad(x, *ctx))
 
     def fast_jacobian(self, f, spec, mode):
-        if mode == "forward":
-            return None  # derived: batched make_jvp pushforwards
+        if mode == "forward" or spec.m == 0:
+            return None  # derived: batched make_jvp pushforwards (or an empty Jacobian)
         f = _guard(f)
         make_vjp = _ag().make_vjp
         # rows of J by reverse passes over one recorded forward pass

@@ -118,7 +118,7 @@ class AutoFiniteDiff(Backend):
         def gradient(x, *ctx):
             x = to_numpy(x)
             parts = [push(x, np.eye(b - a, n, a, dtype=dtype).reshape((b - a,) + spec.x_shape), ctx)[1] for a, b in chunks]
-            return np.concatenate([np.reshape(p, -1) for p in parts]).reshape(spec.x_shape)
+            return np.concatenate([np.reshape(p, -1) for p in parts] or [np.zeros(0, dtype)]).reshape(spec.x_shape)
 
         return gradient
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._arrays import as_input, from_numpy, library_of, to_numpy
+from .._arrays import as_input, from_numpy, library_of, numpy_dtype, to_numpy
 from .._contexts import Context
 from .._errors import InputError, OutputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import is_tree_argument
@@ -373,6 +373,7 @@ def write_out(prep, out, value, what="out"):
             f"{what} has shape {tuple(out.shape)}, but the result has shape {tuple(np.shape(value))}.\n"
             "Hint: allocate out with the shape given in the operator's docstring."
         )
+    check_out_buffer(out, value, what)
     if lib == "torch":
         import torch
 
@@ -380,6 +381,21 @@ def write_out(prep, out, value, what="out"):
     else:
         np.copyto(out, to_numpy(value))
     return out
+
+
+def check_out_buffer(out, value, what):
+    """Refuse a buffer that would silently narrow the result (float64 into float32, complex into
+    real, floats into integers) or that cannot be written."""
+    have = numpy_dtype(value.dtype) if hasattr(value, "dtype") else np.result_type(value)
+    want = numpy_dtype(out.dtype)
+    if have is not None and want is not None and not np.can_cast(have, want, "safe"):
+        raise InputError(
+            f"{what} has dtype {want}, but the result has dtype {have}; writing it would lose precision "
+            f"or the imaginary part.\nHint: allocate {what} with dtype {have} (e.g. np.empty_like of an "
+            "earlier result), or drop out=."
+        )
+    if isinstance(out, np.ndarray) and not out.flags.writeable:
+        raise InputError(f"{what} is a read-only array.\nHint: pass a writable array, e.g. np.empty(shape).")
 
 
 def _write_sparse_out(out, value):

@@ -161,6 +161,14 @@ def dense_jacobian(backend, f, spec: FunctionSpec):
     nested = f.batch if isinstance(f, DerivativeFunction) else 1  # tangents carried inside f (Hessians)
     chunk = max(1, min(k, MAX_BATCH_ELEMENTS // (max(1, n + m) * nested)))
     bases = [basis(backend, start, min(start + chunk, k), k, shape, spec) for start in range(0, k, chunk)]
+    if not bases:  # x or f(x) has no entries: one zero seed gives f(x), the Jacobian is empty
+        seed = backend.from_numpy_native(np.zeros((1,) + tuple(shape), dtype=_np_dtype(spec.x_dtype)), spec)
+
+        def empty_jacobian(x, ctx):
+            y, block = prim(x, seed, ctx)
+            return y, xp.reshape(block[:0], full)
+
+        return empty_jacobian
 
     def jacobian_from_primitive(x, ctx):
         parts = []

@@ -54,7 +54,7 @@ class Prep:
 
             backend = resolve_backend(backend)
         if type(x) is not self.x_type or self._scalar_input:  # Python/NumPy scalars, 0-d arrays
-            xa, lib = as_input(x)
+            xa, lib = self._as_input(x)
             if lib != spec.input_library:
                 self._mismatch(f, backend, x, contexts, y)
             x = xa
@@ -78,6 +78,19 @@ class Prep:
                 "but is used at another x or with other context values.\nHint: prepare again at the "
                 "new point, or use the non-same-point prepare function."
             )
+
+    def _as_input(self, x):
+        try:
+            return as_input(x)
+        except InputError:
+            from .._trees import is_tree_argument
+
+            if not is_tree_argument(x):
+                raise
+            raise PreparationMismatchError(
+                f"This {type(self).__name__} was prepared for one array, but x is a {type(x).__name__} "
+                f"(a tree).\nHint: call ad.prepare_{self.operator}(...) again with this call's arguments."
+            ) from None
 
     def _mismatch(self, f, backend, x, contexts, y):
         spec = self.spec

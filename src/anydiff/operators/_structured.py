@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import as_dtype_of_leaf, as_input, from_numpy, library_of
+from .._arrays import as_dtype_of_leaf, as_input, from_numpy, library_of, numpy_dtype
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
 from .._trees import (
@@ -136,8 +136,8 @@ class TreePrep:
         if self.in_def != ("tuple", (LEAF,) * len(rest)):
             return False
         tensor = sys.modules["torch"].Tensor  # imported: the preparation made torch tensors
-        for a, shape in zip(rest, self.in_shapes):
-            if not isinstance(a, tensor) or a.shape != shape:
+        for a, shape, dtype in zip(rest, self.in_shapes, self.in_dtypes):
+            if not isinstance(a, tensor) or a.shape != shape or a.dtype != dtype:
                 return False
         return True
 
@@ -145,17 +145,18 @@ class TreePrep:
         if (  # hot path: the prepared arrays as separate active arguments (no trees)
             f is self.f and backend is self.backend and len(contexts) == len(self.positions)
             and self.in_def == ("tuple", (LEAF,) * len(actives))
-            and all(library_of(a) != "other" and hasattr(a, "shape") and tuple(a.shape) == s
-                    for a, s in zip(actives, self.in_shapes))
+            and all(library_of(a) != "other" and hasattr(a, "shape") and tuple(a.shape) == s and a.dtype == d
+                    for a, s, d in zip(actives, self.in_shapes, self.in_dtypes))
         ):
             return list(actives)
         leaves, td = tree_flatten_args(actives)
         shapes = tuple(tuple(getattr(v, "shape", np.shape(v))) for v in leaves)
         if type(backend) is str:
             backend = resolve_backend(backend)
+        dtypes_differ = self._dtype_differences(td, leaves)
         if f is self.f and backend == self.backend and td == self.in_def and shapes == self.in_shapes and len(
             contexts
-        ) == len(self.positions):
+        ) == len(self.positions) and not dtypes_differ:
             return leaves
         problems = []
         if f is not self.f:
@@ -165,13 +166,24 @@ class TreePrep:
         if len(actives) != self.n_active:
             problems.append(f"active arguments: prepared {self.n_active}, got {len(actives)}")
         else:
-            problems += _differences(self.in_def, self.in_shapes, td, shapes)
+            problems += _differences(self.in_def, self.in_shapes, td, shapes) or dtypes_differ
         if len(contexts) != len(self.positions):
             problems.append(f"contexts: prepared {len(self.positions)}, got {len(contexts)}")
         raise PreparationMismatchError(
             "This preparation does not match the call: " + "; ".join(problems or ["unknown"])
             + f".\nHint: call ad.prepare_{self.operator}(...) again with this function, backend and input."
         )
+
+    def _dtype_differences(self, td, leaves) -> list:
+        """Leaves whose dtype differs from the prepared one (as the plain operators refuse it)."""
+        if td != self.in_def:
+            return []
+        diffs = []
+        for path, v, want in zip(_arg_paths(td), leaves, self.in_dtypes):
+            have = numpy_dtype(v.dtype) if hasattr(v, "dtype") else as_input(v)[0].dtype
+            if have != numpy_dtype(want):
+                diffs.append(f"{path}: dtype {numpy_dtype(want)} prepared, got {have}")
+        return diffs
 
     # ------------------------------------------------------------- conversions
     def flat_x(self, leaves):
@@ -332,7 +344,7 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     fast = None
     if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
         argnums = tuple(i for i in range(n_args) if i not in positions)
-        fast = backend.fast_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes))
+        fast = backend.fast_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes, dtypes))
     return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast,
                     None if y is None else tuple(y.shape))
 
@@ -344,14 +356,18 @@ def _nodes(td):
             yield from _nodes(c)
 
 
-def _checker(in_def, shapes):
-    """Trace-time check of the argument structure (for natively jitted closures)."""
+def _checker(in_def, shapes, dtypes):
+    """Trace-time check of the argument structure, shapes and dtypes (for natively jitted closures)."""
+    want = [numpy_dtype(d) for d in dtypes]
 
     def check(actives):
         leaves, td = tree_flatten_args(tuple(actives))
         got = tuple(tuple(v.shape) for v in leaves)
-        if td != in_def or got != shapes:
-            diffs = _differences(in_def, shapes, td, got)
+        if td != in_def or got != shapes or [numpy_dtype(v.dtype) for v in leaves] != want:
+            diffs = _differences(in_def, shapes, td, got) or [
+                f"{p}: dtype {w} prepared, got {numpy_dtype(v.dtype)}"
+                for p, v, w in zip(_arg_paths(in_def), leaves, want) if numpy_dtype(v.dtype) != w
+            ]
             raise PreparationMismatchError(
                 "This preparation does not match the call: " + "; ".join(diffs)
                 + ".\nHint: prepare again for this input structure."

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arrays import library_of
 from .._errors import InputError
 from .._trees import tree_differences, tree_flatten, tree_flatten_args, tree_paths, tree_unflatten
-from ._core import stack_seeds, write_out, write_y
+from ._core import check_out_buffer, stack_seeds, write_out, write_y
 from ._prep import (
     GradientPrep,
     HessianPrep,
@@ -96,13 +97,17 @@ def write_tree_out(out, result):
             "out does not have the structure of the result: " + "; ".join(diffs).replace("prepared", "expected")
             + ".\nHint: pass a tree of arrays shaped like the result (e.g. the result of an earlier call)."
         )
-    for i, (b, r) in enumerate(zip(bufs, got)):
+    paths = tree_paths(out_td, "out")
+    for i, (b, r) in enumerate(zip(bufs, got)):  # every leaf checked before any is written
         if not hasattr(b, "shape"):
             raise InputError(
-                f"out leaf {tree_paths(out_td, 'out')[i]} is a {type(b).__name__}, not an array.\n"
+                f"out leaf {paths[i]} is a {type(b).__name__}, not an array.\n"
                 "Hint: out= leaves must be writable arrays (np.zeros(()) for a scalar)."
             )
-        write_out(None, b, r, "out leaf")
+        if library_of(b) != "jax":
+            check_out_buffer(b, r, f"out leaf {paths[i]}")
+    for path, b, r in zip(paths, bufs, got):
+        write_out(None, b, r, f"out leaf {path}")
     return out
 
 

@@ -1,0 +1,97 @@
+"""Edge inputs found by an adversarial audit: empty arrays, out= buffers that would narrow the
+result, preparations reused with another leaf dtype or a tree. References are analytic.
+
+Before the fixes: Jacobians and Hessians of size-0 inputs or outputs raised NumPy's/torch's
+"need at least one array to concatenate"; an out= buffer of dtype float32 silently received a
+truncated float64 result (int64: a bare TypeError; read-only: a bare ValueError); a tree
+preparation accepted a leaf of another dtype; a one-array preparation called with a dict said
+"x has type dict" although trees are supported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import installed
+
+import anydiff as ad
+from anydiff.testing import namespace_for
+
+
+def _backends():
+    out = [
+        pytest.param(ad.AutoFiniteDiff(), "numpy", id="fd"),
+        pytest.param(ad.AutoNumPy(), "numpy", id="numpy"),
+        pytest.param(ad.AutoNumPy(mode="reverse"), "numpy", id="numpy-rev"),
+    ]
+    if installed("jax"):
+        out.append(pytest.param(ad.AutoJax(), "jax", id="jax"))
+    if installed("torch"):
+        out += [pytest.param(ad.AutoTorch(), "torch", id="torch"), pytest.param(ad.AutoTorch(mode="forward"), "torch", id="torch-fwd")]
+    if installed("autograd"):
+        out.append(pytest.param(ad.AutoAutograd(), "autograd", id="autograd"))
+    return out
+
+
+X = np.array([0.5, -1.0, 2.0])
+
+
+@pytest.mark.parametrize(("backend", "lib"), _backends())
+def test_empty_inputs_and_outputs(backend, lib):
+    xp = namespace_for(lib)
+    empty = np.zeros(0)
+    J = ad.jacobian(lambda v: v * 2.0, backend, empty)
+    assert np.shape(J) == (0, 0)
+    J = ad.jacobian(lambda v: v[:0] * 2.0, backend, X)  # no outputs: zero rows
+    assert np.shape(J) == (0, 3)
+    y, J = ad.value_and_jacobian(lambda v: v[:0] * 2.0, backend, X)
+    assert np.shape(y) == (0,) and np.shape(J) == (0, 3)
+    g = ad.gradient(lambda v: xp.sum(v * 2.0) + 1.0, backend, empty)
+    assert np.shape(g) == (0,)
+    if lib != "autograd":  # autograd warns that the output does not depend on the input
+        H = ad.hessian(lambda v: xp.sum(v**2) + 1.0, backend, empty)
+        assert np.shape(H) == (0, 0)
+    g = ad.gradient(lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["e"]), backend, {"a": X, "e": empty})
+    np.testing.assert_allclose(np.asarray(g["a"]), 2 * X, rtol=1e-6)
+    assert np.shape(g["e"]) == (0,)
+
+
+@pytest.mark.parametrize(("backend", "lib"), _backends())
+def test_out_buffers_that_would_narrow_the_result_are_refused(backend, lib):
+    xp = namespace_for(lib)
+    f = lambda v: xp.sum(v**2)  # noqa: E731
+    for bad in (np.empty(3, np.float32), np.empty(3, np.int64)):
+        with pytest.raises(ad.InputError, match="dtype.*\n.*Hint"):
+            ad.gradient(f, backend, X, out=bad)
+    with pytest.raises(ad.InputError, match="read-only.*\n.*Hint"):
+        ad.gradient(f, backend, X, out=np.broadcast_to(np.zeros(1), (3,)))
+    out = np.empty(3)
+    assert ad.gradient(f, backend, X, out=out) is out and np.allclose(out, 2 * X)
+    wide = np.empty(3, np.float64)  # float32 result into a float64 buffer: safe, allowed
+    ad.gradient(f, backend, X.astype(np.float32), out=wide)
+    np.testing.assert_allclose(wide, 2 * X, rtol=1e-3)  # finite differences in float32
+    # a tree out: every leaf is checked before any is written
+    tree_out = {"a": np.full(3, 7.0), "b": np.empty(2, np.float32)}
+    with pytest.raises(ad.InputError, match=r"out leaf out\['b'\] has dtype float32"):
+        ad.gradient(lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["b"] ** 2), backend, {"a": X, "b": X[:2]}, out=tree_out)
+    assert (tree_out["a"] == 7.0).all()
+
+
+@pytest.mark.parametrize(("backend", "lib"), _backends())
+def test_tree_preparation_checks_leaf_dtypes(backend, lib):
+    xp = namespace_for(lib)
+    f = lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["b"] ** 3)  # noqa: E731
+    p = {"a": X, "b": X[:2]}
+    prep = ad.prepare_gradient(f, backend, p)
+    for _ in range(2):
+        g = ad.gradient(f, backend, p, prep=prep)
+        np.testing.assert_allclose(np.asarray(g["b"]), 3 * X[:2] ** 2, rtol=1e-6)
+    with pytest.raises(ad.PreparationMismatchError, match=r"x\['b'\]: dtype float64 prepared, got float32"):
+        ad.gradient(f, backend, {"a": X, "b": X[:2].astype(np.float32)}, prep=prep)
+    g1, g2 = ad.gradient(lambda a, b: xp.sum(a * b), backend, X, X + 1)
+    prep2 = ad.prepare_gradient(lambda a, b: xp.sum(a * b), backend, X, X + 1)
+    with pytest.raises(ad.PreparationMismatchError, match="dtype"):
+        ad.gradient(prep2.f, backend, X, (X + 1).astype(np.float32), prep=prep2)
+    plain = ad.prepare_gradient(lambda v: xp.sum(v**2), backend, X)
+    with pytest.raises(ad.PreparationMismatchError, match="prepared for one array.*dict"):
+        ad.gradient(plain.f, backend, {"a": X}, prep=plain)
