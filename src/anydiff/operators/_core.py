@@ -17,7 +17,7 @@ from ..backends._base import Built
 from ._derive import check_complex, check_spec
 from ._prep import check_prep_type, split_contexts
 
-__all__ = ["parse_args", "prepare", "resolve_prep", "run_first_call", "scalar_output", "to_user", "write_out", "stack_seeds"]
+__all__ = ["parse_args", "prepare", "resolve_prep", "run_first_call", "run_with_value", "scalar_output", "seeds_output", "to_user", "write_out", "stack_seeds"]
 
 
 def parse_args(args, inplace_allowed: bool, operator: str):
@@ -333,6 +333,18 @@ def _has_output(value, spec) -> bool:
 def scalar_output(x):
     """The guess of scalar-valued operators: ``f(x)`` is a 0-d array of ``x``'s (real) dtype."""
     return ((), x.dtype) if _is_real_floating(x.dtype) else None
+
+
+def seeds_output(seeds):
+    """The guess of pullbacks: ``f(x)`` is shaped like the cotangents, of ``x``'s (real) dtype."""
+    first = seeds[0] if isinstance(seeds, (tuple, list)) and seeds else seeds
+    shape = getattr(first, "shape", None)
+    return lambda x: None if shape is None or scalar_output(x) is None else (tuple(shape), x.dtype)
+
+
+def run_with_value(prep, y, x, contexts):
+    """``(f(x), result)`` from the preparation's closure (a ``run`` of :func:`run_first_call`)."""
+    return prep.run(native_x(prep, x), prep.native_contexts(contexts))
 
 
 def _is_real_floating(dtype) -> bool:

@@ -307,8 +307,12 @@ def _key(operator, f, backend, actives, contexts, y_signature):
         return None
 
 
-def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False, native=False):
-    """Build a :class:`TreePrep` for a structured call (``args`` may include seeds)."""
+def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False, native=False, guess=None):
+    """Build a :class:`TreePrep` for a structured call (``args`` may include seeds).
+
+    ``guess(x_flat) -> (y_shape, y_dtype) or None``: the flat output guessed instead of evaluated
+    (``None`` is returned when it declines); the caller checks it (``_tree_ops._first_gradient``).
+    """
     from ._core import prepare
 
     y, args = split_y(args)
@@ -339,8 +343,11 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     if y is not None:  # the output is the array y
         holder.treedef, holder.shapes = LEAF, (tuple(y.shape),)
     lead = () if y is None else (y,)
+    output = None if guess is None else guess(x_flat)
+    if guess is not None and output is None:
+        return None
     inner = prepare(cls, operator, f_flat, (*lead, backend, x_flat, *contexts), build, same_point=same_point,
-                    inplace_allowed=y is not None)
+                    inplace_allowed=y is not None, output=output)
     fast = None
     if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
         argnums = tuple(i for i in range(n_args) if i not in positions)

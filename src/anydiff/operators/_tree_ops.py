@@ -56,6 +56,10 @@ def tree_operator(operator, f, args, prep, out, value=False):
     ``out`` (optional) is a tree of arrays with the structure of the result (for AutoSparse's
     flat sparse matrix: a sparse matrix); each leaf is written in place and ``out`` returned.
     """
+    if operator == "gradient" and prep is None:
+        prep, result = _first_gradient(f, args)
+        if result is not None:
+            return _with_out(result if value else result[1], out, value)
     if operator == "gradient" and type(prep) is TreePrep and prep.native is not None:
         return _with_out(_native_gradient(prep, f, args, value), out, value)
     cls, build, seeds = _builds()[operator]
@@ -72,6 +76,51 @@ def tree_operator(operator, f, args, prep, out, value=False):
     result = _RUNNERS[operator](prep, inner, xn, ctx, s, True)  # in place: the value goes into y
     write_y(inner, y, result[0])
     return _with_out(result if value else result[1], out, value)
+
+
+def _first_gradient(f, args):
+    """``(cached prep or None, (value, gradient) or None)`` of an unprepared structured gradient.
+
+    As ``_core.run_first_call`` does for arrays: on a cache miss the flat output is guessed a
+    scalar of the flat input's dtype instead of evaluating ``f`` for it, the preparation is run
+    at once with the value, and kept only if that value is a scalar of the guessed dtype;
+    otherwise (or if anything raises) the call takes the usual path.
+    """
+    from .._trees import LEAF
+    from ._core import _has_output, cache_get, cache_put, scalar_output
+    from ._structured import _CACHE, _key, split_args
+
+    y, rest = split_y(args)
+    if y is not None:
+        return None, None
+    try:
+        backend, actives, contexts, _, _ = split_args(rest, False)
+        key = _key("gradient", f, backend, actives, contexts, None)
+    except Exception:  # noqa: BLE001 - the usual path raises the real error
+        return None, None
+    cached = cache_get(_CACHE, key) if key is not None else None
+    if cached is not None or key is None:
+        return cached, None
+    cls, build, _ = _builds()["gradient"]
+    try:
+        prep = prepare_tree(cls, "gradient", f, args, build, native=True, guess=scalar_output)
+        if prep is None:
+            return None, None
+        if prep.native is not None:
+            result = _native_gradient(prep, f, args, True)
+        else:
+            leaves = prep.check(f, backend, actives, contexts)
+            inner = prep.inner
+            value, g = inner.run(inner.to_native(prep.flat_x(leaves)), inner.native_contexts(contexts))
+            result = (inner.back(value), prep.unflatten_x(inner.back(g)))
+    except Exception:  # noqa: BLE001 - the usual path raises the real error (or succeeds)
+        return None, None
+    if not _has_output(result[0], prep.inner.spec) or prep.out.treedef not in (None, LEAF):
+        return None, None
+    if prep.out.treedef is None:  # the native gradient never called the flat function
+        prep.out.treedef, prep.out.shapes = LEAF, ((),)
+    cache_put(_CACHE, key, prep)
+    return prep, result
 
 
 def _with_out(result, out, value):

@@ -24,7 +24,9 @@ from ._core import (
     prepare,
     resolve_prep,
     run_first_call,
+    run_with_value,
     scalar_output,
+    seeds_output,
     stack_seeds,
     write_out,
     write_y,
@@ -248,13 +250,8 @@ def value_and_pullback(f, *args, prep=None, out=None):
         DY, single = stack_seeds(prep, ty, prep.spec.y_shape, prep.spec.y_dtype, "ty")
         return (*prep.run(native_x(prep, x), DY, prep.native_contexts(contexts)), single)
 
-    def guess(x):  # the cotangents are shaped like f(x)
-        first = ty[0] if isinstance(ty, (tuple, list)) and ty else ty
-        shape = getattr(first, "shape", None)
-        return None if shape is None or scalar_output(x) is None else (tuple(shape), x.dtype)
-
     prep, y, (value, TX, single) = run_first_call(
-        PullbackPrep, "pullback", f, args, prep, _b_pullback, run, guess, inplace_allowed=True
+        PullbackPrep, "pullback", f, args, prep, _b_pullback, run, seeds_output(ty), inplace_allowed=True
     )
     return _finish_batch(prep, y, value, TX, single, out)
 
@@ -309,7 +306,7 @@ def value_and_derivative(f, *args, prep=None, out=None):
     (1.0, 1.0)
     """
     prep, y, (value, d) = run_first_call(
-        DerivativePrep, "derivative", f, args, prep, _b_derivative, _run, scalar_output, inplace_allowed=True
+        DerivativePrep, "derivative", f, args, prep, _b_derivative, run_with_value, scalar_output, inplace_allowed=True
     )  # first call: f(x) guessed scalar (checked), else evaluated once to learn its shape
     return _finish_one(prep, y, value, d, out)
 
@@ -376,7 +373,7 @@ def value_and_gradient(f, *args, prep=None, out=None):
     >>> float(y), g
     (5.0, array([2., 4.]))
     """
-    prep, _, (value, g) = run_first_call(GradientPrep, "gradient", f, args, prep, _b_gradient, _run, scalar_output)
+    prep, _, (value, g) = run_first_call(GradientPrep, "gradient", f, args, prep, _b_gradient, run_with_value, scalar_output)
     g = prep.back(g)
     if out is not None:
         g = write_out(prep, out, g)
@@ -490,11 +487,6 @@ def jacobian(f, *args, prep=None, out=None):
 
 
 # ---------------------------------------------------------------------- helpers
-def _run(prep, y, x, contexts):
-    """``(f(x), result)`` from the preparation's closure (what :func:`run_first_call` runs)."""
-    return prep.run(native_x(prep, x), prep.native_contexts(contexts))
-
-
 def _pop_seeds(args):
     """Remove the seeds (the argument right after x) from ``(y?, backend, x, seeds, *contexts)``."""
     from ..backends import Backend
