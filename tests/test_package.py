@@ -40,6 +40,27 @@ def test_version_from_metadata():
     assert ad.__version__ == importlib.metadata.version("anydiff")
 
 
+def test_min_constraints_pin_every_lower_bound():
+    """constraints-min.txt (``make test-min``) installs each lower bound of pyproject.toml."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    root = SRC.parent.parent
+    if not (root / "constraints-min.txt").exists():
+        pytest.skip("not a source checkout")
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    reqs = [Requirement(r) for r in project["dependencies"]]
+    extras = project["optional-dependencies"]
+    reqs += [Requirement(r) for extra in ("jax", "autograd", "plot", "test") for r in extras[extra]]
+    lines = (root / "constraints-min.txt").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    for req in reqs:
+        (bound,) = [Version(s.version) for s in req.specifier if s.operator == ">="]
+        pin = Version(pins[req.name])  # the lowest release of the bound's series: 1.13 -> 1.13.0, 9.8 -> 9.8.3296
+        assert pin >= bound and pin.release[: len(bound.release)] == bound.release, (req, pin)
+
+
 def _error_classes():
     for info in pkgutil.walk_packages([str(SRC)], "anydiff."):
         try:

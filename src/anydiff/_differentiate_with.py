@@ -104,10 +104,9 @@ class DifferentiateWith:
         self.backend = resolve_backend(backend)
         self.output_shape = None if output_shape is None else tuple(int(k) for k in np.atleast_1d(output_shape))
         if jacobian_sparsity is not None:
-            S = sp.csr_array(jacobian_sparsity, dtype=bool)
-            if S.ndim != 2:
+            if np.ndim(jacobian_sparsity) != 2:  # checked first: SciPy < 1.14 cannot even convert 1-D input
                 raise InputError("differentiate_with: jacobian_sparsity must be 2-D (output size × input size).\nHint: pass a scipy.sparse array.")
-            jacobian_sparsity = S
+            jacobian_sparsity = sp.csr_array(jacobian_sparsity, dtype=bool)
         self.jacobian_sparsity = jacobian_sparsity
         self._preps = {}  # host-side preparations, per input signature (JAX and torch callers)
         self.__wrapped__ = f

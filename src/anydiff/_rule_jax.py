@@ -120,6 +120,13 @@ def _primitives():
     return _PRIMITIVES
 
 
+def _no_token(mlir):
+    """``returns_token=False`` where ``emit_python_callback`` takes it (older JAX returns no token for ``None``)."""
+    import inspect
+
+    return {"returns_token": False} if "returns_token" in inspect.signature(mlir.emit_python_callback).parameters else {}
+
+
 def _batch_shape(operands, nb):
     return tuple(np.broadcast_shapes(*(tuple(o.shape[:nb]) for o in operands)))
 
@@ -164,7 +171,7 @@ def _make_primitive(kind):
     def on_cpu(ctx, *operands, op, nb):  # the host function gets the buffers as NumPy arrays
         out, _, _ = mlir.emit_python_callback(
             ctx, lambda *o: host(*o, op=op, nb=nb), None, list(operands), ctx.avals_in,
-            ctx.avals_out, has_side_effect=False, returns_token=False)
+            ctx.avals_out, has_side_effect=False, **_no_token(mlir))
         return out
 
     p.def_abstract_eval(abstract)

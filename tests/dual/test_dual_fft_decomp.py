@@ -99,7 +99,10 @@ DECOMP_CASES = [  # outputs invariant to the sign/phase choices of the decomposi
 def test_decompositions_match_jax_jvp(name, fn, x):
     T = RNG.normal(size=(3,) + x.shape)
     y = fn(np, Dual(x, T))
-    y_ref, ty_ref = jax_jvps(fn, x, T)
+    try:
+        y_ref, ty_ref = jax_jvps(fn, x, T)
+    except NotImplementedError as err:  # older JAX (0.4.30): no JVP of a full square SVD to compare with
+        pytest.skip(f"no JAX reference: {err}")
     np.testing.assert_allclose(y.value, y_ref, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(y.tangent, ty_ref, rtol=1e-8, atol=1e-10)
 

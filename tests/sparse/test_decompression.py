@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,7 +12,8 @@ from anydiff._errors import ColoringError, InputError
 from anydiff.sparse import coloring
 from anydiff.sparse.decompression import decompress, decompress_data
 
-S = sp.csr_array(sp.random_array((30, 20), density=0.15, rng=np.random.default_rng(2)) != 0)
+_RNG = "rng" if "rng" in inspect.signature(sp.random_array).parameters else "random_state"  # SciPy < 1.15
+S = sp.csr_array(sp.random_array((30, 20), density=0.15, **{_RNG: np.random.default_rng(2)}) != 0)
 H = sp.csr_array((S.T @ S) != 0)
 
 

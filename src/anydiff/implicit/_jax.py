@@ -35,6 +35,13 @@ def call_jax(g, x, ctx):
     return g._jax_fun(jax.numpy.asarray(x), tree, *leaves)
 
 
+def _sequential(jax):
+    """One host call per batch element under vmap (JAX < 0.4.34 does so by default and has no vmap_method)."""
+    import inspect
+
+    return {"vmap_method": "sequential"} if "vmap_method" in inspect.signature(jax.pure_callback).parameters else {}
+
+
 def _make(g):
     import jax
 
@@ -47,7 +54,7 @@ def _make(g):
             ctx = jax.tree_util.tree_unflatten(tree, [np.asarray(v) for v in lv])
             return np.asarray(g.solve_numpy(np.asarray(xv), ctx)[0], dtype=dtype)
 
-        return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, dtype), x, *leaves, vmap_method="sequential")
+        return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, dtype), x, *leaves, **_sequential(jax))
 
     fun = jax.custom_jvp(primal, nondiff_argnums=(1,))
 

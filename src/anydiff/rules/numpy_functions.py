@@ -39,8 +39,10 @@ _AXIS_LINEAR = [
     (np.take, ("axis",), "flatten", True), (np.repeat, ("axis",), "flatten", True),
     (np.diagonal, ("axis1", "axis2"), "all", True), (np.rot90, ("axes",), "all", True),
     (np.fft.fftshift, ("axes",), "all", True), (np.fft.ifftshift, ("axes",), "all", True),
-    (np.cumsum, ("axis",), "flatten", False), (np.cumulative_sum, ("axis",), "flatten", False),
+    (np.cumsum, ("axis",), "flatten", False),
 ]
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+    _AXIS_LINEAR.append((np.cumulative_sum, ("axis",), "flatten", False))
 for _f, _axes, _none, _select in _AXIS_LINEAR:
     register_function(_f, "linear", axes=_axes, none=_none, select=_select)
 
@@ -60,7 +62,7 @@ _COMPOSITES = {
     np.broadcast_arrays: C.broadcast_arrays, np.append: C.append, np.column_stack: C.column_stack,
     np.fliplr: C.fliplr, np.flipud: C.flipud, np.diagflat: C.diagflat, np.trace: C.trace,
     np.select: C.select, np.clip: C.clip, np.ptp: C.ptp, np.mean: C.mean, np.var: C.var, np.std: C.std,
-    np.average: C.average, np.cumprod: C.cumprod, np.cumulative_prod: C.cumprod, np.diff: C.diff,
+    np.average: C.average, np.cumprod: C.cumprod, np.diff: C.diff,
     np.trapezoid: C.trapezoid, np.nansum: C.nansum, np.nanprod: C.nanprod, np.nanmean: C.nanmean,
     np.nanmax: C.nanmax, np.nanmin: C.nanmin, np.nanvar: C.nanvar, np.nanstd: C.nanstd,
     np.nancumsum: C.nancumsum, np.nancumprod: C.nancumprod, np.nan_to_num: C.nan_to_num,
@@ -72,6 +74,8 @@ _COMPOSITES = {
     np.polyfit: L.polyfit, np.polyval: L.polyval, np.sinc: L.sinc, np.i0: L.i0,
     np.real_if_close: L.real_if_close,
 }
+if hasattr(np, "cumulative_prod"):  # NumPy >= 2.1
+    _COMPOSITES[np.cumulative_prod] = C.cumprod
 if hasattr(np, "matvec"):  # NumPy >= 2.2
     _COMPOSITES.update({np.matvec: L.matvec, np.vecmat: L.vecmat})
 # NumPy's own implementations of these only call functions of the table

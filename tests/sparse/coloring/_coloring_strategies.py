@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import strategies as st
@@ -9,6 +11,13 @@ from hypothesis import strategies as st
 from anydiff.sparse.coloring.orders import ORDERS as _ORDERS
 
 ORDERS = list(_ORDERS)  # every vertex order anydiff offers
+# SciPy >= 1.15 calls the generator of random_array `rng`; older SciPy calls it `random_state`
+_RNG = "rng" if "rng" in inspect.signature(sp.random_array).parameters else "random_state"
+
+
+def random_pattern(shape, density, rng, format="coo"):
+    """The pattern (boolean sparse array) of ``scipy.sparse.random_array`` drawn with ``rng``."""
+    return sp.random_array(shape, density=density, format=format, **{_RNG: rng}) != 0
 
 
 @st.composite
@@ -62,7 +71,5 @@ FIXED = {
     "banded_3": banded(60, 3),
     "arrowhead": arrowhead(40),
     "laplacian": laplacian_2d(8),
-    "random": sp.csr_array(
-        sp.random_array((50, 50), density=0.08, rng=np.random.default_rng(5)) != 0
-    ),
+    "random": sp.csr_array(random_pattern((50, 50), 0.08, np.random.default_rng(5))),
 }

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-from _coloring_strategies import arrowhead, banded, laplacian_2d, random_values
+from _coloring_strategies import arrowhead, banded, laplacian_2d, random_pattern, random_values
 
 from anydiff import BackendNotInstalledError, ColoringError
 from anydiff.sparse import coloring
@@ -32,7 +31,7 @@ def test_star_coloring_minimum_and_valid():
 @pytest.mark.parametrize("seed", range(4))
 def test_never_more_colors_than_greedy(seed):
     rng = np.random.default_rng(seed)
-    S = sp.random_array((15, 12), density=0.25, rng=rng, format="csr") != 0
+    S = random_pattern((15, 12), 0.25, rng, format="csr")
     exact = coloring.color(S, partition="row", algorithm=coloring.ExactColoring())
     greedy = coloring.color(S, partition="row", algorithm=coloring.GreedyColoring(order="best"))
     assert exact.ncolors <= greedy.ncolors

@@ -56,8 +56,7 @@ class JaxSparsityDetector:
                 "Hint: write f to return its output."
             )
         if isinstance(x, (np.ndarray, jax.Array)):  # trace on the abstract value: no device transfer
-            x = jax.ShapeDtypeStruct(x.shape, jax.dtypes.canonicalize_dtype(x.dtype),
-                                     weak_type=bool(getattr(x, "weak_type", False)))
+            x = _abstract(jax, x)
         else:
             x = jax.numpy.asarray(x)
         contexts = _values(contexts)
@@ -83,3 +82,12 @@ def _values(contexts):
     from ...._contexts import Context
 
     return tuple(c.value if isinstance(c, Context) else c for c in contexts)
+
+
+def _abstract(jax, x):
+    """The abstract value of array ``x`` (its weak type kept where ``ShapeDtypeStruct`` takes one)."""
+    dtype = jax.dtypes.canonicalize_dtype(x.dtype)
+    try:
+        return jax.ShapeDtypeStruct(x.shape, dtype, weak_type=bool(getattr(x, "weak_type", False)))
+    except TypeError:  # JAX < 0.4.33 has no weak_type
+        return jax.ShapeDtypeStruct(x.shape, dtype)

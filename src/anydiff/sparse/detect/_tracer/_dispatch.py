@@ -41,7 +41,6 @@ OWN = {
         ctx, a, axis, keepdims, nonlinear=True),
     np.max: _extremum("max"), np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.cumsum: lambda ctx, a, axis=None, dtype=None, out=None: _cumulative(ctx, a, axis),
-    np.cumulative_sum: _cumulative_sum,
     np.where: _where, **{f: _like(f) for f in (np.zeros_like, np.empty_like, np.ones_like, np.full_like)},
     np.copyto: _copyto, np.imag: _imag, np.einsum: _einsum, np.matmul: _matmul,
     np.convolve: _convolve, np.correlate: lambda ctx, a, v, mode="valid": _convolve(ctx, a, v, mode, correlate=True),
@@ -50,6 +49,9 @@ OWN = {
                                      np.nanquantile)},
     **_fft_handlers(),
 }
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+    OWN[np.cumulative_sum] = _cumulative_sum
+
 _GENERIC: dict = {}
 
 
