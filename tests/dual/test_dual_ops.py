@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from jaxref import jax_jvps
+from jaxref import jax, jax_jvps
 
 from anydiff.dual import Dual
 
@@ -99,14 +99,16 @@ def _jax_scatter(x):
 def test_ufunc_methods():
     T = RNG.normal(size=(2,) + X.shape)
     d = Dual(X, T)
-    cases = [
-        (lambda xp, x: xp.add.reduce(x, axis=1) * xp.multiply.reduce(x, axis=0)[:3], None),
-        (lambda xp, x: xp.maximum.accumulate(x, axis=1) + xp.add.accumulate(x, axis=0), None),
-        (lambda xp, x: xp.multiply.outer(x[0], x[1]), None),
+    cases = [  # each with the same function in jax.numpy terms, for an older JAX without ufunc methods (0.4.30)
+        (lambda xp, x: xp.add.reduce(x, axis=1) * xp.multiply.reduce(x, axis=0)[:3],
+         lambda xp, x: xp.sum(x, axis=1) * xp.prod(x, axis=0)[:3]),
+        (lambda xp, x: xp.maximum.accumulate(x, axis=1) + xp.add.accumulate(x, axis=0),
+         lambda xp, x: jax.lax.cummax(x, axis=1) + xp.cumsum(x, axis=0)),
+        (lambda xp, x: xp.multiply.outer(x[0], x[1]), lambda xp, x: xp.outer(x[0], x[1])),
     ]
-    for fn, _ in cases:
+    for fn, ref in cases:
         y = fn(np, d)
-        _, ty = jax_jvps(fn, X, T)
+        _, ty = jax_jvps(fn if hasattr(jax.numpy.add, "reduce") else ref, X, T)
         np.testing.assert_allclose(y.tangent, ty, rtol=1e-10, atol=1e-12)
     buf = np.zeros_like(d, shape=(5,))
     np.add.at(buf, np.array([0, 3, 0]), d[0, :3])

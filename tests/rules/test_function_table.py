@@ -27,6 +27,7 @@ def test_every_entry_has_a_known_kind():
     assert not set(FUNCTIONS) & {f for f in RULES if isinstance(f, np.ufunc) and f.signature is None}
 
 
+@pytest.mark.skipif(not hasattr(np, "matvec"), reason="docs list the functions of NumPy >= 2.2")
 def test_documentation_table_is_current():
     text = DOC.read_text(encoding="utf-8")
     assert _engine_table.markdown() in text, "run: python -m anydiff._engine_table docs/numpy_engine.md"
