@@ -387,6 +387,15 @@ def _euler_step(x):
     return scipy.linalg.cho_solve(c, np.sin(x)) + _bound_solve(a, x, assume_a="pos") + y
 
 
+def _scipy_knows_banded():
+    """Whether this SciPy's solve takes assume_a="banded" (older SciPy raises ValueError)."""
+    try:
+        scipy_linalg.solve(np.eye(2), np.ones(2), assume_a="banded")
+    except ValueError:
+        return False
+    return True
+
+
 def test_scipy_linalg_is_differentiated_by_every_engine():
     x = np.array([0.3, 0.7, 1.1, 0.2])
     eps = 1e-6
@@ -394,8 +403,9 @@ def test_scipy_linalg_is_differentiated_by_every_engine():
     for backend in (ad.AutoNumPy(mode="forward"), ad.AutoNumPy(mode="reverse")):
         assert np.allclose(ad.jacobian(_euler_step, backend, x), ref, rtol=1e-6, atol=1e-8), backend
     assert ad.jacobian_sparsity(_euler_step, x).toarray().all()  # dense solves: every entry
-    with pytest.raises(ad.MissingRuleError, match=r"assume_a='banded'[\s\S]*Hint: .*differentiate_with"):
-        ad.jacobian(lambda v: scipy_linalg.solve(np.diag(v), v, assume_a="banded"), ad.AutoNumPy(), x)
+    if _scipy_knows_banded():
+        with pytest.raises(ad.MissingRuleError, match=r"assume_a='banded'[\s\S]*Hint: .*differentiate_with"):
+            ad.jacobian(lambda v: scipy_linalg.solve(np.diag(v), v, assume_a="banded"), ad.AutoNumPy(), x)
     with pytest.raises(ad.MissingRuleError, match="eigenvectors are not supported[\\s\\S]*np.linalg.eigh"):
         ad.gradient(lambda v: scipy_linalg.eigh(np.diag(v))[1].sum(), ad.AutoNumPy(), x)
     with pytest.raises(ad.MissingRuleError, match="eigh with b="):
