@@ -95,3 +95,12 @@ def test_tree_preparation_checks_leaf_dtypes(backend, lib):
     plain = ad.prepare_gradient(lambda v: xp.sum(v**2), backend, X)
     with pytest.raises(ad.PreparationMismatchError, match="prepared for one array.*dict"):
         ad.gradient(plain.f, backend, {"a": X}, prep=plain)
+
+
+def test_ragged_number_lists_are_trees():
+    """``([1.0, 2.0], 3.0)`` cannot be one array: it is a tree (it raised NumPy's ragged-array ValueError)."""
+    g = ad.gradient(lambda a: a[0][0] ** 2 * a[1], ad.AutoNumPy(), ([1.0, 2.0], 3.0))
+    assert isinstance(g, tuple) and isinstance(g[0], list)
+    np.testing.assert_allclose([g[0][0], g[0][1], g[1]], [6.0, 0.0, 1.0])
+    J = ad.gradient(lambda a: (a**2).sum(), ad.AutoNumPy(), [[1.0, 2.0], [3.0, 4.0]])  # rectangular: one array
+    np.testing.assert_allclose(J, [[2.0, 4.0], [6.0, 8.0]])

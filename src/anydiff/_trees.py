@@ -22,9 +22,19 @@ _NONE = ("none",)
 
 
 def _is_number_list(obj) -> bool:
-    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
-        return all(isinstance(v, numbers.Number) or _is_number_list(v) for v in obj)
-    return False
+    """A (nested) list or tuple of numbers with a rectangular shape: one array, as before."""
+    return _number_list_shape(obj) is not None
+
+
+def _number_list_shape(obj):
+    if not isinstance(obj, (list, tuple)) or hasattr(obj, "_fields"):
+        return None
+    if all(isinstance(v, numbers.Number) for v in obj):
+        return (len(obj),)
+    shapes = {_number_list_shape(v) for v in obj}
+    if len(shapes) != 1 or None in shapes:  # ragged ([[1.0, 2.0], 3.0]) or holding arrays: a tree
+        return None
+    return (len(obj),) + shapes.pop()
 
 
 def is_tree(obj) -> bool:
