@@ -194,7 +194,39 @@ def _route(x, args):
         from ._rule_torch import call_black_box
 
         return call_black_box
+    if "autograd" in libraries:
+        return _autograd_black_box
     return lambda dw, x, args: dw.f(x, *args)
+
+
+def _autograd_black_box(dw, x, args):
+    """``dw(x, *args)`` inside autograd code: a primitive whose vjp/jvp are ``backend``'s
+    pullback/pushforward (autograd boxes would otherwise reach ``f`` and, through NumPy, lose
+    their derivatives without an error)."""
+    prim = dw.__dict__.get("_autograd_primitive")
+    if prim is None:
+        from autograd.extend import defjvp_argnum, defvjp_argnum, primitive
+
+        from . import operators
+
+        prim = primitive(lambda x, *args: dw.f(x, *args))
+
+        def constants(argnum, args):
+            if argnum != 0:
+                _argument_carries_derivatives(dw, None, args)
+            return [Constant(a) for a in args[1:]]
+
+        def vjp(argnum, ans, args, kwargs):
+            ctx = constants(argnum, args)
+            return lambda g: operators.pullback(dw.f, dw.backend, args[0], (g,), *ctx)[0]
+
+        def jvp(argnum, t, ans, args, kwargs):
+            return operators.pushforward(dw.f, dw.backend, args[0], (t,), *constants(argnum, args))[0]
+
+        defvjp_argnum(prim, vjp)
+        defjvp_argnum(prim, jvp)
+        dw.__dict__["_autograd_primitive"] = prim
+    return prim(x, *args)
 
 
 def _argument_carries_derivatives(dw, x, args):

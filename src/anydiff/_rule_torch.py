@@ -145,6 +145,9 @@ def _checked(torch, rule, which, out, like_shape, dtype):
 def _rule_vjp(rule, x, gy, contexts, y_meta):
     torch = _torch()
     if rule.vjp is not None:
+        if x.is_complex() or gy.is_complex():  # the rule is vᵀJ (JAX's convention); torch's backward is Jᴴv
+            out = _checked(torch, rule, "vjp", rule.vjp(x, gy.conj().resolve_conj(), *contexts), x.shape, x.dtype)
+            return out.conj().resolve_conj()
         out = rule.vjp(x, gy, *contexts)
     else:
         jvp = lambda x, t, *contexts: _checked(torch, rule, "jvp", rule.jvp(x, t, *contexts), *y_meta)
@@ -187,7 +190,11 @@ def _rule_jvp(rule, x, tx, contexts, y_meta):
     else:
         pull = lambda c: _checked(torch, rule, "vjp", rule.vjp(x, c, *contexts), x.shape, x.dtype)
         zeros = torch.zeros(y_meta[0], dtype=y_meta[1], device=x.device)
-        out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, zeros)[1](tx)[0])
+        if x.is_complex() or zeros.is_complex():  # transposing vᵀJ in torch's convention: conjugate around it
+            t = tx.conj().resolve_conj()
+            out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, zeros)[1](t)[0].conj().resolve_conj())
+        else:
+            out = _transposed(rule, "vjp", lambda: torch.func.vjp(pull, zeros)[1](tx)[0])
     return _checked(torch, rule, "jvp", out, *y_meta)
 
 
@@ -250,8 +257,12 @@ def _tensor(torch, out, dtype=None):
 
 def _host(dw, kind, x, lin, args, nb):
     x_np, lin_np, args_np = _to_host(dw, x, lin, args)
+    conj = kind == "pull" and (x.is_complex() or lin.is_complex())
+    if conj:  # the backend pulls back in JAX's convention vᵀJ; torch's backward is Jᴴv
+        lin_np = np.conj(lin_np)
     out = host_batched(dw, kind, x_np, lin_np, args_np, nb, None)
-    return _tensor(_torch(), out, dtype=x.dtype if kind == "pull" else None)
+    out = _tensor(_torch(), out, dtype=x.dtype if kind == "pull" else None)
+    return out.conj().resolve_conj() if conj else out
 
 
 def _host_call(dw, x, args, holder):
@@ -262,7 +273,8 @@ def _host_call(dw, x, args, holder):
         both = host_value_and_gradient(dw, np.asarray(x_np), [np.asarray(a) for a in args_np])
         if both is not None:
             torch = _torch()
-            holder.g = _tensor(torch, both[1], dtype=x.dtype)
+            g = _tensor(torch, both[1], dtype=x.dtype)
+            holder.g = g.conj().resolve_conj() if g.is_complex() else g  # torch's convention (see _host)
             return _tensor(torch, both[0])
     return _host(dw, "call", x, None, args, 0)
 
