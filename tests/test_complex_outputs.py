@@ -51,7 +51,7 @@ def _tol(backend):
 @pytest.mark.parametrize(("backend", "lib"), _backends())
 def test_complex_outputs_refused_by_gradient_hessian_hvp(backend, lib):
     c = _c(lib)
-    f = lambda x: (c * x**3).sum()  # noqa: E731 - real x, complex scalar
+    f = lambda x: (c * x**3).sum()  # real x, complex scalar
     for call in (lambda: ad.gradient(f, backend, X), lambda: ad.hessian(f, backend, X),
                  lambda: ad.hvp(f, backend, X, (X,)), lambda: ad.value_and_gradient(f, backend, X)):
         with pytest.raises(ad.OutputError, match="real-valued f.*\n.*Hint"):
@@ -63,7 +63,7 @@ def test_complex_outputs_refused_by_gradient_hessian_hvp(backend, lib):
 @pytest.mark.parametrize(("backend", "lib"), _backends())
 def test_real_to_complex_pullback_and_jacobian(backend, lib):
     c = _c(lib)
-    f = lambda x: c * x**2  # noqa: E731
+    f = lambda x: c * x**2
     J = C * 2 * X  # diagonal of the complex Jacobian
     (tx,) = ad.pullback(f, backend, X, (CT,))
     assert np.isrealobj(np.asarray(tx))  # jax.vjp: real cotangent for a real input, Re(ctᵀ J)

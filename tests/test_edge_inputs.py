@@ -54,12 +54,15 @@ def test_empty_inputs_and_outputs(backend, lib):
     g = ad.gradient(lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["e"]), backend, {"a": X, "e": empty})
     np.testing.assert_allclose(np.asarray(g["a"]), 2 * X, rtol=1e-6)
     assert np.shape(g["e"]) == (0,)
+    g = ad.gradient(lambda p: xp.sum(p["a"] ** 2), backend, {"a": X, "none": None})  # None: an empty node
+    assert g["none"] is None
+    np.testing.assert_allclose(np.asarray(g["a"]), 2 * X, rtol=1e-6)
 
 
 @pytest.mark.parametrize(("backend", "lib"), _backends())
 def test_out_buffers_that_would_narrow_the_result_are_refused(backend, lib):
     xp = namespace_for(lib)
-    f = lambda v: xp.sum(v**2)  # noqa: E731
+    f = lambda v: xp.sum(v**2)
     for bad in (np.empty(3, np.float32), np.empty(3, np.int64)):
         with pytest.raises(ad.InputError, match="dtype.*\n.*Hint"):
             ad.gradient(f, backend, X, out=bad)
@@ -80,7 +83,7 @@ def test_out_buffers_that_would_narrow_the_result_are_refused(backend, lib):
 @pytest.mark.parametrize(("backend", "lib"), _backends())
 def test_tree_preparation_checks_leaf_dtypes(backend, lib):
     xp = namespace_for(lib)
-    f = lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["b"] ** 3)  # noqa: E731
+    f = lambda p: xp.sum(p["a"] ** 2) + xp.sum(p["b"] ** 3)
     p = {"a": X, "b": X[:2]}
     prep = ad.prepare_gradient(f, backend, p)
     for _ in range(2):
@@ -89,6 +92,8 @@ def test_tree_preparation_checks_leaf_dtypes(backend, lib):
     with pytest.raises(ad.PreparationMismatchError, match=r"x\['b'\]: dtype float64 prepared, got float32"):
         ad.gradient(f, backend, {"a": X, "b": X[:2].astype(np.float32)}, prep=prep)
     g1, g2 = ad.gradient(lambda a, b: xp.sum(a * b), backend, X, X + 1)
+    np.testing.assert_allclose(np.asarray(g1), X + 1, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(g2), X, rtol=1e-6)
     prep2 = ad.prepare_gradient(lambda a, b: xp.sum(a * b), backend, X, X + 1)
     with pytest.raises(ad.PreparationMismatchError, match="dtype"):
         ad.gradient(prep2.f, backend, X, (X + 1).astype(np.float32), prep=prep2)

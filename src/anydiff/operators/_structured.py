@@ -349,7 +349,7 @@ def prepare_tree(cls, operator, f, args, build, *, seeds=False, same_point=False
     inner = prepare(cls, operator, f_flat, (*lead, backend, x_flat, *contexts), build, same_point=same_point,
                     inplace_allowed=y is not None, output=output)
     fast = None
-    if native and not any(v[0] == "dataclass" for v in _nodes(in_def)):
+    if native and not any(v[0] in ("dataclass", "none") for v in _nodes(in_def)):  # torch.func refuses None leaves
         argnums = tuple(i for i in range(n_args) if i not in positions)
         fast = backend.fast_tree_gradient(f, argnums if len(argnums) > 1 else argnums[0], inner.spec, _checker(in_def, shapes, dtypes))
     return TreePrep(operator, f, backend, inner, in_def, shapes, dtypes, lib, len(actives), positions, holder, fast,
