@@ -109,3 +109,38 @@ def test_ragged_number_lists_are_trees():
     np.testing.assert_allclose([g[0][0], g[0][1], g[1]], [6.0, 0.0, 1.0])
     J = ad.gradient(lambda a: (a**2).sum(), ad.AutoNumPy(), [[1.0, 2.0], [3.0, 4.0]])  # rectangular: one array
     np.testing.assert_allclose(J, [[2.0, 4.0], [6.0, 8.0]])
+
+
+def _same_point_backends():
+    out = [pytest.param(ad.AutoNumPy(), id="numpy")]
+    if installed("jax"):
+        out.append(pytest.param(ad.AutoJax(), id="jax"))
+    if installed("torch"):
+        out.append(pytest.param(ad.AutoTorch(), id="torch"))
+    return out
+
+
+@pytest.mark.parametrize("backend", _same_point_backends())
+def test_same_point_preparations_of_trees_refuse_another_point(backend):
+    """JAX and torch linearize once at the prepared point; a tree or two-argument call at another
+    point silently returned the derivative at the prepared point."""
+    F = lambda q: {"u": q["a"][1:] * q["b"][0], "v": q["a"] ** 2}
+    p = {"a": X, "b": np.array([1.5, 2.0])}
+    t = ({"a": np.ones(3), "b": np.zeros(2)},)
+    prep = ad.prepare_pushforward_same_point(F, backend, p)
+    for _ in range(2):
+        (ty,) = ad.pushforward(F, backend, p, t, prep=prep)
+        np.testing.assert_allclose(np.asarray(ty["v"]), 2 * X)
+        np.testing.assert_allclose(np.asarray(ty["u"]), np.full(2, 1.5))
+    with pytest.raises(ad.PreparationMismatchError, match="one point"):
+        ad.pushforward(F, backend, {"a": X + 1, "b": p["b"]}, t, prep=prep)
+    g = lambda a, c: a**2 * c
+    prep = ad.prepare_pushforward_same_point(g, backend, X, X)
+    (ty,) = ad.pushforward(g, backend, X, X, ((np.ones(3), np.zeros(3)),), prep=prep)
+    np.testing.assert_allclose(np.asarray(ty), 2 * X * X)
+    with pytest.raises(ad.PreparationMismatchError, match="one point"):
+        ad.pushforward(g, backend, X + 1, X, ((np.ones(3), np.zeros(3)),), prep=prep)
+    S = lambda q: (q["a"] ** 2 * q["b"][0]).sum()
+    prep = ad.prepare_hvp_same_point(S, backend, p)
+    with pytest.raises(ad.PreparationMismatchError, match="one point"):
+        ad.hvp(S, backend, {"a": X + 1, "b": p["b"]}, ({"a": np.ones(3), "b": np.zeros(2)},), prep=prep)

@@ -69,7 +69,12 @@ class Prep:
             self._mismatch(f, backend, x, contexts, y)
         if y is not None and tuple(y.shape) != spec.y_shape:
             self._mismatch(f, backend, x, contexts, y)
-        if self.point is not None and not (
+        if self.point is not None:
+            self.check_point(x, contexts)
+
+    def check_point(self, x, contexts):
+        """A same-point preparation: refuse another ``x`` or other context values."""
+        if not (
             _same_values(x, self.point)
             and all(_same_values(c.value, v) for c, v in zip(contexts, self.point_contexts))
         ):

@@ -68,6 +68,8 @@ def tree_operator(operator, f, args, prep, out, value=False):
         return _with_out(_native_gradient(prep, f, args, value), out, value)
     inner = prep.inner
     x = prep.flat_x(leaves)
+    if inner.point is not None:  # a same-point preparation (its linearization is only valid there)
+        inner.check_point(x, contexts)
     ctx = inner.native_contexts(contexts)
     xn = inner.to_native(x)
     y = split_y(args)[0]
