@@ -119,6 +119,12 @@ OPERATORS = {
         scalar_of_scalar, ad.prepare_second_derivative,
         lambda f, b, x, p: ad.value_derivative_and_second_derivative(f, b, x, prep=p)),
 }
+#: a first call of another operator, which learns f's output (for the "after" column)
+LEARNER = {
+    scalar_fun: lambda f, b, x: ad.value_and_gradient(f, b, x),
+    vector_fun: lambda f, b, x: ad.value_and_pullback(f, b, x, (x * 0 + 1,)),
+    scalar_of_scalar: lambda f, b, x: ad.value_and_derivative(f, b, x),
+}
 SPARSE_OPERATORS = ("jacobian", "value_and_jacobian", "hessian", "value_gradient_and_hessian")
 
 
@@ -137,6 +143,11 @@ def count(backend, op):
         counts["first"] = g.take()
         call(g, backend, x, None)
         counts["second"] = g.take()
+        h = Counted(fun)  # a first call after another operator's first call with the same f
+        LEARNER[fun](h, backend, x)
+        h.take()
+        call(h, backend, x, None)
+        counts["after"] = h.take()
         call(f, backend, x, prep)
         counts["prepared"] = f.take()
     except ad.AnyDiffError as err:
@@ -166,18 +177,20 @@ def markdown(rows) -> str:
         "# Evaluations of f per call",
         "",
         "Evaluations of `f` (on values, including AD engines' dual/tape values); `(+Nt)`: JAX traces.",
-        f"n = {N}; `first`/`second`: unprepared calls with a new function object; `prepared`: with `prep=`.",
+        f"n = {N}; `first`/`second`: unprepared calls with a new function object; `prepared`: with `prep=`; "
+        "`first after another op`: the first unprepared call after a first `value_and_gradient` (scalar f), "
+        "`value_and_pullback` (vector f) or `value_and_derivative` (scalar x) of the same f.",
         "",
-        "| backend | operator | prepare | first | second | prepared |",
-        "|---|---|---|---|---|---|",
+        "| backend | operator | prepare | first | second | prepared | first after another op |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         c = r["counts"]
         if isinstance(c, str):
-            lines.append(f"| {r['backend']} | {r['operator']} | {c} | | | |")
+            lines.append(f"| {r['backend']} | {r['operator']} | {c} | | | | |")
         else:
             lines.append(f"| {r['backend']} | {r['operator']} | " + " | ".join(
-                _fmt(c[k]) for k in ("prepare", "first", "second", "prepared")) + " |")
+                _fmt(c[k]) for k in ("prepare", "first", "second", "prepared", "after")) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,10 +1,13 @@
 """How many times each operator evaluates ``f``: first unprepared calls, prepared calls, twice.
 
+Also the first call of an operator after another operator's first call with the same ``f``,
+which learned ``f``'s output (``operators._first_call.known_output``).
+
 An unprepared call prepares (and caches) before it runs. Preparing used to evaluate ``f`` once
 just to learn its output's shape and dtype, so a first call cost one evaluation more than a
 prepared call. Where the operator's own run returns ``f``'s value, the first call now guesses
 the output (a scalar for gradients and derivatives, the cotangents' shape for pullbacks) and
-checks the guess against that value instead (``operators._core.run_first_call``).
+checks the guess against that value instead (``operators._first_call.run_first_call``).
 """
 
 from __future__ import annotations
@@ -102,6 +105,14 @@ def _setup(backend, op):
     return fun, x, prepare, call
 
 
+#: first calls that learn f's output (value-returning runs, no extra evaluation)
+LEARNER = {
+    _scalar: lambda f, b, x: ad.value_and_gradient(f, b, x),
+    _vector: lambda f, b, x: ad.value_and_pullback(f, b, x, (x * 0 + 1,)),
+    _cubic: lambda f, b, x: ad.value_and_derivative(f, b, x),
+}
+
+
 def _steady(backend, op):
     """Evaluations of f per call once prepared (JAX: none, the jitted closure runs)."""
     if backend.library == "jax":
@@ -147,6 +158,15 @@ def test_evaluations_per_call(backend, op):
     first = g.take()
     unprepared.append(call(g))
     second = g.take()
+
+    h = Counted(fun)  # a first call after another operator's first call learned f's output
+    LEARNER[fun](h, backend, x)
+    h.take()
+    after = call(h)
+    shares_prep = op.removeprefix("value_and_") in ("gradient", "pullback", "derivative")  # the learner's own
+    assert h.take() == (steady if shares_prep else first_prepared + detect)
+    for a, b in zip(_flat(after), _flat(prepared[0])):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
 
     assert first == first_prepared + EXTRA_FIRST[op] + detect
     assert second == steady  # the cached preparation: a second unprepared call costs a prepared one
@@ -329,3 +349,23 @@ def test_structured_gradient_of_tree_output_unchanged():
     assert np.shape(y) == (1,)
     with pytest.raises(ad.OutputError, match="scalar-valued.*\n.*Hint"):
         ad.gradient(lambda t: t["a"] * 2.0, ad.AutoNumPy(), {"a": np.array([1.0, 2.0])})
+
+
+def test_known_output_with_contexts():
+    """With contexts, an output learned by another operator is used only where the run checks it."""
+    x, c = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    f = Counted(lambda x, c: np.sum(c * x**3))
+    ad.clear_cache()
+    ad.gradient(f, ad.AutoNumPy(), x, ad.Constant(c))
+    f.take()
+    hv = ad.hvp(f, ad.AutoNumPy(), x, (np.array([1.0, 0.0]),), ad.Constant(c))[0]
+    np.testing.assert_allclose(hv, [6 * c[0] * x[0], 0.0])
+    assert f.take() == 2  # the hvp's run does not return f(x): f is evaluated for its output
+
+    def g(x, k):  # the output's length depends on a context value
+        return np.concatenate([x * x] * k)
+
+    ad.clear_cache()
+    assert ad.jacobian(g, ad.AutoNumPy(), x, ad.Constant(1)).shape == (2, 2)
+    ty = ad.pushforward(g, ad.AutoNumPy(), x, (np.array([1.0, 0.0]),), ad.Constant(2))[0]
+    np.testing.assert_allclose(ty, [2.0, 0.0, 2.0, 0.0])  # the learned (2,) is checked and refused

@@ -17,7 +17,7 @@ from ..backends._base import Built
 from ._derive import check_complex, check_spec
 from ._prep import check_prep_type, split_contexts
 
-__all__ = ["parse_args", "prepare", "resolve_prep", "run_first_call", "run_with_value", "scalar_output", "seeds_output", "to_user", "write_out", "stack_seeds"]
+__all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
 
 
 def parse_args(args, inplace_allowed: bool, operator: str):
@@ -256,8 +256,12 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
         key = _cache_key(cls, f, y, backend, x, contexts)
         prep = _cached(key, x)
         if prep is None:
-            prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
+            from ._first_call import known_output, remember_output
+
+            output = known_output(key) if not contexts else None  # f's output from another operator
+            prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed, output=output)
             cache_put(_CACHE, key, prep)
+            remember_output(key, prep)
         return prep, y, x, contexts
     check_prep_type(prep, cls)
     y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
@@ -270,90 +274,6 @@ def _cached(key, x):
     if prep is not None:
         prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
     return prep
-
-
-def run_first_call(cls, operator, f, args, prep, build, run, guess, *, inplace_allowed=False):
-    """``(prep, y, run(prep, y, x, contexts))``: :func:`resolve_prep`, then the run.
-
-    ``run``'s result starts with ``f``'s value (native). On the first unprepared call (a cache
-    miss), ``guess(x) -> (y_shape, y_dtype) or None`` stands in for the evaluation of ``f`` that
-    preparing would spend on learning the output: the preparation is built for the guess and run
-    at once, and kept only if the value the run returns has exactly the guessed shape and dtype.
-    Otherwise (or if the speculative run raises) the call takes the usual path, which evaluates
-    ``f`` for its output and raises the usual errors; a wrong guess costs one more run.
-    """
-    if prep is None:
-        y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
-        key = _cache_key(cls, f, y, backend, x, contexts)
-        prep = _cached(key, x)
-        if prep is None and y is None and key is not None:
-            first = _speculate(cls, operator, f, args, build, run, guess, x, contexts, inplace_allowed)
-            if first is not None:
-                cache_put(_CACHE, key, first[0])
-                return first
-        if prep is None:
-            prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed)
-            cache_put(_CACHE, key, prep)
-    else:
-        check_prep_type(prep, cls)
-        y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
-        prep.check(f, backend, x, contexts, y)
-    return prep, y, run(prep, y, x, contexts)
-
-
-def _speculate(cls, operator, f, args, build, run, guess, x, contexts, inplace_allowed):
-    try:
-        output = guess(as_input(x)[0])
-        if output is None:
-            return None
-        prep = prepare(cls, operator, f, args, build, inplace_allowed=inplace_allowed, output=output)
-        result = run(prep, None, x, contexts)
-    except Exception:  # noqa: BLE001 - the usual path raises the real error (or succeeds)
-        return None
-    if not _has_output(result[0], prep.spec):
-        return None
-    return prep, None, result
-
-
-def _has_output(value, spec) -> bool:
-    """Whether ``value`` (f's value from a run) has the shape and dtype ``spec`` guessed."""
-    from ..backends._base import _np_dtype
-
-    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
-    if shape is None or dtype is None:
-        if not isinstance(value, (float, np.floating)):  # Python ints and bools: integer outputs
-            return False
-        shape, dtype = (), np.asarray(value).dtype
-    try:
-        return tuple(shape) == spec.y_shape and _np_dtype(dtype) == _np_dtype(spec.y_dtype)
-    except TypeError:
-        return False
-
-
-def scalar_output(x):
-    """The guess of scalar-valued operators: ``f(x)`` is a 0-d array of ``x``'s (real) dtype."""
-    return ((), x.dtype) if _is_real_floating(x.dtype) else None
-
-
-def seeds_output(seeds):
-    """The guess of pullbacks: ``f(x)`` is shaped like the cotangents, of ``x``'s (real) dtype."""
-    first = seeds[0] if isinstance(seeds, (tuple, list)) and seeds else seeds
-    shape = getattr(first, "shape", None)
-    return lambda x: None if shape is None or scalar_output(x) is None else (tuple(shape), x.dtype)
-
-
-def run_with_value(prep, y, x, contexts):
-    """``(f(x), result)`` from the preparation's closure (a ``run`` of :func:`run_first_call`)."""
-    return prep.run(native_x(prep, x), prep.native_contexts(contexts))
-
-
-def _is_real_floating(dtype) -> bool:
-    if hasattr(dtype, "is_floating_point"):
-        return dtype.is_floating_point
-    try:
-        return np.dtype(dtype).kind == "f"
-    except TypeError:
-        return False
 
 
 def native_x(prep, x):

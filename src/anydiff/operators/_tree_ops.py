@@ -83,13 +83,14 @@ def tree_operator(operator, f, args, prep, out, value=False):
 def _first_gradient(f, args):
     """``(cached prep or None, (value, gradient) or None)`` of an unprepared structured gradient.
 
-    As ``_core.run_first_call`` does for arrays: on a cache miss the flat output is guessed a
+    As ``_first_call.run_first_call`` does for arrays: on a cache miss the flat output is guessed a
     scalar of the flat input's dtype instead of evaluating ``f`` for it, the preparation is run
     at once with the value, and kept only if that value is a scalar of the guessed dtype;
     otherwise (or if anything raises) the call takes the usual path.
     """
     from .._trees import LEAF
-    from ._core import _has_output, cache_get, cache_put, scalar_output
+    from ._core import cache_get, cache_put
+    from ._first_call import _has_output, scalar_output
     from ._structured import _CACHE, _key, split_args
 
     y, rest = split_y(args)

@@ -19,18 +19,8 @@ from .._arrays import TreeOutputError
 from .._contexts import Context
 from .._trees import is_tree_argument
 from . import _derive
-from ._core import (
-    native_x,
-    prepare,
-    resolve_prep,
-    run_first_call,
-    run_with_value,
-    scalar_output,
-    seeds_output,
-    stack_seeds,
-    write_out,
-    write_y,
-)
+from ._core import native_x, prepare, stack_seeds, write_out, write_y
+from ._first_call import run_first_call, run_with_value, scalar_output, seeds_output
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator, tree_prepare
@@ -181,9 +171,14 @@ def value_and_pushforward(f, *args, prep=None, out=None):
     (array([3., 3.]), array([3., 0.]))
     """
     args, tx = _pop_seeds(args)
-    prep, y, x, contexts = resolve_prep(PushforwardPrep, "pushforward", f, args, prep, _b_pushforward, inplace_allowed=True)
-    T, single = stack_seeds(prep, tx, prep.spec.x_shape, prep.spec.x_dtype, "tx")
-    value, TY = prep.run(native_x(prep, x), T, prep.native_contexts(contexts))
+
+    def run(prep, y, x, contexts):
+        T, single = stack_seeds(prep, tx, prep.spec.x_shape, prep.spec.x_dtype, "tx")
+        return (*prep.run(native_x(prep, x), T, prep.native_contexts(contexts)), single)
+
+    prep, y, (value, TY, single) = run_first_call(  # no guess: only an output another operator learned
+        PushforwardPrep, "pushforward", f, args, prep, _b_pushforward, run, None, inplace_allowed=True
+    )
     return _finish_batch(prep, y, value, TY, single, out)
 
 
@@ -462,8 +457,9 @@ def value_and_jacobian(f, *args, prep=None, out=None):
     (array([12.,  8.]), array([[4., 3.],
            [0., 2.]]))
     """
-    prep, y, x, contexts = resolve_prep(JacobianPrep, "jacobian", f, args, prep, _b_jacobian, inplace_allowed=True)
-    value, J = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    prep, y, (value, J) = run_first_call(  # no guess: only an output another operator learned
+        JacobianPrep, "jacobian", f, args, prep, _b_jacobian, run_with_value, None, inplace_allowed=True
+    )
     return _finish_one(prep, y, value, J, out)
 
 

@@ -18,15 +18,8 @@ from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import SecondOrder
 from ..backends._base import Built
 from . import _derive
-from ._core import (
-    native_x,
-    prepare,
-    resolve_prep,
-    run_first_call,
-    scalar_output,
-    stack_seeds,
-    write_out,
-)
+from ._core import native_x, prepare, resolve_prep, stack_seeds, write_out
+from ._first_call import run_first_call, scalar_output
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator
@@ -229,12 +222,18 @@ def value_derivative_and_second_derivative(f, *args, prep=None, out=None):
     >>> float(y), round(float(d), 5), round(float(d2), 3)
     (1.0, 3.0, 6.0)
     """
-    prep, _, x, contexts = resolve_prep(SecondDerivativePrep, "second_derivative", f, args, prep, _b_second_derivative)
-    (value, d), d2 = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    prep, _, (value, d, d2) = run_first_call(  # no guess: only an output another operator learned
+        SecondDerivativePrep, "second_derivative", f, args, prep, _b_second_derivative, _run_second, None
+    )
     d2 = prep.back(d2)
     if out is not None:
         d2 = write_out(prep, out, d2)
     return prep.back(value), prep.back(d), d2
+
+
+def _run_second(prep, y, x, contexts):
+    (value, d), d2 = prep.run(native_x(prep, x), prep.native_contexts(contexts))
+    return value, d, d2
 
 
 def second_derivative(f, *args, prep=None, out=None):
