@@ -144,3 +144,21 @@ def test_same_point_preparations_of_trees_refuse_another_point(backend):
     prep = ad.prepare_hvp_same_point(S, backend, p)
     with pytest.raises(ad.PreparationMismatchError, match="one point"):
         ad.hvp(S, backend, {"a": X + 1, "b": p["b"]}, ({"a": np.ones(3), "b": np.zeros(2)},), prep=prep)
+
+
+def test_torch_takes_numpy_arrays_with_negative_strides():
+    """x[::-1] as input, seed, context or tree leaf raised torch's 'negative strides' ValueError."""
+    torch = pytest.importorskip("torch")
+    rev = np.arange(6.0)[::-1]
+    b = ad.AutoTorch()
+    np.testing.assert_allclose(ad.gradient(lambda v: (torch.sin(v) * v).sum(), b, rev),
+                               np.cos(rev) * rev + np.sin(rev))
+    np.testing.assert_allclose(ad.jacobian(lambda v: v**2, b, rev[::2]), np.diag(2 * rev[::2]))
+    (ty,) = ad.pushforward(lambda v: v * 2, b, np.ones(3), (rev[:3],))
+    np.testing.assert_allclose(ty, 2 * rev[:3])
+    (tx,) = ad.pullback(lambda v: v * 2, b, np.ones(3), (rev[:3],))
+    np.testing.assert_allclose(tx, 2 * rev[:3])
+    np.testing.assert_allclose(ad.gradient(lambda v, c: (v * c).sum(), b, np.ones(3), ad.Constant(rev[:3])), rev[:3])
+    g = ad.gradient(lambda p: (p["a"] * p["b"]).sum(), b, {"a": rev[:3], "b": rev[::-2]})
+    np.testing.assert_allclose(g["a"], rev[::-2])
+    np.testing.assert_allclose(g["b"], rev[:3])
