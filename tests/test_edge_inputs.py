@@ -162,3 +162,24 @@ def test_torch_takes_numpy_arrays_with_negative_strides():
     g = ad.gradient(lambda p: (p["a"] * p["b"]).sum(), b, {"a": rev[:3], "b": rev[::-2]})
     np.testing.assert_allclose(g["a"], rev[::-2])
     np.testing.assert_allclose(g["b"], rev[:3])
+
+
+def test_tree_preparation_checks_the_array_library():
+    """A tree preparation made for NumPy leaves took torch/JAX leaves: results came back as NumPy,
+    or torch.func/JAX raised their own errors; now PreparationMismatchError, as for one array."""
+    f = lambda p: (p["a"] ** 2).sum() * p["b"][0]
+    p = {"a": X, "b": X[:2]}
+    others = []
+    if installed("torch"):
+        import torch
+
+        others.append((ad.AutoTorch(), {"a": torch.tensor(X), "b": torch.tensor(X[:2])}))
+    if installed("jax"):
+        import jax.numpy as jnp
+
+        others.append((ad.AutoNumPy(), {"a": jnp.asarray(X), "b": jnp.asarray(X[:2])}))
+    for backend, q in others:
+        prep = ad.prepare_gradient(f, backend, p)
+        np.testing.assert_allclose(ad.gradient(f, backend, p, prep=prep)["b"], [np.sum(X**2), 0.0])
+        with pytest.raises(ad.PreparationMismatchError, match="array library: prepared numpy"):
+            ad.gradient(f, backend, q, prep=prep)

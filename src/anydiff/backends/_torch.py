@@ -82,7 +82,7 @@ class AutoTorch(Backend):
     def to_native(self, x):
         if isinstance(x, np.ndarray):  # read-only arrays (JAX's host buffers) are copied
             if any(s < 0 for s in x.strides):  # torch cannot view negative strides (x[::-1])
-                x = np.ascontiguousarray(x)
+                x = np.require(x, requirements="C")
             return _torch().from_numpy(np.require(x, requirements="W"))
         return x
 

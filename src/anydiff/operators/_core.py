@@ -402,7 +402,7 @@ def _to_backend(prep, s, dtype):
     if lib == "torch":
         import torch
 
-        t = s if isinstance(s, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(to_numpy(s)))
+        t = s if isinstance(s, torch.Tensor) else torch.as_tensor(np.require(to_numpy(s), requirements="C"))
         from ..backends._torch import torch_dtype
 
         return t.to(torch_dtype(dtype))

@@ -145,7 +145,7 @@ class TreePrep:
         if (  # hot path: the prepared arrays as separate active arguments (no trees)
             f is self.f and backend is self.backend and len(contexts) == len(self.positions)
             and self.in_def == ("tuple", (LEAF,) * len(actives))
-            and all(library_of(a) != "other" and hasattr(a, "shape") and tuple(a.shape) == s and a.dtype == d
+            and all(library_of(a) == self.library and hasattr(a, "shape") and tuple(a.shape) == s and a.dtype == d
                     for a, s, d in zip(actives, self.in_shapes, self.in_dtypes))
         ):
             return list(actives)
@@ -154,9 +154,10 @@ class TreePrep:
         if type(backend) is str:
             backend = resolve_backend(backend)
         dtypes_differ = self._dtype_differences(td, leaves)
+        libs = sorted({library_of(v) for v in leaves if not isinstance(v, numbers.Number)} - {self.library})
         if f is self.f and backend == self.backend and td == self.in_def and shapes == self.in_shapes and len(
             contexts
-        ) == len(self.positions) and not dtypes_differ:
+        ) == len(self.positions) and not dtypes_differ and not libs:
             return leaves
         problems = []
         if f is not self.f:
@@ -169,6 +170,8 @@ class TreePrep:
             problems += _differences(self.in_def, self.in_shapes, td, shapes) or dtypes_differ
         if len(contexts) != len(self.positions):
             problems.append(f"contexts: prepared {len(self.positions)}, got {len(contexts)}")
+        if libs:
+            problems.append(f"array library: prepared {self.library}, got {', '.join(libs)}")
         raise PreparationMismatchError(
             "This preparation does not match the call: " + "; ".join(problems or ["unknown"])
             + f".\nHint: call ad.prepare_{self.operator}(...) again with this function, backend and input."
