@@ -183,3 +183,40 @@ def test_tree_preparation_checks_the_array_library():
         np.testing.assert_allclose(ad.gradient(f, backend, p, prep=prep)["b"], [np.sum(X**2), 0.0])
         with pytest.raises(ad.PreparationMismatchError, match="array library: prepared numpy"):
             ad.gradient(f, backend, q, prep=prep)
+
+
+@pytest.mark.parametrize(("backend", "lib"), _backends())
+def test_unprepared_calls_tell_contexts_of_other_shapes_and_dtypes_apart(backend, lib):
+    """The cache of unprepared calls keyed contexts by kind only: a second call with a constant of
+    another shape reused the first preparation (reshape errors), and a complex constant after a
+    real one gave the gradient of the real part (AutoNumPy) instead of OutputError."""
+    xp = namespace_for(lib)
+    outer = (lambda v, c: xp.outer(v, c)) if lib != "torch" else (lambda v, c: xp.outer(v, xp.asarray(c)))
+    for c in (np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0, 4.0])):
+        J = ad.jacobian(outer, backend, X, ad.Constant(c))
+        want = np.einsum("ik,j->ijk", np.eye(3), c)
+        np.testing.assert_allclose(np.asarray(J), want, rtol=1e-6, atol=1e-8)
+        J1, J2 = ad.jacobian(lambda v, w, c: outer(v * w, c), backend, X, X, ad.Constant(c))
+        np.testing.assert_allclose(np.asarray(J1), np.einsum("ik,j->ijk", np.diag(X), c), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(np.asarray(J2), np.asarray(J1), rtol=1e-6, atol=1e-8)  # symmetric in v, w
+    h = lambda v, c: xp.sum(v**2) * c
+    np.testing.assert_allclose(np.asarray(ad.gradient(h, backend, X, ad.Constant(2.0))), 4 * X, rtol=1e-6)
+    with pytest.raises(ad.OutputError, match="real-valued f"):
+        ad.value_and_gradient(h, backend, X, ad.Constant(1.0 + 1.0j))
+
+
+@pytest.mark.parametrize(("backend", "lib"), _backends())
+def test_prepared_calls_check_the_contexts_shapes_and_dtypes(backend, lib):
+    """A preparation made with a real constant, called with a complex one, returned the gradient of
+    the real part (or a complex one); another shape raised reshape errors."""
+    xp = namespace_for(lib)
+    h = lambda v, c: xp.sum(v**2) * c
+    prep = ad.prepare_gradient(h, backend, X, ad.Constant(2.0))
+    for c in (3.0, np.float64(3.0), 3):  # numbers of the same kind are the same signature
+        np.testing.assert_allclose(np.asarray(ad.gradient(h, backend, X, ad.Constant(c), prep=prep)), 6 * X, rtol=1e-6)
+    with pytest.raises(ad.PreparationMismatchError, match="contexts: values of another type"):
+        ad.value_and_gradient(h, backend, X, ad.Constant(1.0 + 1.0j), prep=prep)
+    g = lambda v, w, c: xp.sum(v * w * c)
+    prep = ad.prepare_gradient(g, backend, X, X, ad.Constant(np.ones(3)))
+    with pytest.raises(ad.PreparationMismatchError, match="contexts: values of another type"):
+        ad.gradient(g, backend, X, X, ad.Constant(np.ones((1, 3))), prep=prep)

@@ -15,6 +15,7 @@ from .._trees import is_tree_argument
 from ..backends import Backend, FunctionSpec, resolve_backend
 from ..backends._base import Built
 from ._derive import check_complex, check_spec
+from ._signature import context_signature
 from ._prep import check_prep_type, split_contexts
 
 __all__ = ["parse_args", "prepare", "resolve_prep", "to_user", "write_out", "stack_seeds"]
@@ -135,6 +136,7 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
         back=back, to_native=backend.to_native,
         ctx_native=ctx_native, point=_snapshot(x) if same_point else None,
         point_contexts=tuple(_snapshot(v) for v in values) if same_point else (),
+        context_sig=context_signature(contexts),
     )
 
 
@@ -240,7 +242,7 @@ def _cache_key(cls, f, y, backend, x, contexts):
         xa, lib = as_input(x)
         key = (
             cls, f, resolve_backend(backend), type(x), lib, tuple(xa.shape), str(xa.dtype),
-            tuple(getattr(c, "kind", None) for c in contexts),
+            context_signature(contexts),
             None if y is None else (tuple(y.shape), str(y.dtype)),
         )
         hash(key)

@@ -11,6 +11,7 @@ from .._arrays import as_input, library_of
 from .._contexts import Context
 from .._errors import InputError, PreparationMismatchError, UnsupportedOperationError
 from ..backends._base import Backend, FunctionSpec
+from ._signature import context_signature
 
 __all__ = [
     "Prep", "PushforwardPrep", "PullbackPrep", "DerivativePrep", "GradientPrep", "JacobianPrep",
@@ -39,6 +40,7 @@ class Prep:
     run_only: Callable | None = field(repr=False, default=None)  # derivative without the value
     single: Callable | None = field(repr=False, default=None)  # run_only(x) without contexts (JAX)
     details: Any = field(repr=False, default=None)  # backend data, e.g. a sparse backend's coloring
+    context_sig: tuple = field(repr=False, default=())  # types, shapes and dtypes of the contexts
 
     def __post_init__(self):
         object.__setattr__(self, "_scalar_input", not hasattr(self.x_type, "shape"))
@@ -68,6 +70,8 @@ class Prep:
         ):
             self._mismatch(f, backend, x, contexts, y)
         if y is not None and tuple(y.shape) != spec.y_shape:
+            self._mismatch(f, backend, x, contexts, y)
+        if contexts and context_signature(contexts) != self.context_sig:
             self._mismatch(f, backend, x, contexts, y)
         if self.point is not None:
             self.check_point(x, contexts)
@@ -118,6 +122,9 @@ class Prep:
         kinds = tuple(getattr(c, "kind", "?") for c in contexts)
         if kinds != spec.context_kinds:
             problems.append(f"contexts: prepared {spec.context_kinds}, got {kinds}")
+        elif context_signature(contexts) != self.context_sig:
+            problems.append("contexts: values of another type, shape or dtype than at preparation "
+                            "(f's output may depend on them)")
         if (y is None) == spec.inplace:
             problems.append(f"in-place: prepared {'f(y, x)' if spec.inplace else 'f(x)'}, got the other form")
         elif y is not None and tuple(y.shape) != spec.y_shape:

@@ -34,6 +34,7 @@ from .._trees import (
     tree_unflatten,
 )
 from ..backends import Backend, resolve_backend
+from ._signature import context_signature
 from ._flatten import (
     _arg_paths,
     _differences,
@@ -147,6 +148,7 @@ class TreePrep:
             and self.in_def == ("tuple", (LEAF,) * len(actives))
             and all(library_of(a) == self.library and hasattr(a, "shape") and tuple(a.shape) == s and a.dtype == d
                     for a, s, d in zip(actives, self.in_shapes, self.in_dtypes))
+            and (not contexts or context_signature(contexts) == self.inner.context_sig)
         ):
             return list(actives)
         leaves, td = tree_flatten_args(actives)
@@ -157,7 +159,9 @@ class TreePrep:
         libs = sorted({library_of(v) for v in leaves if not isinstance(v, numbers.Number)} - {self.library})
         if f is self.f and backend == self.backend and td == self.in_def and shapes == self.in_shapes and len(
             contexts
-        ) == len(self.positions) and not dtypes_differ and not libs:
+        ) == len(self.positions) and not dtypes_differ and not libs and (
+            not contexts or context_signature(contexts) == self.inner.context_sig
+        ):
             return leaves
         problems = []
         if f is not self.f:
@@ -170,6 +174,8 @@ class TreePrep:
             problems += _differences(self.in_def, self.in_shapes, td, shapes) or dtypes_differ
         if len(contexts) != len(self.positions):
             problems.append(f"contexts: prepared {len(self.positions)}, got {len(contexts)}")
+        elif context_signature(contexts) != self.inner.context_sig:
+            problems.append("contexts: values of another type, shape or dtype than at preparation")
         if libs:
             problems.append(f"array library: prepared {self.library}, got {', '.join(libs)}")
         raise PreparationMismatchError(
@@ -303,7 +309,7 @@ def _key(operator, f, backend, actives, contexts, y_signature):
     try:
         leaves, td = tree_flatten_args(actives)
         sig = tuple((type(v), tuple(np.shape(v)), str(getattr(v, "dtype", type(v)))) for v in leaves)
-        key = (operator, f, resolve_backend(backend), td, sig, tuple(c.kind for c in contexts), y_signature)
+        key = (operator, f, resolve_backend(backend), td, sig, context_signature(contexts), y_signature)
         hash(key)
         return key
     except Exception:  # noqa: BLE001 - unhashable: prepare without caching
