@@ -103,3 +103,22 @@ def test_tree_mixing_complex_and_real_leaves(backend, lib):
     g1, g2 = ad.gradient(lambda z, r: f({"z": z, "r": r}), backend, Z, p["r"])  # two active arguments
     np.testing.assert_allclose(np.asarray(g1), gz, rtol=_tol(backend), atol=_tol(backend))
     np.testing.assert_allclose(np.asarray(g2), gr, rtol=_tol(backend), atol=_tol(backend))
+
+
+def test_sparse_jacobians_with_complex_sides():
+    """AutoSparse colored real-seed pushforwards for a real f of complex x (dropping ∂f/∂Im x) and
+    real-cotangent pullbacks for a complex f of real x (dropping Im f): silently wrong Jacobians."""
+    z = np.array([1.0 + 2.0j, 0.5 - 1.0j, -0.3 + 0.2j])
+    realf = lambda v: np.real(v * np.conj(v)) + np.imag(v) ** 3
+    want = np.diag(2 * z.real - 1j * (2 * z.imag + 3 * z.imag**2))  # ∂f/∂Re z − i ∂f/∂Im z
+    for partition in ("auto", "row"):
+        J = ad.jacobian(realf, ad.AutoSparse(ad.AutoNumPy(), partition=partition), z)
+        np.testing.assert_allclose(J.toarray(), want, atol=1e-12)
+    J = ad.jacobian(lambda x: x * (1 + 2j), ad.AutoSparse(ad.AutoNumPy()), X)
+    np.testing.assert_allclose(J.toarray(), np.eye(2) * (1 + 2j), atol=1e-12)
+    with pytest.raises(ad.UnsupportedOperationError, match="partition='column'.*\n.*Hint"):
+        ad.jacobian(realf, ad.AutoSparse(ad.AutoNumPy(), partition="column"), z)
+    with pytest.raises(ad.UnsupportedOperationError, match="partition='row'.*\n.*Hint"):
+        ad.jacobian(lambda x: x * (1 + 2j), ad.AutoSparse(ad.AutoNumPy(), partition="row"), X)
+    with pytest.raises(ad.UnsupportedOperationError, match="no pullback.*\n.*Hint"):
+        ad.jacobian(realf, ad.AutoSparse(ad.AutoFiniteDiff()), z)

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._arrays import to_numpy
-from .._errors import InputError, OutputError
+from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import resolve_backend
 from ..backends._base import Built
 from ..backends._combinators import _Delegating
@@ -155,17 +155,30 @@ class AutoSparse(_Delegating):
             return self.coloring
         return GreedyColoring(order="largest_first", decompression=decompression)
 
-    def _jacobian_coloring(self, S):
+    def _jacobian_coloring(self, S, spec=None):
         from .coloring import color
 
         algo = self._algorithm()
+        allowed = _complex_partitions(spec)
+        if self.partition not in allowed and self.partition != "auto":
+            raise UnsupportedOperationError(
+                f"AutoSparse(partition={self.partition!r}) cannot give this Jacobian: x has dtype "
+                f"{spec.x_dtype} and f(x) {spec.y_dtype}; only {' or '.join(sorted(allowed))} products "
+                "see both parts of the complex side.\nHint: use partition='auto'."
+            )
         if self.partition == "bidirectional":
             return "bidirectional", color(S, structure="nonsymmetric", partition="bidirectional", algorithm=algo)
         options = []
-        if self.partition in ("auto", "column") and self.has_forward:
+        if self.partition in ("auto", "column") and self.has_forward and "column" in allowed:
             options.append(("column", color(S, structure="nonsymmetric", partition="column", algorithm=algo)))
-        if self.partition in ("auto", "row") and self.has_reverse:
+        if self.partition in ("auto", "row") and self.has_reverse and "row" in allowed:
             options.append(("row", color(S, structure="nonsymmetric", partition="row", algorithm=algo)))
+        if not options and allowed == {"row"}:
+            raise UnsupportedOperationError(
+                f"AutoSparse({self.dense_backend!r}) has no pullback, and pushforwards of real seeds "
+                "miss the imaginary directions of a complex x under a real-valued f.\nHint: use a "
+                "dense backend with reverse mode (e.g. AutoSparse(AutoNumPy())), or the dense ad.jacobian."
+            )
         if not options:
             raise InputError(
                 f"AutoSparse(partition={self.partition!r}) needs a mode {self.dense_backend!r} lacks.\n"
@@ -187,7 +200,7 @@ class AutoSparse(_Delegating):
     def fast_jacobian(self, f, spec, mode=None):
         """``Built(value_and_jacobian, jacobian_only, details=plan)``, from one detection and one coloring."""
         S = self.jacobian_sparsity(f, spec)
-        partition, result = self._jacobian_coloring(S)
+        partition, result = self._jacobian_coloring(S, spec)
         from ..operators import _derive
 
         forward = _derive.pushforward(self.dense_backend, f, spec) if partition != "row" else None
@@ -430,3 +443,19 @@ def _check_pattern(S, shape, what):
             "Hint: check the detector or the pattern given to KnownSparsityDetector."
         )
     return sp.csr_array(S, dtype=bool)
+
+
+def _complex_partitions(spec) -> set:
+    """Partitions whose compressed products give the Jacobian in anydiff's convention: columns
+    (pushforwards of real seeds) miss the imaginary directions of a complex x under a real f;
+    rows (pullbacks of real cotangents) miss Im f(x) for a real x."""
+    from ..backends._base import _is_complex
+
+    if spec is None:
+        return {"column", "row", "bidirectional"}
+    cx, cy = _is_complex(spec.x_dtype), spec.y_dtype is not None and _is_complex(spec.y_dtype)
+    if cx and not cy:
+        return {"row"}
+    if cy and not cx:
+        return {"column"}
+    return {"column", "row"} if cx else {"column", "row", "bidirectional"}
