@@ -165,7 +165,7 @@ class DifferentiateWith:
 
         y = np.asarray(self.f(value, *args))
         tape = tangent.tape
-        node = tape.add(_t_black_box, (tangent.node,), (self, value, list(args), y.shape))
+        node = tape.add(_t_black_box, (tangent.node,), (self, value, list(args), y.shape, np.iscomplexobj(y)))
         return Dual(y, Lin(tape, node, (1,) + y.shape, np.result_type(y.dtype, tangent.dtype)))
 
     def _trace(self, x, args):
@@ -273,8 +273,10 @@ def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
 
 def _t_black_box(ct, data):
     """Transpose of a black box's tangent record: ``B`` cotangents through the backend's pullback."""
-    dw, value, args, y_shape = data
+    dw, value, args, y_shape, complex_y = data
     lin = np.asarray(ct).reshape((ct.shape[0],) + tuple(y_shape))
+    if not complex_y and np.iscomplexobj(lin):  # a real output's cotangent is real (only Re pairs with it)
+        lin = lin.real
     return (host_apply(dw, "pull", value, lin, args),)
 
 

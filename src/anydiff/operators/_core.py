@@ -404,7 +404,7 @@ def _to_backend(prep, s, dtype):
     if lib == "torch":
         import torch
 
-        t = s if isinstance(s, torch.Tensor) else torch.as_tensor(np.require(to_numpy(s), requirements="C"))
+        t = s if isinstance(s, torch.Tensor) else torch.as_tensor(np.require(to_numpy(s), requirements=("C", "W")))
         from ..backends._torch import torch_dtype
 
         return t.to(torch_dtype(dtype))
