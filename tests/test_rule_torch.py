@@ -165,6 +165,20 @@ def test_vector_black_box_backward_without_second_function():
         np.testing.assert_allclose(torch.func.grad(loss)(torch.tensor(X)).numpy(), exact(X), rtol=1e-12)
 
 
+def test_conjugate_views_reach_the_host_as_values():
+    """``z.conj()`` is a lazy view torch cannot hand to NumPy as is; reference: |z|^2 and its
+    gradient 2 z under the JAX convention for real f of complex z (conjugated for torch)."""
+    w = ad.differentiate_with(lambda x: np.sum(np.abs(x) ** 2), ad.AutoNumPy())
+    z = torch.tensor([1 + 2j, 0.5 - 1j], dtype=torch.complex128)
+    torch.testing.assert_close(w(z.conj()), torch.tensor(6.25, dtype=torch.float64))
+    torch.testing.assert_close(w(-z), torch.tensor(6.25, dtype=torch.float64))
+    v = z.clone().requires_grad_(True)
+    w(v.conj()).backward()
+    u = z.clone().requires_grad_(True)
+    (u.abs() ** 2).sum().backward()  # torch's own answer for the same function
+    torch.testing.assert_close(v.grad, u.grad)
+
+
 # ------------------------------------------------------------------ custom_rule
 softplus_jvp = lambda x, t: t * torch.sigmoid(x)
 RULES = {"jvp": dict(jvp=softplus_jvp), "vjp": dict(vjp=softplus_jvp), "both": dict(jvp=softplus_jvp, vjp=softplus_jvp)}

@@ -226,7 +226,12 @@ class _Holder:
 
 def _np(a):
     torch = _torch()
-    return a.detach().cpu().numpy() if torch.is_tensor(a) else a
+    if not torch.is_tensor(a):
+        return a
+    a = a.detach().cpu()
+    if a.is_conj() or a.is_neg():  # lazy conjugate/negative views (z.conj()) have no NumPy form
+        a = a.resolve_conj().resolve_neg()
+    return a.numpy()
 
 
 def _nested_error(dw, err):
