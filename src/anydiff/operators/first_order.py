@@ -13,17 +13,16 @@ output basis (rows), whichever side is smaller.
 
 from __future__ import annotations
 
-import functools
 
-from .._arrays import TreeOutputError
 from .._contexts import Context
 from .._trees import is_tree_argument
 from . import _derive
-from ._core import native_x, prepare, stack_seeds, write_out, write_y
+from ._core import native_x, prepare, stack_seeds, write_out
 from ._first_call import run_first_call, run_with_value, scalar_output, seeds_output
 from ._prep import DerivativePrep, GradientPrep, JacobianPrep, PullbackPrep, PushforwardPrep
+from ._shared import finish_batch, finish_one, pop_seeds, refuse_complex_output, routed, routed_prepare
 from ._structured import TreePrep, is_structured
-from ._tree_ops import tree_operator, tree_prepare
+from ._tree_ops import tree_operator
 
 __all__ = [
     "pushforward", "value_and_pushforward", "prepare_pushforward", "prepare_pushforward_same_point",
@@ -65,64 +64,12 @@ def _b_gradient(backend, f, spec):
     return _derive.gradient(backend, f, spec)
 
 
-def refuse_complex_output(spec, op):
-    """A gradient (as ``jax.grad``) is defined for real-valued ``f`` only."""
-    from ..backends._base import _is_complex
-
-    if spec.y_dtype is not None and _is_complex(spec.y_dtype):
-        from .._errors import OutputError
-
-        raise OutputError(
-            f"ad.{op} needs a real-valued f; f(x) has dtype {spec.y_dtype} (a gradient of a complex "
-            "output has no single convention).\nHint: differentiate a real quantity (e.g. abs(y)**2 or "
-            "y.real), or use ad.jacobian / ad.derivative / ad.pushforward / ad.pullback for complex outputs."
-        )
-
-
 def _b_jacobian(backend, f, spec):
     return _derive.jacobian(backend, f, spec)
 
 
-def _routed_prepare(operator, same_point=False):
-    """Decorate ``prepare_<operator>``: structured calls (and pytree outputs) go to ``_tree_ops``."""
-
-    def decorate(plain):
-        @functools.wraps(plain)
-        def prepare_op(f, *args):
-            if is_structured(args):
-                return tree_prepare(operator, f, args, same_point)
-            try:
-                return plain(f, *args)
-            except TreeOutputError:
-                return tree_prepare(operator, f, args, same_point)
-
-        return prepare_op
-
-    return decorate
-
-
-def _routed(operator, seeds=False):
-    """Decorate ``value_and_<operator>``: structured calls (and pytree outputs) go to ``_tree_ops``."""
-
-    def decorate(plain):
-        @functools.wraps(plain)
-        def value_and_op(f, *args, prep=None, out=None):
-            if type(prep) is TreePrep or (prep is None and is_structured(args, seeds)):
-                return tree_operator(operator, f, args, prep, out, value=True)
-            try:
-                return plain(f, *args, prep=prep, out=out)
-            except TreeOutputError:
-                if prep is not None:
-                    raise
-                return tree_operator(operator, f, args, None, out, value=True)
-
-        return value_and_op
-
-    return decorate
-
-
 # ------------------------------------------------------------------ pushforward
-@_routed_prepare("pushforward")
+@routed_prepare("pushforward")
 def prepare_pushforward(f, *args):
     """Prepare :func:`pushforward` for inputs like ``x`` (same signature, without tangents).
 
@@ -137,13 +84,13 @@ def prepare_pushforward(f, *args):
     return prepare(PushforwardPrep, "pushforward", f, args, _b_pushforward, inplace_allowed=True)
 
 
-@_routed_prepare("pushforward", same_point=True)
+@routed_prepare("pushforward", same_point=True)
 def prepare_pushforward_same_point(f, *args):
     """Like :func:`prepare_pushforward`, for many tangents at this very ``x`` (checked on use)."""
     return prepare(PushforwardPrep, "pushforward", f, args, _b_pushforward, inplace_allowed=True, same_point=True)
 
 
-@_routed("pushforward", seeds=True)
+@routed("pushforward", seeds=True)
 def value_and_pushforward(f, *args, prep=None, out=None):
     """Value and Jacobian-vector products ``(f(x), (J dx for dx in tx))``.
 
@@ -170,7 +117,7 @@ def value_and_pushforward(f, *args, prep=None, out=None):
     >>> y, np.round(ty[0], 6)
     (array([3., 3.]), array([3., 0.]))
     """
-    args, tx = _pop_seeds(args)
+    args, tx = pop_seeds(args)
 
     def run(prep, y, x, contexts):
         T, single = stack_seeds(prep, tx, prep.spec.x_shape, prep.spec.x_dtype, "tx")
@@ -179,7 +126,7 @@ def value_and_pushforward(f, *args, prep=None, out=None):
     prep, y, (value, TY, single) = run_first_call(  # no guess: only an output another operator learned
         PushforwardPrep, "pushforward", f, args, prep, _b_pushforward, run, None, inplace_allowed=True
     )
-    return _finish_batch(prep, y, value, TY, single, out)
+    return finish_batch(prep, y, value, TY, single, out)
 
 
 def pushforward(f, *args, prep=None, out=None):
@@ -197,7 +144,7 @@ def pushforward(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------- pullback
-@_routed_prepare("pullback")
+@routed_prepare("pullback")
 def prepare_pullback(f, *args):
     """Prepare :func:`pullback` for inputs like ``x`` (same signature, without cotangents).
 
@@ -211,13 +158,13 @@ def prepare_pullback(f, *args):
     return prepare(PullbackPrep, "pullback", f, args, _b_pullback, inplace_allowed=True)
 
 
-@_routed_prepare("pullback", same_point=True)
+@routed_prepare("pullback", same_point=True)
 def prepare_pullback_same_point(f, *args):
     """Like :func:`prepare_pullback`, for many cotangents at this very ``x`` (checked on use)."""
     return prepare(PullbackPrep, "pullback", f, args, _b_pullback, inplace_allowed=True, same_point=True)
 
 
-@_routed("pullback", seeds=True)
+@routed("pullback", seeds=True)
 def value_and_pullback(f, *args, prep=None, out=None):
     """Value and vector-Jacobian products ``(f(x), (dyᵀ J for dy in ty))``.
 
@@ -239,7 +186,7 @@ def value_and_pullback(f, *args, prep=None, out=None):
     >>> np.round(tx[0], 6)
     array([0., 1.])
     """
-    args, ty = _pop_seeds(args)
+    args, ty = pop_seeds(args)
 
     def run(prep, y, x, contexts):
         DY, single = stack_seeds(prep, ty, prep.spec.y_shape, prep.spec.y_dtype, "ty")
@@ -248,7 +195,7 @@ def value_and_pullback(f, *args, prep=None, out=None):
     prep, y, (value, TX, single) = run_first_call(
         PullbackPrep, "pullback", f, args, prep, _b_pullback, run, seeds_output(ty), inplace_allowed=True
     )
-    return _finish_batch(prep, y, value, TX, single, out)
+    return finish_batch(prep, y, value, TX, single, out)
 
 
 def pullback(f, *args, prep=None, out=None):
@@ -265,7 +212,7 @@ def pullback(f, *args, prep=None, out=None):
 
 
 # ------------------------------------------------------------------- derivative
-@_routed_prepare("derivative")
+@routed_prepare("derivative")
 def prepare_derivative(f, *args):
     """Prepare :func:`derivative` (scalar input).
 
@@ -279,7 +226,7 @@ def prepare_derivative(f, *args):
     return prepare(DerivativePrep, "derivative", f, args, _b_derivative, inplace_allowed=True)
 
 
-@_routed("derivative")
+@routed("derivative")
 def value_and_derivative(f, *args, prep=None, out=None):
     """Value and derivative ``(f(x), f'(x))`` of a function of a scalar ``x``.
 
@@ -303,7 +250,7 @@ def value_and_derivative(f, *args, prep=None, out=None):
     prep, y, (value, d) = run_first_call(
         DerivativePrep, "derivative", f, args, prep, _b_derivative, run_with_value, scalar_output, inplace_allowed=True
     )  # first call: f(x) guessed scalar (checked), else evaluated once to learn its shape
-    return _finish_one(prep, y, value, d, out)
+    return finish_one(prep, y, value, d, out)
 
 
 def derivative(f, *args, prep=None, out=None):
@@ -319,7 +266,7 @@ def derivative(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------- gradient
-@_routed_prepare("gradient")
+@routed_prepare("gradient")
 def prepare_gradient(f, *args):
     """Prepare :func:`gradient`: build (and jit/compile) the gradient closure once.
 
@@ -334,7 +281,7 @@ def prepare_gradient(f, *args):
     return prepare(GradientPrep, "gradient", f, args, _b_gradient)
 
 
-@_routed("gradient")
+@routed("gradient")
 def value_and_gradient(f, *args, prep=None, out=None):
     """Value and gradient ``(f(x), ∇f(x))`` of a scalar-valued function.
 
@@ -414,7 +361,7 @@ def gradient(f, backend, x, *contexts, prep=None, out=None):
 
 
 # --------------------------------------------------------------------- jacobian
-@_routed_prepare("jacobian")
+@routed_prepare("jacobian")
 def prepare_jacobian(f, *args):
     """Prepare :func:`jacobian` (mode chosen, seeds built, closure jitted/compiled once).
 
@@ -431,7 +378,7 @@ def prepare_jacobian(f, *args):
     return prepare(JacobianPrep, "jacobian", f, args, _b_jacobian, inplace_allowed=True)
 
 
-@_routed("jacobian")
+@routed("jacobian")
 def value_and_jacobian(f, *args, prep=None, out=None):
     """Value and Jacobian ``(f(x), J)`` with ``J.shape == f(x).shape + x.shape`` (as ``jax.jacobian``).
 
@@ -460,7 +407,7 @@ def value_and_jacobian(f, *args, prep=None, out=None):
     prep, y, (value, J) = run_first_call(  # no guess: only an output another operator learned
         JacobianPrep, "jacobian", f, args, prep, _b_jacobian, run_with_value, None, inplace_allowed=True
     )
-    return _finish_one(prep, y, value, J, out)
+    return finish_one(prep, y, value, J, out)
 
 
 def jacobian(f, *args, prep=None, out=None):
@@ -482,42 +429,3 @@ def jacobian(f, *args, prep=None, out=None):
     return value_and_jacobian(f, *args, prep=prep, out=out)[1]
 
 
-# ---------------------------------------------------------------------- helpers
-def _pop_seeds(args):
-    """Remove the seeds (the argument right after x) from ``(y?, backend, x, seeds, *contexts)``."""
-    from ..backends import Backend
-
-    i = 2 if len(args) >= 2 and isinstance(args[0], (Backend, str)) else 3
-    if len(args) <= i:
-        from .._errors import InputError
-
-        raise InputError("Missing seeds after x.\nHint: pass a tuple of tangents/cotangents, e.g. (dx,).")
-    return args[:i] + args[i + 1 :], args[i]
-
-
-def _finish_one(prep, y, value, result, out):
-    value = prep.back(value)
-    if y is not None:
-        write_y(prep, y, value)
-    result = prep.back(result)
-    if out is not None:
-        result = write_out(prep, out, result)
-    return value, result
-
-
-def _finish_batch(prep, y, value, stacked, single, out):
-    value = prep.back(value)
-    if y is not None:
-        write_y(prep, y, value)
-    results = tuple(prep.back(stacked[i]) for i in range(stacked.shape[0]))
-    if out is not None:
-        outs = (out,) if single and not isinstance(out, (tuple, list)) else tuple(out)
-        if len(outs) != len(results):
-            from .._errors import InputError
-
-            raise InputError(
-                f"out has {len(outs)} buffers for {len(results)} seeds.\n"
-                "Hint: pass one output buffer per seed (out=(buf1, buf2, ...)), or a single buffer for a single seed."
-            )
-        results = tuple(write_out(prep, o, r, "out[i]") for o, r in zip(outs, results))
-    return value, (results[0] if single else results)

@@ -23,7 +23,7 @@ from ._first_call import run_first_call, scalar_output
 from ._prep import HessianPrep, HVPPrep, SecondDerivativePrep
 from ._structured import TreePrep, is_structured
 from ._tree_ops import tree_operator
-from .first_order import _finish_batch, _finish_one, _pop_seeds, _routed, _routed_prepare, refuse_complex_output
+from ._shared import finish_batch, finish_one, pop_seeds, refuse_complex_output, routed, routed_prepare
 
 __all__ = [
     "second_derivative", "value_derivative_and_second_derivative", "prepare_second_derivative",
@@ -187,7 +187,7 @@ def _value_fun(backend, f, spec):
 
 
 # ------------------------------------------------------------- second derivative
-@_routed_prepare("second_derivative")
+@routed_prepare("second_derivative")
 def prepare_second_derivative(f, *args):
     """Prepare :func:`second_derivative` (scalar input).
 
@@ -201,7 +201,7 @@ def prepare_second_derivative(f, *args):
     return prepare(SecondDerivativePrep, "second_derivative", f, args, _b_second_derivative)
 
 
-@_routed("second_derivative")
+@routed("second_derivative")
 def value_derivative_and_second_derivative(f, *args, prep=None, out=None):
     """``(f(x), f'(x), f''(x))`` for a scalar ``x``.
 
@@ -256,7 +256,7 @@ def second_derivative(f, *args, prep=None, out=None):
 
 
 # --------------------------------------------------------------------------- hvp
-@_routed_prepare("hvp")
+@routed_prepare("hvp")
 def prepare_hvp(f, *args):
     """Prepare :func:`hvp` (same signature, without tangents).
 
@@ -270,13 +270,13 @@ def prepare_hvp(f, *args):
     return prepare(HVPPrep, "hvp", f, args, _b_hvp)
 
 
-@_routed_prepare("hvp", same_point=True)
+@routed_prepare("hvp", same_point=True)
 def prepare_hvp_same_point(f, *args):
     """Like :func:`prepare_hvp`, for many tangents at this very ``x`` (checked on use)."""
     return prepare(HVPPrep, "hvp", f, args, _b_hvp, same_point=True)
 
 
-@_routed("hvp", seeds=True)
+@routed("hvp", seeds=True)
 def gradient_and_hvp(f, *args, prep=None, out=None):
     """``(∇f(x), (H v for v in tv))`` for a scalar-valued ``f``.
 
@@ -296,11 +296,11 @@ def gradient_and_hvp(f, *args, prep=None, out=None):
     >>> np.round(g, 5), np.round(hv[0], 3)
     (array([ 3., 12.]), array([6., 0.]))
     """
-    args, tv = _pop_seeds(args)
+    args, tv = pop_seeds(args)
     prep, _, x, contexts = resolve_prep(HVPPrep, "hvp", f, args, prep, _b_hvp)
     V, single = stack_seeds(prep, tv, prep.spec.x_shape, prep.spec.x_dtype, "tv")
     grad, HV = prep.run(native_x(prep, x), V, prep.native_contexts(contexts))
-    return _finish_batch(prep, None, grad, HV, single, out)
+    return finish_batch(prep, None, grad, HV, single, out)
 
 
 def hvp(f, *args, prep=None, out=None):
@@ -317,7 +317,7 @@ def hvp(f, *args, prep=None, out=None):
 
 
 # ----------------------------------------------------------------------- hessian
-@_routed_prepare("hessian")
+@routed_prepare("hessian")
 def prepare_hessian(f, *args):
     """Prepare :func:`hessian`.
 
@@ -331,7 +331,7 @@ def prepare_hessian(f, *args):
     return prepare(HessianPrep, "hessian", f, args, _b_hessian)
 
 
-@_routed("hessian")
+@routed("hessian")
 def value_gradient_and_hessian(f, *args, prep=None, out=None):
     """``(f(x), ∇f(x), H(x))`` with ``H.shape == x.shape + x.shape``.
 
@@ -356,7 +356,7 @@ def value_gradient_and_hessian(f, *args, prep=None, out=None):
     prep, _, (value, grad, H) = run_first_call(
         HessianPrep, "hessian", f, args, prep, _b_hessian, _run_hessian, scalar_output
     )  # first call: f(x) guessed scalar (checked against the value), not evaluated for its shape
-    value, H = _finish_one(prep, None, value, H, out)
+    value, H = finish_one(prep, None, value, H, out)
     return value, prep.back(grad), H
 
 
