@@ -99,3 +99,24 @@ def test_a_jax_function_wrapped_for_jax_code():
     g = ad.differentiate_with(lambda x, c: jnp.sum(jnp.sin(x) * c) + jnp.sum(x**2), ad.AutoJax())
     v, d = jax.jit(jax.value_and_grad(lambda x: g(x, 2.0)))(x0)
     assert np.isclose(v, value(x0, 2.0), **TOL) and np.allclose(d, grad(x0, 2.0), **TOL)
+
+
+@pytest.mark.parametrize(("used", "expected"), [((True, True), "anydiff_value_grad"),
+                                                ((False, True), "anydiff_grad"),
+                                                ((True, False), "anydiff_call")])
+def test_dead_code_elimination_keeps_only_what_is_used(used, expected):
+    """jax.grad drops the value: the fused equation becomes the gradient alone (and the value
+    alone when only it is used), so jit(grad) computes and copies one result."""
+    from jax.interpreters import partial_eval as pe
+
+    g, _ = _wrapped("numpy")
+    closed = jax.make_jaxpr(jax.value_and_grad(lambda x: g(x, 2.0)))(x0)
+    jaxpr, _ = pe.dce_jaxpr(closed.jaxpr, list(used))
+    names = [e.primitive.name for e in jaxpr.eqns if e.primitive.name.startswith("anydiff_")]
+    assert names == [expected]
+    from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
+
+    run = jax.jit(jaxpr_as_fun(ClosedJaxpr(jaxpr, closed.consts)))
+    out = run(x0)
+    want = [v for v, u in zip((value(x0, 2.0), grad(x0, 2.0)), used) if u]
+    assert all(np.allclose(o, w, **TOL) for o, w in zip(out, want))

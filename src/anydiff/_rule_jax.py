@@ -136,7 +136,7 @@ def _make_primitive(kind):
     from jax.extend.core import Primitive
     from jax.interpreters import batching, mlir
 
-    from ._differentiate_with import host_batched, host_runner
+    from ._differentiate_with import host_batched
 
     p = Primitive("anydiff_" + kind)
     multiple = p.multiple_results = kind == "value_grad"  # (f(x), ∇f(x))
@@ -148,17 +148,14 @@ def _make_primitive(kind):
         return outs if multiple else outs[0]
 
     def host(*operands, op, nb):  # -> a tuple of NumPy results
+        if nb == 0 and not n_lin:  # jit(grad(...)) and the like: one closure per op, built once
+            fast = op.runners.get(kind)
+            if fast is None:
+                fast = op.runners[kind] = _unbatched_host(op, kind, multiple, operands)
+            return fast(operands)
         x, lin, arrs = operands[0], (operands[1] if n_lin else None), operands[1 + n_lin:]
         specs = op.outs(kind)
-        if nb == 0 and lin is None:  # jit(grad(...)) and the like: the runner, looked up once per op
-            x, arrs = np.asarray(x), [np.asarray(a) for a in arrs]  # (pure_callback gives JAX arrays)
-            args = op.rebuild(arrs)
-            run = op.runners.get(kind)
-            if run is None:
-                run = op.runners[kind] = host_runner(op.dw, kind, x, args)
-            out = run(x, None, args)
-        else:
-            out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, [s for s, _ in specs])
+        out = host_batched(op.dw, kind, x, lin, op.rebuild(arrs), nb, [s for s, _ in specs])
         out = out if multiple else (out,)
         return tuple(np.asarray(o, dtype=dtype) for o, (_, dtype) in zip(out, specs))
 
@@ -188,6 +185,27 @@ def _make_primitive(kind):
 
     batching.primitive_batchers[p] = batch
     return p
+
+
+def _unbatched_host(op, kind, multiple, operands):
+    """``operands -> results`` of ``kind`` (no batch axes, no tangents) for ``op``: the host runner
+    prepared for its signature, with the output dtypes bound (``pure_callback`` hands over JAX
+    arrays, the CPU callback NumPy arrays: both go through ``np.asarray``)."""
+    from ._differentiate_with import host_runner
+
+    dtypes = [dtype for _, dtype in op.outs(kind)]
+    asarray = np.asarray
+    if op.arrays:
+        args_of = lambda operands: op.rebuild([asarray(a) for a in operands[1:]])
+    else:
+        constants = list(op.contexts)
+        args_of = lambda operands: constants
+    run = host_runner(op.dw, kind, asarray(operands[0]), args_of(operands))
+    if multiple:
+        return lambda operands: tuple(
+            asarray(o, dtype=d) for o, d in zip(run(asarray(operands[0]), None, args_of(operands)), dtypes))
+    (dtype,) = dtypes
+    return lambda operands: (asarray(run(asarray(operands[0]), None, args_of(operands)), dtype=dtype),)
 
 
 def _define_derivatives(P):
@@ -250,6 +268,34 @@ def _define_derivatives(P):
     ad.primitive_transposes[P["pull"]] = transpose("push")
     ad.primitive_jvps[P["grad"]] = no_second_order
     ad.primitive_jvps[P["value_grad"]] = no_second_order
+    _define_dce(P)
+
+
+def _define_dce(P):
+    """Dead-code elimination of ``value_grad``: when only the gradient (``jax.grad``) or only
+    the value is used, the equation becomes ``grad`` or ``call`` (one result less to compute
+    and to copy out of the host callback). Skipped where JAX does not offer the hooks; the
+    fused equation is then kept, which is correct, only slower."""
+    try:
+        from jax.extend.core import new_jaxpr_eqn
+        from jax.interpreters.partial_eval import dce_rules
+    except ImportError:
+        return
+
+    def dce(used_outputs, eqn):
+        used_y, used_g = used_outputs
+        if not (used_y or used_g):
+            return [False] * len(eqn.invars), None
+        if used_y and used_g:
+            return [True] * len(eqn.invars), eqn
+        kind, out = ("grad", eqn.outvars[1]) if used_g else ("call", eqn.outvars[0])
+        try:
+            new = new_jaxpr_eqn(eqn.invars, [out], P[kind], eqn.params, eqn.effects, eqn.source_info, eqn.ctx)
+        except (TypeError, AttributeError):  # another JAX version's signature: keep the fused equation
+            return [True] * len(eqn.invars), eqn
+        return [True] * len(eqn.invars), new
+
+    dce_rules[P["value_grad"]] = dce
 
 
 def call_black_box(dw, x, args):
