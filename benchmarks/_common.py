@@ -87,3 +87,25 @@ def fmt_time(t: float) -> str:
     if t < 1:
         return f"{t * 1e3:.2f} ms"
     return f"{t:.2f} s"
+
+
+def time_groups(groups, targets, rounds, repeats, width=40):
+    """Rows for ``groups`` of ``(kind, n, cases)`` with ``cases`` of ``(name, base, ours)``: each pair
+    timed side by side (:func:`time_pair`) ``repeats`` times; the target of ``kind`` (or None)
+    applies to the median over repeats of the per-repeat median ratio."""
+    rows = []
+    for kind, n, cases in groups:
+        for name, base, ours in cases:
+            medians, mins = [], []
+            for _ in range(repeats):
+                t_base, t_ours, med = time_pair(base, ours, rounds=rounds)
+                medians.append(med)
+                mins.append(t_ours / t_base)
+            row = {"kind": kind, "case": name, "n": n, "base_s": t_base, "ours_s": t_ours,
+                   "ratio_median": float(np.median(medians)), "ratio_spread": [float(min(medians)), float(max(medians))],
+                   "ratio_min_per_repeat": mins, "target": targets[kind]}
+            row["meets_target"] = None if row["target"] is None else bool(row["ratio_median"] <= row["target"])
+            rows.append(row)
+            print(f"{name:{width}s} n={n:<7d} base {fmt_time(t_base):>10s} ours {fmt_time(t_ours):>10s} "
+                  f"median ratio x{row['ratio_median']:.3f} (spread {min(medians):.3f}-{max(medians):.3f})")
+    return rows

@@ -22,7 +22,7 @@ import numpy as np
 
 import anydiff as ad
 
-from ._common import fmt_time, machine_info, time_pair, write_results
+from ._common import fmt_time, machine_info, time_groups, write_results
 
 TARGETS = {"differentiate_with": 1.5, "value_and_grad": None, "custom_rule": 1.05, "floor": None}
 
@@ -37,21 +37,28 @@ def f_torch(x):
     return torch.sum(torch.sin(x) * torch.roll(x, 1)) + torch.sum(x**2)
 
 
-def differentiate_with_cases(n):
-    """(name, direct call, call inside jax.jit(jax.grad)) for each wrapped backend."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    x = np.linspace(0.1, 1.0, n)
-    cases = [("AutoNumPy", f_numpy, ad.AutoNumPy()), ("AutoFiniteDiff", f_numpy, ad.AutoFiniteDiff())]
+def _wrapped_backends(finite_differences=True):
+    """(name, f, backend): NumPy f by AutoNumPy (and finite differences), torch f by AutoTorch."""
+    cases = [("AutoNumPy", f_numpy, ad.AutoNumPy())]
+    if finite_differences:
+        cases.append(("AutoFiniteDiff", f_numpy, ad.AutoFiniteDiff()))
     try:
         import torch  # noqa: F401 - a torch function inside JAX code
 
         cases.append(("AutoTorch", f_torch, ad.AutoTorch()))
     except ImportError:
         pass
+    return cases
+
+
+def differentiate_with_cases(n):
+    """(name, direct call, call inside jax.jit(jax.grad)) for each wrapped backend."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    x = np.linspace(0.1, 1.0, n)
     out = []
-    for name, f, backend in cases:
+    for name, f, backend in _wrapped_backends():
         prep = ad.prepare_gradient(f, backend, x)
         direct = lambda f=f, b=backend, p=prep: ad.gradient(f, b, x, prep=p)
         wrapped = ad.differentiate_with(f, backend)
@@ -69,15 +76,8 @@ def value_and_grad_cases(n):
 
     x = np.linspace(0.1, 1.0, n)
     xj = jax.numpy.asarray(x)
-    cases = [("AutoNumPy", f_numpy, ad.AutoNumPy())]
-    try:
-        import torch  # noqa: F401
-
-        cases.append(("AutoTorch", f_torch, ad.AutoTorch()))
-    except ImportError:
-        pass
     out = []
-    for name, f, backend in cases:
+    for name, f, backend in _wrapped_backends(finite_differences=False):
         prep = ad.prepare_gradient(f, backend, x)
         direct = lambda f=f, b=backend, p=prep: ad.value_and_gradient(f, b, x, prep=p)
         inside = jax.jit(jax.value_and_grad(ad.differentiate_with(f, backend)))
@@ -159,7 +159,6 @@ def custom_rule_cases(n):
 
 
 def run(n_dw, n_rule, rounds, repeats):
-    rows = []
     groups = [("differentiate_with", n_dw, differentiate_with_cases(n_dw)),
               ("value_and_grad", n_dw, value_and_grad_cases(n_dw))]
     try:
@@ -169,21 +168,7 @@ def run(n_dw, n_rule, rounds, repeats):
     except ImportError:
         pass
     groups += [("custom_rule", n, custom_rule_cases(n)) for n in n_rule]
-    for kind, n, cases in groups:
-        for name, base, ours in cases:
-            medians, mins = [], []
-            for _ in range(repeats):
-                t_base, t_ours, med = time_pair(base, ours, rounds=rounds)
-                medians.append(med)
-                mins.append(t_ours / t_base)
-            row = {"kind": kind, "case": name, "n": n, "base_s": t_base, "ours_s": t_ours,
-                   "ratio_median": float(np.median(medians)), "ratio_spread": [float(min(medians)), float(max(medians))],
-                   "ratio_min_per_repeat": mins, "target": TARGETS[kind]}
-            row["meets_target"] = None if row["target"] is None else bool(row["ratio_median"] <= row["target"])
-            rows.append(row)
-            print(f"{name:40s} n={n:<7d} base {fmt_time(t_base):>10s} ours {fmt_time(t_ours):>10s} "
-                  f"median ratio x{row['ratio_median']:.3f} (spread {min(medians):.3f}-{max(medians):.3f})")
-    return rows
+    return time_groups(groups, TARGETS, rounds, repeats, width=40)
 
 
 def markdown(rows, info, repeats, rounds) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 import anydiff as ad
 
-from ._common import RESULTS, fmt_time, machine_info, time_pair, write_results
+from ._common import RESULTS, fmt_time, machine_info, time_groups, write_results
 
 TARGETS = {"differentiate_with": 1.5, "custom_rule": 1.05, "by hand": None}
 
@@ -194,7 +194,6 @@ def custom_rule_cases(n):
 
 
 def run(n_values, rounds, repeats, only=None):
-    rows = []
     groups = []
     for n in n_values:
         if only in (None, "differentiate_with"):
@@ -203,21 +202,7 @@ def run(n_values, rounds, repeats, only=None):
             groups.append(("custom_rule", n, custom_rule_cases(n)))
         if only in (None, "by hand"):
             groups.append(("by hand", n, by_hand_cases(n)))
-    for kind, n, cases in groups:
-        for name, base, ours in cases:
-            medians, mins = [], []
-            for _ in range(repeats):
-                t_base, t_ours, med = time_pair(base, ours, rounds=rounds)
-                medians.append(med)
-                mins.append(t_ours / t_base)
-            row = {"kind": kind, "case": name, "n": n, "base_s": t_base, "ours_s": t_ours,
-                   "ratio_median": float(np.median(medians)), "ratio_spread": [float(min(medians)), float(max(medians))],
-                   "ratio_min_per_repeat": mins, "target": TARGETS[kind]}
-            row["meets_target"] = None if row["target"] is None else bool(row["ratio_median"] <= row["target"])
-            rows.append(row)
-            print(f"{name:55s} n={n:<7d} base {fmt_time(t_base):>10s} ours {fmt_time(t_ours):>10s} "
-                  f"median ratio x{row['ratio_median']:.3f} (spread {min(medians):.3f}-{max(medians):.3f})")
-    return rows
+    return time_groups(groups, TARGETS, rounds, repeats, width=55)
 
 
 def markdown(rows, info, repeats, rounds, load) -> str:
