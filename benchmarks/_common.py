@@ -109,3 +109,14 @@ def time_groups(groups, targets, rounds, repeats, width=40):
             print(f"{name:{width}s} n={n:<7d} base {fmt_time(t_base):>10s} ours {fmt_time(t_ours):>10s} "
                   f"median ratio x{row['ratio_median']:.3f} (spread {min(medians):.3f}-{max(medians):.3f})")
     return rows
+
+
+def ratio_table(rows, label=lambda r: r["case"]) -> list[str]:
+    """Markdown table lines (header included) for rows from :func:`time_groups`."""
+    lines = ["| case | n | base | ours | ratio (median) | spread | target |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        target = "—" if r["target"] is None else f"≤ {r['target']:.2f} {'✓' if r['meets_target'] else '✗'}"
+        lo, hi = r["ratio_spread"]
+        lines.append(f"| {label(r)} | {r['n']} | {fmt_time(r['base_s'])} | {fmt_time(r['ours_s'])} | "
+                     f"{r['ratio_median']:.3f} | {lo:.3f}–{hi:.3f} | {target} |")
+    return lines

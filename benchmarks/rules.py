@@ -22,7 +22,7 @@ import numpy as np
 
 import anydiff as ad
 
-from ._common import fmt_time, machine_info, time_groups, write_results
+from ._common import machine_info, ratio_table, time_groups, write_results
 
 TARGETS = {"differentiate_with": 1.5, "value_and_grad": None, "custom_rule": 1.05, "floor": None}
 
@@ -190,14 +190,8 @@ def markdown(rows, info, repeats, rounds) -> str:
          "`jax.jit(jax.value_and_grad(differentiate_with(f, backend)))(x)`."),
         "- custom_rule: base = the same rule as a hand-written `jax.custom_jvp`; ours = `ad.custom_rule`.",
         "",
-        "| case | n | base | ours | ratio (median) | spread | target |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        target = "—" if r["target"] is None else f"≤ {r['target']:.2f} {'✓' if r['meets_target'] else '✗'}"
-        lo, hi = r["ratio_spread"]
-        lines.append(f"| {r['case']} | {r['n']} | {fmt_time(r['base_s'])} | {fmt_time(r['ours_s'])} | "
-                     f"{r['ratio_median']:.3f} | {lo:.3f}–{hi:.3f} | {target} |")
+    lines += ratio_table(rows)
     lines.append("")
     return "\n".join(lines)
 

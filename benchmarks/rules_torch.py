@@ -25,7 +25,7 @@ import numpy as np
 
 import anydiff as ad
 
-from ._common import RESULTS, fmt_time, machine_info, time_groups, write_results
+from ._common import RESULTS, machine_info, ratio_table, time_groups, write_results
 
 TARGETS = {"differentiate_with": 1.5, "custom_rule": 1.05, "by hand": None}
 
@@ -229,14 +229,8 @@ def markdown(rows, info, repeats, rounds, load) -> str:
          "vjp=...)` (jvp+vjp) or `ad.custom_rule(softplus, jvp=...)` (jvp only: the backward transposes "
          "the jvp); loss = sum(softplus(v) * v)."),
         "",
-        "| case | n | base | ours | ratio (median) | spread | target |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        target = "—" if r["target"] is None else f"≤ {r['target']:.2f} {'✓' if r['meets_target'] else '✗'}"
-        lo, hi = r["ratio_spread"]
-        lines.append(f"| {r['kind']}: {r['case']} | {r['n']} | {fmt_time(r['base_s'])} | {fmt_time(r['ours_s'])} | "
-                     f"{r['ratio_median']:.3f} | {lo:.3f}–{hi:.3f} | {target} |")
+    lines += ratio_table(rows, lambda r: f"{r['kind']}: {r['case']}")
     lines.append("")
     return "\n".join(lines)
 
