@@ -267,3 +267,18 @@ def test_dispatch_follows_argument_types_on_every_call():
             ad.gradient(lambda c: rule(X, c).sum(), ad.AutoNumPy(), np.array(2.0))
         with pytest.raises(ad.UnsupportedOperationError, match="another argument carries"):
             ad.gradient(lambda c: w(X, c), ad.AutoNumPy(), np.array(2.0))
+
+
+@pytest.mark.parametrize("batch", [0, 3])
+def test_vmap_over_an_empty_batch_keeps_the_core_shapes(batch):
+    """torch.func.vmap of a black box and of its gradient: an empty batch gives empty results of
+    the right shape (it gave shape (0,) for the call and a shape error for the gradient)."""
+    box = ad.differentiate_with(lambda x: np.stack([np.sin(x[0]) * x[1], x[1] ** 2]), ad.AutoNumPy())
+    loss = ad.differentiate_with(lambda x: np.sum(x**2), ad.AutoNumPy())
+    X = torch.linspace(0.5, 1.5, 2 * batch, dtype=torch.float64).reshape(batch, 2)
+    Y = torch.func.vmap(box)(X)
+    G = torch.func.vmap(torch.func.grad(loss))(X)
+    assert Y.shape == (batch, 2) and G.shape == (batch, 2)
+    x = X.numpy()
+    torch.testing.assert_close(Y, torch.from_numpy(np.stack([np.sin(x[:, 0]) * x[:, 1], x[:, 1] ** 2], axis=-1)))
+    torch.testing.assert_close(G, 2 * X)

@@ -384,6 +384,8 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
     batch = np.broadcast_shapes(*(o.shape[:nb] for o in operands))
     k = math.prod(batch)
     if k == 0:
+        if core_out is None:  # (the torch side) the core shapes, from one probe of f when needed
+            core_out = _core_shapes(dw, kind, x, args, nb)
         shapes = core_out if pair else [core_out]
         out = [np.zeros(batch + tuple(s or ())) for s in shapes]
         return tuple(out) if pair else out[0]
@@ -406,3 +408,16 @@ def host_batched(dw, kind, x, lin, args, nb, core_out):
         outs.append(out if lin is None else out[0])
     stack = lambda parts: np.stack(parts).reshape(batch + parts[0].shape)
     return tuple(stack(list(p)) for p in zip(*outs)) if pair else stack(outs)
+
+
+def _core_shapes(dw, kind, x, args, nb):
+    """Shape of one result of ``kind`` (a list of two for ``"value_grad"``) for an empty batch: the
+    shape of ``x`` for pullbacks and gradients, else of ``f`` at an array of ones."""
+    x_core = x.shape[nb:]
+    if kind in ("pull", "grad"):
+        return x_core
+    if kind == "value_grad":
+        return [(), x_core]
+    ones = lambda a: np.ones(a.shape[nb:], dtype=a.dtype)
+    with np.errstate(all="ignore"):
+        return np.shape(host_apply(dw, "call", ones(x), None, [ones(a) for a in args]))
