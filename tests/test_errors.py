@@ -182,6 +182,31 @@ def test_jax_float64_without_x64_is_an_error():
 
 
 @pytest.mark.skipif(not installed("jax"), reason="jax not installed")
+def test_jax_float64_constant_without_x64_is_an_error():
+    """In 32-bit mode a float64 constant would be rounded to float32 silently (x float32)."""
+    import jax
+    import jax.numpy as jnp
+
+    x, c = X.astype(np.float32), np.linspace(0.1, 0.9, X.size)
+    f = lambda x, c: jnp.sum(x * c)
+    assert np.allclose(ad.gradient(f, ad.AutoJax(), x, ad.Constant(c)), c)  # x64 on: prepared and cached
+    jax.config.update("jax_enable_x64", False)
+    try:
+        calls = [lambda: ad.gradient(f, ad.AutoJax(), x, ad.Constant(c)),  # the cached preparation
+                 lambda: ad.prepare_gradient(f, ad.AutoJax(), x, ad.Constant(c)),
+                 lambda: ad.gradient(lambda t, c: jnp.sum(t["a"] * c), ad.AutoJax(), {"a": x}, ad.Constant(c)),
+                 lambda: ad.gradient(lambda a, b, c: jnp.sum(a * b * c), ad.AutoJax(), x, x, ad.Constant(c))]
+        for call in calls:
+            with pytest.raises(ad.InputError, match="jax_enable_x64"):
+                call()
+        g = ad.gradient(f, ad.AutoJax(), x, ad.Constant(c.astype(np.float32)))  # float32 is fine
+        assert g.dtype == np.float32 and np.allclose(g, c, rtol=1e-6)
+        assert np.allclose(ad.gradient(f, ad.AutoJax(), x, ad.Constant(2.0)), 2.0)  # a Python float
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax not installed")
 def test_jax_in_place_and_cache_unsupported():
     def f(y, x):
         y[:] = x

@@ -158,7 +158,7 @@ def test_a_backend_without_primitives_is_refused():
 def test_the_base_class_is_the_documented_contract():
     """Primitives, conversion hooks and the fast-path table: nothing derived lives on the class."""
     methods = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction)}
-    conversions = {"check_available", "check_input", "to_native", "output_spec", "array_namespace",
+    conversions = {"check_available", "check_input", "check_contexts", "to_native", "output_spec", "array_namespace",
                    "from_numpy_native", "__repr__"}
     primitives = {"build_pushforward", "build_pullback"}
     policy = {"jacobian_mode", "default_outer", "can_differentiate"}

@@ -142,6 +142,9 @@ class Backend:
     def check_input(self, x, library: str) -> None:
         """Backend-specific checks of the input point (dtype support, array library)."""
 
+    def check_contexts(self, values) -> None:
+        """Backend-specific checks of the context values (e.g. a precision they would lose)."""
+
     def to_native(self, x):
         """Convert a user array to what the closures take (default: unchanged)."""
         return x

@@ -37,6 +37,10 @@ class _Delegating(Backend):
         for b in self._members():
             b.check_input(x, library)
 
+    def check_contexts(self, values):
+        for b in self._members():
+            b.check_contexts(values)
+
     def to_native(self, x):
         return self._primary.to_native(x)
 

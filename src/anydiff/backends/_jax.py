@@ -33,9 +33,9 @@ class AutoJax(Backend):
     Notes
     -----
     JAX arrays are immutable, so in-place functions ``f(y, x)`` and ``Cache`` contexts are
-    not supported. A float64 input needs ``jax.config.update("jax_enable_x64", True)``;
-    without it anydiff raises :class:`~anydiff.InputError` instead of silently computing in
-    float32.
+    not supported. A float64 input (or float64 array constant) needs
+    ``jax.config.update("jax_enable_x64", True)``; without it anydiff raises
+    :class:`~anydiff.InputError` instead of silently computing in float32.
 
     Examples
     --------
@@ -79,6 +79,23 @@ class AutoJax(Backend):
                     "single precision.\nHint: call jax.config.update('jax_enable_x64', True) at "
                     "start-up, or pass x.astype(np.float32) if single precision is what you want."
                 )
+
+    def check_contexts(self, values):
+        """In 32-bit mode JAX would silently round float64 constants to float32: refused."""
+        jax = _jax()
+        if jax.config.jax_enable_x64:
+            return
+        from .._trees import is_tree, tree_flatten
+
+        for value in values:
+            for leaf in tree_flatten(value)[0] if is_tree(value) else [value]:
+                if isinstance(leaf, np.ndarray) and leaf.dtype in (np.float64, np.complex128):
+                    raise InputError(
+                        f"A context (ad.Constant/ad.Cache) has dtype {leaf.dtype}, but JAX is in 32-bit "
+                        "mode and would silently round it to single precision.\nHint: call "
+                        "jax.config.update('jax_enable_x64', True) at start-up, or pass the constant "
+                        "as float32 if single precision is what you want."
+                    )
 
     def _compile(self, fun, spec):
         """jit ``fun(x, ...)``, checking x's shape and dtype when (and only when) JAX traces.

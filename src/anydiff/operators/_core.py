@@ -104,6 +104,7 @@ def prepare(cls, operator, f, args, build, *, inplace_allowed=False, same_point=
     x_user = x
     x, library = as_input(x)
     backend.check_input(x, library)
+    backend.check_contexts([c.value for c in contexts])
     kinds = split_contexts(contexts)
     ctx_native = tuple(_context_converter(backend, c.value) for c in contexts)
     spec = FunctionSpec(tuple(x.shape), x.dtype, (), None, y is not None, kinds, library)
@@ -256,7 +257,7 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
     if prep is None:
         y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
         key = _cache_key(cls, f, y, backend, x, contexts)
-        prep = _cached(key, x)
+        prep = _cached(key, x, contexts)
         if prep is None:
             from ._first_call import known_output, remember_output
 
@@ -271,10 +272,11 @@ def resolve_prep(cls, operator, f, args, prep, build, *, inplace_allowed=False):
     return prep, y, x, contexts
 
 
-def _cached(key, x):
+def _cached(key, x, contexts=()):
     prep = cache_get(_CACHE, key)
-    if prep is not None:
-        prep.backend.check_input(as_input(x)[0], key[4])  # e.g. JAX's 64-bit mode may have changed
+    if prep is not None:  # e.g. JAX's 64-bit mode may have changed
+        prep.backend.check_input(as_input(x)[0], key[4])
+        prep.backend.check_contexts([c.value for c in contexts])
     return prep
 
 

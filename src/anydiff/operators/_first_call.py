@@ -67,7 +67,7 @@ def run_first_call(cls, operator, f, args, prep, build, run, guess, *, inplace_a
     if prep is None:
         y, backend, x, contexts = parse_args(args, inplace_allowed, operator)
         key = _cache_key(cls, f, y, backend, x, contexts)
-        prep = _cached(key, x)
+        prep = _cached(key, x, contexts)
         if prep is None and y is None and key is not None:
             known = known_output(key)
             first = _speculate(cls, operator, f, args, build, run, guess if known is None else (lambda x: known),
