@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._arrays import from_numpy, to_numpy
+from ..backends._base import _np_dtype
 
 __all__ = ["finisher", "wrapper"]
 
@@ -44,7 +45,7 @@ def wrapper(sparse_output, template, spec, shape2d, hessian=False):
         indices, indptr = jnp.asarray(template.indices), jnp.asarray(template.indptr)
         # validated once; each call only attaches the new values (the constructor costs
         # ~30 µs per call, as much as a small sparse Jacobian)
-        first = jsparse.BCSR((jnp.zeros(template.nnz, dtype=_np(spec.y_dtype)), indices, indptr), shape=shape2d,
+        first = jsparse.BCSR((jnp.zeros(template.nnz, dtype=_np_dtype(spec.y_dtype)), indices, indptr), shape=shape2d,
                              indices_sorted=True, unique_indices=True)
         treedef = jax.tree_util.tree_structure(first)
         unflatten = jax.tree_util.tree_unflatten
@@ -95,11 +96,3 @@ def _csr_like(template, data):
     J.data = np.asarray(data)  # with JAX: a read-only view of the output buffer (no copy)
     return J
 
-
-def _np(dtype):
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        from ..backends._base import _np_dtype
-
-        return _np_dtype(dtype)

@@ -16,9 +16,9 @@ import scipy.sparse as sp
 from .._arrays import to_numpy
 from .._errors import InputError, OutputError, UnsupportedOperationError
 from ..backends import resolve_backend
-from ..backends._base import Built
+from ..backends._base import Built, _np_dtype
 from ..backends._combinators import _Delegating
-from ._output import _np, finisher, wrapper
+from ._output import finisher, wrapper
 from ._plan import SparsePlan
 from .detect._known import KnownSparsityDetector
 
@@ -191,7 +191,7 @@ class AutoSparse(_Delegating):
     def jacobian_sparsity(self, f, spec):
         """Detect the Jacobian pattern at the preparation point (``(m, n)`` boolean CSR)."""
         x = spec.point
-        y = np.zeros(spec.y_shape, dtype=_np(spec.y_dtype)) if spec.inplace else None
+        y = np.zeros(spec.y_shape, dtype=_np_dtype(spec.y_dtype)) if spec.inplace else None
         if spec.input_library != "numpy" and self.dense_backend.library == "torch":
             x = to_numpy(x)
         S = self.detector().jacobian_sparsity(f, x, contexts=_context_objects(spec), y=y)
@@ -374,7 +374,7 @@ class AutoSparse(_Delegating):
 
         With no color at all (an all-zero pattern) one zero seed still runs f once for its value.
         """
-        rows = np.ascontiguousarray(rows, dtype=_np(spec.x_dtype if dtype is None else dtype))  # fast tangents
+        rows = np.ascontiguousarray(rows, dtype=_np_dtype(spec.x_dtype if dtype is None else dtype))  # fast tangents
         if rows.shape[0] == 0:
             rows = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
         return self.dense_backend.from_numpy_native(rows.reshape((rows.shape[0],) + tuple(shape)), spec)
