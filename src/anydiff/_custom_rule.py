@@ -144,12 +144,7 @@ class CustomRule:
 
     # ------------------------------------------------------------------ dispatch
     def __call__(self, x, *contexts):
-        # the route depends only on the argument types: found once per type signature
-        key = (type(x), *[type(c) for c in contexts]) if contexts else type(x)
-        route = _ROUTES.get(key)
-        if route is None:
-            route = _remember(key, _route(x, contexts))
-        return route(self, x, contexts)
+        return _ROUTES(self, x, contexts)
 
     # ------------------------------------------------------------------ NumPy level
     def check(self, which, out, like):
@@ -264,14 +259,34 @@ def _loses_precision(have, want) -> bool:
     return real(have).itemsize < real(want).itemsize
 
 
-_ROUTES = {}  # argument types -> handler(rule, x, contexts)
+class RouteTable:
+    """Calls ``handler(owner, x, args)``, the handler ``route(x, args)`` picks for the types of
+    ``x`` and ``args``: found once per type signature (the table is bounded, for a program
+    cycling through ever new types). Used by ``custom_rule`` and ``differentiate_with``."""
+
+    def __init__(self, route):
+        self._route, self._table = route, {}
+
+    def __call__(self, owner, x, args):
+        key = (type(x), *[type(a) for a in args]) if args else type(x)
+        handler = self._table.get(key)
+        if handler is None:
+            if len(self._table) > 1024:
+                self._table.clear()
+            handler = self._table[key] = self._route(x, args)
+        return handler(owner, x, args)
 
 
-def _remember(key, route):
-    if len(_ROUTES) > 1024:  # bounded: a program cycling through ever new types
-        _ROUTES.clear()
-    _ROUTES[key] = route
-    return route
+def library_route(x, args, name, autograd, plain):
+    """The handler for framework arrays among ``x`` and ``args``: ``name`` from ``_rule_jax`` or
+    ``_rule_torch`` for JAX or torch arrays, ``autograd`` for autograd boxes, else ``plain``."""
+    import importlib
+
+    libraries = {_library(a) for a in (x,) + tuple(args)}
+    for library in ("jax", "torch"):
+        if library in libraries:
+            return getattr(importlib.import_module(f"{__package__}._rule_{library}"), name)
+    return autograd if "autograd" in libraries else plain
 
 
 def _route(x, contexts):
@@ -290,18 +305,12 @@ def _route(x, contexts):
 
         return lambda rule, x, contexts: trace_black_box(rule, rule.f, x, contexts, rule.jacobian_sparsity,
                                                          rule.output_shape)
-    libraries = {_library(a) for a in (x,) + tuple(contexts)}
-    if "jax" in libraries:
-        from ._rule_jax import call_rule
+    return library_route(x, contexts, "call_rule",
+                         autograd=lambda rule, x, contexts: rule._autograd_primitive()(x, *contexts),
+                         plain=lambda rule, x, contexts: rule.f(x, *contexts))
 
-        return call_rule
-    if "torch" in libraries:
-        from ._rule_torch import call_rule
 
-        return call_rule
-    if "autograd" in libraries:
-        return lambda rule, x, contexts: rule._autograd_primitive()(x, *contexts)
-    return lambda rule, x, contexts: rule.f(x, *contexts)
+_ROUTES = RouteTable(_route)
 
 
 def _context_carries_derivatives(rule, x, contexts):

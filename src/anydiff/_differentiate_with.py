@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ._arrays import to_numpy
 from ._contexts import Constant
-from ._custom_rule import _library
+from ._custom_rule import RouteTable, library_route
 from ._errors import InputError, TracingError, UnsupportedOperationError
 
 __all__ = ["DifferentiateWith", "differentiate_with"]
@@ -117,15 +117,7 @@ class DifferentiateWith:
         return f"differentiate_with({self.__name__}, {self.backend!r})"
 
     def __call__(self, x, *args):
-        # the route depends only on the argument types: found once per type signature
-        key = (type(x), *[type(a) for a in args]) if args else type(x)
-        route = _ROUTES.get(key)
-        if route is None:
-            route = _route(x, args)
-            if len(_ROUTES) > 1024:  # bounded: a program cycling through ever new types
-                _ROUTES.clear()
-            _ROUTES[key] = route
-        return route(self, x, args)
+        return _ROUTES(self, x, args)
 
     def _engine(self, x, args):
         from ._numpy_scope import plain_numpy
@@ -172,9 +164,6 @@ class DifferentiateWith:
         return trace_black_box(self, self.f, x, args, self.jacobian_sparsity, self.output_shape)
 
 
-_ROUTES = {}  # argument types -> handler(wrapper, x, args)
-
-
 def _route(x, args):
     """The handler for arguments of these types: an engine value, JAX, torch, or plain ``f``."""
     from .dual import Dual
@@ -185,18 +174,8 @@ def _route(x, args):
         return _argument_carries_derivatives
     if isinstance(x, special):
         return DifferentiateWith._engine
-    libraries = {_library(a) for a in (x,) + tuple(args)}
-    if "jax" in libraries:
-        from ._rule_jax import call_black_box
-
-        return call_black_box
-    if "torch" in libraries:
-        from ._rule_torch import call_black_box
-
-        return call_black_box
-    if "autograd" in libraries:
-        return _autograd_black_box
-    return lambda dw, x, args: dw.f(x, *args)
+    return library_route(x, args, "call_black_box", autograd=_autograd_black_box,
+                         plain=lambda dw, x, args: dw.f(x, *args))
 
 
 def _autograd_black_box(dw, x, args):
@@ -235,6 +214,9 @@ def _argument_carries_derivatives(dw, x, args):
         "derivatives.\nHint: pack everything differentiated into one array x (np.concatenate) "
         "and split it inside f."
     )
+
+
+_ROUTES = RouteTable(_route)
 
 
 def trace_black_box(owner, f, x, args, jacobian_sparsity, output_shape):
@@ -302,10 +284,12 @@ def host_runner(dw, kind, x, args):
 
 
 def _build_runner(dw, kind, x, args):
-    if kind == "call":  # in the backend's own array type (a torch function gets tensors)
+    if kind == "call":  # in the backend's own array types, as the operators pass them
+        from .operators._core import _context_converter
+
         native = dw.backend.to_native
-        conv = lambda a: native(a) if isinstance(a, np.ndarray) else a
-        return lambda x, lin, args: to_numpy(dw.f(native(x), *[conv(a) for a in args]))
+        convs = [_context_converter(dw.backend, a) or (lambda a: a) for a in args]
+        return lambda x, lin, args: to_numpy(dw.f(native(x), *[c(a) for c, a in zip(convs, args)]))
     operator, prepare = _OPERATORS[kind]
     prep = prepare(dw.f, dw.backend, x, *[Constant(a) for a in args])
     if kind in ("grad", "value_grad"):  # lin: cotangents of a scalar pullback, or None
@@ -418,6 +402,13 @@ def _core_shapes(dw, kind, x, args, nb):
         return x_core
     if kind == "value_grad":
         return [(), x_core]
-    ones = lambda a: np.ones(a.shape[nb:], dtype=a.dtype)
+    return np.shape(probe_output(dw, x, args, nb))
+
+
+def probe_output(dw, x, args, nb=0):
+    """``f`` as the host calls it, at arrays of ones shaped like one point of ``x`` and of the array
+    arguments (``nb`` leading batch axes dropped); other arguments as given. It tells the output's
+    shape and dtype before any value is known."""
+    ones = lambda a: np.ones(np.shape(a)[nb:], dtype=a.dtype)
     with np.errstate(all="ignore"):
-        return np.shape(host_apply(dw, "call", ones(x), None, [ones(a) for a in args]))
+        return host_apply(dw, "call", ones(x), None, [ones(a) if hasattr(a, "dtype") else a for a in args])

@@ -307,7 +307,7 @@ def call_black_box(dw, x, args):
     arrays = [i for i, a in enumerate(args) if _is_array(a)]
     for a in [x] + [args[i] for i in arrays]:
         _check_precision(dw, a.dtype)
-    y_shape, y_dtype = _output_spec(dw, x, args, arrays)
+    y_shape, y_dtype = _output_spec(dw, x, args)
     _check_precision(dw, y_dtype, what="f returns")
     op = _Op(dw, args, arrays, x, y_shape, y_dtype)
     return _primitives()["call"].bind(x, *[jnp.asarray(args[i]) for i in arrays], op=op, nb=0)
@@ -325,20 +325,17 @@ def _check_precision(dw, dtype, what="an input has"):
         )
 
 
-def _output_spec(dw, x, args, arrays):
+def _output_spec(dw, x, args):
     """Shape and dtype of ``f(x, *args)``: from ``output_shape=``, else one probe run of ``f``."""
-    from ._differentiate_with import host_apply
+    import jax
+
+    from ._differentiate_with import probe_output
 
     if dw.output_shape is not None:
         return dw.output_shape, np.result_type(x.dtype, np.float32)
-    probe = list(args)
-    for i in arrays:
-        probe[i] = np.ones(np.shape(args[i]), dtype=args[i].dtype)
-    import jax
-
     try:  # (evaluated now even inside a trace: f may itself be written with jax.numpy)
-        with np.errstate(all="ignore"), jax.ensure_compile_time_eval():
-            y = host_apply(dw, "call", np.ones(x.shape, dtype=x.dtype), None, probe)
+        with jax.ensure_compile_time_eval():
+            y = probe_output(dw, x, args)
     except Exception as err:
         raise OutputError(
             f"{dw!r} inside JAX code needs the shape of f's output before any value is known; "
